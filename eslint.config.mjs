@@ -1,0 +1,26 @@
+// @ts-check
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'cdk.out/', 'dist/', '.bundles/', 'coverage/', 'bench/.work/', '**/*.js', '**/*.mjs'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'off',
+    },
+  },
+  {
+    // Nothing below bin/ reads context or the process environment (DESIGN.md "Configuration");
+    // Lambda handlers read their own environment through each function's env module.
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Only bin/ reads the environment; take it from the config.' },
+      ],
+    },
+  },
+);

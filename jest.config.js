@@ -1,0 +1,16 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.tsx?$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
+  },
+  setupFiles: ['<rootDir>/test/setup.ts'],
+  // Synth-heavy suites share 2 cores; one worker per core keeps memory and wall time predictable.
+  maxWorkers: 2,
+  testTimeout: 60_000,
+};

@@ -1,0 +1,103 @@
+/**
+ * Contracts between the accounts and stacks of Biomes (DESIGN.md "Shared stack <-> biome stack
+ * contract"). The DevOps publisher, the shared stack, the biome stacks and the deploy trigger all
+ * import these names, so a rename is one edit. Pure: no AWS or CDK imports.
+ */
+
+/**
+ * User metadata that the DevOps publish step sets on every release object (`x-amz-meta-<key>`).
+ * S3 replication keeps user metadata, so the deploy trigger reads the same keys on the replica.
+ */
+export const ARTIFACT_METADATA = {
+  commitSha: 'commit-sha',
+  branch: 'branch',
+  /** ISO-8601 UTC time of publication; decides order (a rollback is a new publication of an old SHA). */
+  publishedAt: 'published-at',
+  pipelineExecutionId: 'pipeline-execution-id',
+} as const;
+
+/** Root of every SSM parameter of one app in one environment. */
+export function envParameterRoot(app: string, env: string): string {
+  return `/${app}/${env}`;
+}
+
+/** What the shared stack publishes for biome stacks: `/<app>/<env>/shared/<leaf>`. */
+export const SHARED_PARAMETER_LEAVES = {
+  landingBucketName: 'landing-bucket-name',
+  ledgerTableName: 'ledger-table-name',
+  dbClusterArn: 'database/cluster-arn',
+  dbMasterSecretArn: 'database/master-secret-arn',
+  dbClusterIdentifier: 'database/cluster-identifier',
+  modelBucketName: 'inference/model-bucket-name',
+  /** Key prefix (ending in `/`) of the multi-model endpoint's model location; TargetModel is relative to it. */
+  modelPrefix: 'inference/model-prefix',
+  endpointName: 'inference/endpoint-name',
+} as const;
+
+export type SharedParameter = keyof typeof SHARED_PARAMETER_LEAVES;
+
+export function sharedParameterName(app: string, env: string, which: SharedParameter): string {
+  return `${envParameterRoot(app, env)}/shared/${SHARED_PARAMETER_LEAVES[which]}`;
+}
+
+/** Root of a biome's registrations: `/<app>/<env>/<biome>`. */
+export function biomeParameterRoot(app: string, env: string, biome: string): string {
+  return `${envParameterRoot(app, env)}/${biome}`;
+}
+
+/** `/<app>/<env>/<biome>/services/<name>`: a {@link ServiceRegistration} as JSON. */
+export function serviceRegistrationName(app: string, env: string, biome: string, service: string): string {
+  return `${biomeParameterRoot(app, env, biome)}/services/${service}`;
+}
+
+/** `/<app>/<env>/<biome>/models/<name>`: a {@link ModelRegistration} as JSON. */
+export function modelRegistrationName(app: string, env: string, biome: string, model: string): string {
+  return `${biomeParameterRoot(app, env, biome)}/models/${model}`;
+}
+
+/** `/<app>/<env>/<biome>/model-pointers/<name>`: the TargetModel currently live for that model (or `none`). */
+export function modelPointerName(app: string, env: string, biome: string, model: string): string {
+  return `${biomeParameterRoot(app, env, biome)}/model-pointers/${model}`;
+}
+
+/** The value of a model pointer before any model has been deployed. */
+export const MODEL_POINTER_NONE = 'none';
+
+/** The alias that serves traffic; the deploy trigger moves it, nothing else does. */
+export const LIVE_ALIAS = 'live';
+
+/** Registered by a biome for each microservice; read by the deploy trigger. */
+export interface ServiceRegistration {
+  /** Function name (CloudFormation-generated). */
+  readonly functionName: string;
+  /** Alias that serves traffic; always {@link LIVE_ALIAS}. */
+  readonly alias: string;
+  /** Payload the trigger invokes the new version with; the version passes when it returns `{ "ok": true }`. Absent: no smoke check. */
+  readonly smokeCheck?: { readonly payload: Record<string, unknown> };
+}
+
+/** Registered by a biome for each model; read by the deploy trigger. */
+export interface ModelRegistration {
+  /** SSM parameter holding the biome's live TargetModel for this model. */
+  readonly pointerParameter: string;
+  /** Optional warm-up invocation of the new TargetModel. */
+  readonly warmUp?: { readonly contentType: string; readonly body: string };
+}
+
+/** The smoke-check event every microservice understands, and what it answers. */
+export const SMOKE_EVENT = { smoke: true } as const;
+export interface SmokeResult {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/** Tags that put a resource in an app, environment and biome; IAM conditions rely on them. */
+export const TAGS = {
+  app: 'app',
+  env: 'env',
+  biome: 'biome',
+  /** Set to `true` on Lambda functions the deploy trigger may update. */
+  deployable: 'deployable',
+  /** The commit whose code the function runs; the deploy trigger sets it. */
+  commit: 'commit',
+} as const;
