@@ -3,7 +3,18 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'dist/', '.bundles/', 'coverage/', 'bench/.work/', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      'node_modules/',
+      'cdk.out/',
+      'dist/',
+      '.bundles/',
+      'coverage/',
+      'bench/.work/',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,7 +30,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Only bin/ reads the environment; take it from the config.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Only bin/ reads the environment; take it from the config.',
+        },
       ],
     },
   },

@@ -15,7 +15,9 @@ export const BIOME_CONTEXT_KEY = 'biome';
 /** `-c env=<env>` (with `-c biome`): the environment of that biome; default `dev`. */
 export const ENV_CONTEXT_KEY = 'env';
 
-const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id, in quotes (e.g. "123456789012")');
+const accountId = z
+  .string()
+  .regex(/^\d{12}$/, 'must be a 12-digit AWS account id, in quotes (e.g. "123456789012")');
 
 const region = z
   .string()
@@ -30,7 +32,9 @@ const appName = z
 
 const sourceSchema = z.object({
   /** Git host of the CodeConnections connection. */
-  provider: z.enum(['GitLab', 'GitHub', 'Bitbucket', 'GitLabSelfManaged', 'GitHubEnterpriseServer']).default('GitLab'),
+  provider: z
+    .enum(['GitLab', 'GitHub', 'Bitbucket', 'GitLabSelfManaged', 'GitHubEnterpriseServer'])
+    .default('GitLab'),
   connectionArn: z
     .string()
     .regex(
@@ -39,7 +43,10 @@ const sourceSchema = z.object({
     ),
   repository: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, 'must be "<owner-or-group>/<repository>" as the Git host names it'),
+    .regex(
+      /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/,
+      'must be "<owner-or-group>/<repository>" as the Git host names it',
+    ),
   /** The mainline branch that releases to dev/main -> staging/main -> prod/main. */
   branch: z.string().min(1, 'must name the release branch').default('main'),
 });
@@ -61,7 +68,9 @@ const databaseSchema = z
 
 const inferenceSchema = z.object({
   /** Instance type of the shared multi-model endpoint. */
-  instanceType: z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as "ml.m5.large"'),
+  instanceType: z
+    .string()
+    .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as "ml.m5.large"'),
   initialInstanceCount: z.number().int().min(1).max(10).default(1),
   /** Container image URI; default: the SageMaker scikit-learn image of the region (see lib/workload/shared). */
   image: z.string().min(1).optional(),
@@ -110,8 +119,7 @@ export type EnvironmentConfig = BiomesConfig['environments'][EnvName];
 
 /** What one synth builds: the whole app, or one biome's stack. */
 export type Selection =
-  | { readonly kind: 'all' }
-  | { readonly kind: 'biome'; readonly env: EnvName; readonly biome: string };
+  { readonly kind: 'all' } | { readonly kind: 'biome'; readonly env: EnvName; readonly biome: string };
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -150,7 +158,9 @@ export function parseSelection(biome: unknown, env: unknown): Selection {
   if (biome === undefined) return { kind: 'all' };
   const envName = env === undefined ? 'dev' : env;
   if (typeof envName !== 'string' || !(ENV_NAMES as readonly string[]).includes(envName)) {
-    throw new ConfigError(`-c ${ENV_CONTEXT_KEY}: "${String(env)}" is not an environment; use one of ${ENV_NAMES.join(', ')}.`);
+    throw new ConfigError(
+      `-c ${ENV_CONTEXT_KEY}: "${String(env)}" is not an environment; use one of ${ENV_NAMES.join(', ')}.`,
+    );
   }
   const name = String(biome);
   const problem = biomeNameProblem(name, { allowMainline: true });
@@ -164,7 +174,10 @@ export function parseSelection(biome: unknown, env: unknown): Selection {
 }
 
 /** Everything `bin/app.ts` reads from context, validated together. */
-export function configFromContext(get: (key: string) => unknown): { config: BiomesConfig; selection: Selection } {
+export function configFromContext(get: (key: string) => unknown): {
+  config: BiomesConfig;
+  selection: Selection;
+} {
   const config = parseConfig(get(CONFIG_CONTEXT_KEY));
   const selection = parseSelection(get(BIOME_CONTEXT_KEY), get(ENV_CONTEXT_KEY));
   return { config, selection };

@@ -8,7 +8,16 @@ export const BIOME_PATTERN = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 export const BIOME_MIN_LENGTH = 2;
 export const BIOME_MAX_LENGTH = 20;
 /** Names a sandpit may not take; `main` is each environment's mainline biome. */
-export const RESERVED_BIOME_NAMES = ['main', 'shared', 'devops', 'dev', 'staging', 'prod', 'test', 'default'] as const;
+export const RESERVED_BIOME_NAMES = [
+  'main',
+  'shared',
+  'devops',
+  'dev',
+  'staging',
+  'prod',
+  'test',
+  'default',
+] as const;
 export const MAINLINE_BIOME = 'main';
 
 export const SHA_PATTERN = /^[0-9a-f]{40}$/;
@@ -23,7 +32,10 @@ export type EnvName = (typeof ENV_NAMES)[number];
  * Returns why `name` is not a valid biome name, or undefined when it is.
  * `allowMainline` admits `main` (each environment's mainline biome); every other reserved word is refused.
  */
-export function biomeNameProblem(name: string, options: { allowMainline?: boolean } = {}): string | undefined {
+export function biomeNameProblem(
+  name: string,
+  options: { allowMainline?: boolean } = {},
+): string | undefined {
   if (typeof name !== 'string' || name.length === 0) return 'a biome name is required';
   if (name.length < BIOME_MIN_LENGTH || name.length > BIOME_MAX_LENGTH) {
     return `"${name}" must be ${BIOME_MIN_LENGTH}-${BIOME_MAX_LENGTH} characters long (it has ${name.length})`;
@@ -89,7 +101,10 @@ export function artifactKey(kind: ArtifactKind, biome: string, name: string, sha
 export function parseArtifactKey(key: string): ParseResult<ArtifactKey> {
   const slash = key.indexOf('/');
   if (slash < 0 || key.indexOf('/', slash + 1) >= 0) {
-    return { ok: false, reason: `key "${key}" must be <biome>/<name>-<sha>.zip or <biome>/<name>-<sha>.tar.gz` };
+    return {
+      ok: false,
+      reason: `key "${key}" must be <biome>/<name>-<sha>.zip or <biome>/<name>-<sha>.tar.gz`,
+    };
   }
   const biome = key.slice(0, slash);
   const file = key.slice(slash + 1);

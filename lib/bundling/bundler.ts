@@ -87,7 +87,9 @@ export function bundle(names: readonly string[], entries = discoverEntryPoints()
   } catch (e) {
     const failure = e as esbuild.BuildFailure;
     const where = (failure.errors ?? [])
-      .map((m) => `${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`)
+      .map(
+        (m) => `${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`,
+      )
       .join('\n');
     throw new BundleError(`Bundling Lambda functions failed:\n${where || String(e)}`);
   }
