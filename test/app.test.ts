@@ -1,0 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildApp } from '../lib/app';
+import {
+  featureFlags,
+  rawPlaceholderConfig,
+  testApp,
+  testConfig,
+  unacknowledgedNagFindings,
+} from './fixtures/config';
+
+const ROOT = path.join(__dirname, '..');
+
+describe('the whole app (placeholders, no -c biome)', () => {
+  const app = testApp();
+  const built = buildApp(app, testConfig(), { kind: 'all' });
+
+  test('has the DevOps stack, a shared stack per env and main in every env', () => {
+    expect(built.stacks.map((s) => s.stackName).sort()).toEqual(
+      [
+        'biomes-devops',
+        'biomes-dev-shared',
+        'biomes-staging-shared',
+        'biomes-prod-shared',
+        'biomes-dev-main',
+        'biomes-staging-main',
+        'biomes-prod-main',
+      ].sort(),
+    );
+  });
+
+  test('each stack lives in its own account', () => {
+    const account = (name: string) => built.stacks.find((s) => s.stackName === name)!.account;
+    expect(account('biomes-devops')).toBe('111111111111');
+    expect(account('biomes-dev-shared')).toBe('222222222222');
+    expect(account('biomes-staging-main')).toBe('333333333333');
+    expect(account('biomes-prod-main')).toBe('444444444444');
+  });
+
+  test('prod shared has termination protection, dev does not', () => {
+    expect(built.shared.prod!.terminationProtection).toBe(true);
+    expect(built.shared.dev!.terminationProtection).toBe(false);
+  });
+
+  test('no unacknowledged cdk-nag finding anywhere', () => {
+    expect(unacknowledgedNagFindings(app)).toEqual([]);
+  });
+});
+
+test('-c biome=alice builds exactly one stack, in dev', () => {
+  const built = buildApp(testApp(), testConfig(), { kind: 'biome', env: 'dev', biome: 'alice' });
+  expect(built.stacks.map((s) => s.stackName)).toEqual(['biomes-dev-alice']);
+  expect(built.stacks[0].account).toBe('222222222222');
+});
+
+describe('bin/app.ts (what cdk synth runs)', () => {
+  // The CLI hands context to the app in CDK_CONTEXT_JSON; give it cdk.json's context plus -c values.
+  function runApp(extra: Record<string, unknown>): { status: number; output: string } {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-app-'));
+    const context = { ...featureFlags(), biomes: rawPlaceholderConfig(), ...extra };
+    try {
+      const stdout = execFileSync(
+        process.execPath,
+        [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'bin/app.ts'],
+        {
+          cwd: ROOT,
+          env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+          stdio: 'pipe',
+          encoding: 'utf8',
+        },
+      );
+      return { status: 0, output: stdout };
+    } catch (e) {
+      const err = e as { status: number; stderr: string; stdout: string };
+      return { status: err.status, output: `${err.stdout}${err.stderr}` };
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  }
+
+  test('a bad biome fails synth with the rule, not a stack trace', () => {
+    const { status, output } = runApp({ biome: 'Alice' });
+    expect(status).toBe(1);
+    expect(output).toMatch(/-c biome: "Alice" must match/);
+    expect(output).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  test('a bad account id fails synth naming the key', () => {
+    const raw = rawPlaceholderConfig() as { accounts: Record<string, string> };
+    raw.accounts.staging = '3333';
+    const { status, output } = runApp({ biomes: raw });
+    expect(status).toBe(1);
+    expect(output).toMatch(/biomes\.accounts\.staging: must be a 12-digit AWS account id/);
+  });
+});
