@@ -24,6 +24,19 @@ export default tseslint.config(
     },
   },
   {
+    // Bundle size: the named `z` export drags zod's locales (~370 KB) into every Lambda bundle.
+    files: ['lambda/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message: "Use `import * as z from 'zod'`: the named `z` puts ~370 KB of locales in every bundle.",
+        },
+      ],
+    },
+  },
+  {
     // Nothing below bin/ reads context or the process environment (DESIGN.md "Configuration");
     // Lambda handlers read their own environment through each function's env module.
     files: ['lib/**/*.ts'],

@@ -1,0 +1,158 @@
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { acknowledgeWildcards, artifactGrantFindings } from './nag';
+import { MAINLINE_BIOME } from '../../lambda/shared/grammar';
+import type { BiomesConfig, EnvName } from '../config';
+import { SANDPIT_BRANCH_GLOB, SANDPIT_BRANCH_PREFIX } from './branches';
+import { BUILD_ENV } from './build-project';
+import { PUBLISH_ENV } from './publish-project';
+
+/** Namespace of the source action's variables (`#{Source.CommitId}`, `#{Source.BranchName}`). */
+export const SOURCE_NAMESPACE = 'Source';
+
+export interface PipelinesProps {
+  /** The Git source: CodeConnections connection, `<owner>/<repo>`, release branch. */
+  readonly source: BiomesConfig['source'];
+  /** Bucket of pipeline artifacts (encrypted, with lifecycle); shared by both pipelines. */
+  readonly artifactBucket: s3.IBucket;
+  /** The one test + package project. */
+  readonly buildProject: codebuild.IProject;
+  /** One publish project per environment. */
+  readonly publishProjects: Readonly<Record<EnvName, codebuild.IProject>>;
+  /** Topic for failed executions and pending approvals. */
+  readonly topic: sns.ITopic;
+}
+
+type PipelineKind = 'release' | 'sandpit';
+
+/**
+ * The two CodePipeline V2 pipelines of DESIGN.md: `release` (release branch -> dev, staging, prod,
+ * with an approval before staging and before prod) and `sandpit` (`sandpit/*` -> dev/<biome>, in
+ * parallel mode so two developers never wait for each other). Both build once and publish the
+ * build's output artifact: a promotion copies the same bytes, it never rebuilds.
+ */
+export class Pipelines extends Construct {
+  readonly release: codepipeline.Pipeline;
+  readonly sandpit: codepipeline.Pipeline;
+
+  constructor(scope: Construct, id: string, props: PipelinesProps) {
+    super(scope, id);
+
+    this.release = this.pipeline('Release', 'release', props, codepipeline.ExecutionMode.SUPERSEDED);
+    this.sandpit = this.pipeline('Sandpit', 'sandpit', props, codepipeline.ExecutionMode.PARALLEL);
+
+    // CDK grants every role that reads or writes pipeline artifacts read/write on the artifact bucket and its key.
+    const reason =
+      'CDK-generated CodePipeline grant on the one artifact bucket and its key; artifact object keys are generated per execution.';
+    for (const scope of [this, props.buildProject, ...Object.values(props.publishProjects)]) {
+      acknowledgeWildcards(scope, artifactGrantFindings(props.artifactBucket), reason);
+    }
+  }
+
+  private pipeline(
+    id: string,
+    kind: PipelineKind,
+    props: PipelinesProps,
+    executionMode: codepipeline.ExecutionMode,
+  ): codepipeline.Pipeline {
+    const sourceOutput = new codepipeline.Artifact('Source');
+    const buildOutput = new codepipeline.Artifact('Packages');
+    const repository = props.source.repository;
+    const slash = repository.lastIndexOf('/');
+    const source = new actions.CodeStarConnectionsSourceAction({
+      actionName: 'Source',
+      connectionArn: props.source.connectionArn,
+      owner: repository.slice(0, slash),
+      repo: repository.slice(slash + 1),
+      // With a push trigger this is only the branch of a manual start. A manual start of the sandpit
+      // pipeline therefore builds the release branch, which its build and publish refuse: sandpit
+      // runs come from pushes to sandpit/<biome> only.
+      branch: props.source.branch,
+      output: sourceOutput,
+      variablesNamespace: SOURCE_NAMESPACE,
+    });
+    const commonEnv = {
+      [PUBLISH_ENV.commitSha]: { value: source.variables.commitId },
+      [PUBLISH_ENV.branch]: { value: source.variables.branchName },
+    };
+
+    const build = new actions.CodeBuildAction({
+      actionName: 'TestAndPackage',
+      project: props.buildProject,
+      input: sourceOutput,
+      outputs: [buildOutput],
+      environmentVariables: {
+        [BUILD_ENV.commitSha]: { value: source.variables.commitId },
+        [BUILD_ENV.branch]: { value: source.variables.branchName },
+        [BUILD_ENV.pipelineKind]: { value: kind },
+      },
+    });
+
+    const publish = (env: EnvName) =>
+      new actions.CodeBuildAction({
+        actionName: `Publish-${env}`,
+        project: props.publishProjects[env],
+        input: buildOutput,
+        environmentVariables: {
+          ...commonEnv,
+          [PUBLISH_ENV.pipelineExecutionId]: { value: codepipeline.GlobalVariables.executionId },
+          ...(kind === 'release'
+            ? { [PUBLISH_ENV.biome]: { value: MAINLINE_BIOME } }
+            : { [PUBLISH_ENV.sandpitBranchPrefix]: { value: SANDPIT_BRANCH_PREFIX } }),
+        },
+      });
+    const approve = (env: EnvName) =>
+      new actions.ManualApprovalAction({
+        actionName: `Approve-${env}`,
+        additionalInformation: `Promote the artifacts already in the dev release bucket to ${env} (the same bytes, no rebuild).`,
+      });
+
+    const stages: codepipeline.StageProps[] = [
+      { stageName: 'Source', actions: [source] },
+      { stageName: 'Build', actions: [build] },
+      { stageName: 'PublishDev', actions: [publish('dev')] },
+    ];
+    if (kind === 'release') {
+      stages.push(
+        { stageName: 'ApproveStaging', actions: [approve('staging')] },
+        { stageName: 'PublishStaging', actions: [publish('staging')] },
+        { stageName: 'ApproveProd', actions: [approve('prod')] },
+        { stageName: 'PublishProd', actions: [publish('prod')] },
+      );
+    }
+
+    const pipeline = new codepipeline.Pipeline(this, id, {
+      pipelineType: codepipeline.PipelineType.V2,
+      executionMode,
+      artifactBucket: props.artifactBucket,
+      restartExecutionOnUpdate: false,
+      stages,
+      triggers: [
+        {
+          providerType: codepipeline.ProviderType.CODE_STAR_SOURCE_CONNECTION,
+          gitConfiguration: {
+            sourceAction: source,
+            pushFilter: [
+              { branchesIncludes: [kind === 'release' ? props.source.branch : SANDPIT_BRANCH_GLOB] },
+            ],
+          },
+        },
+      ],
+    });
+
+    pipeline.notifyOn('Notify', props.topic, {
+      events:
+        kind === 'release'
+          ? [
+              codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED,
+              codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_NEEDED,
+            ]
+          : [codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED],
+    });
+    return pipeline;
+  }
+}

@@ -1,0 +1,140 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { acknowledgeWildcards, codeBuildDefaultFindings, objectsOf } from './nag';
+import { ARTIFACT_METADATA } from '../../lambda/shared/contracts';
+import {
+  ARTIFACT_NAME_MAX_LENGTH,
+  ARTIFACT_NAME_PATTERN,
+  BIOME_MAX_LENGTH,
+  BIOME_MIN_LENGTH,
+  BIOME_PATTERN,
+  MAINLINE_BIOME,
+  RESERVED_BIOME_NAMES,
+} from '../../lambda/shared/grammar';
+import { MANIFEST_FILE } from '../bundling/package';
+
+/** The script every publish project runs; kept as a file so it can be read, linted and tested. */
+export const PUBLISH_SCRIPT = path.join(__dirname, 'buildspec', 'publish.sh');
+/** The manifest `npm run package` writes next to the artifacts; it is not published (the deploy trigger would reject it). */
+export { MANIFEST_FILE };
+
+/** Names of the variables the pipeline sets on each publish action. */
+export const PUBLISH_ENV = {
+  commitSha: 'COMMIT_SHA',
+  branch: 'BRANCH',
+  pipelineExecutionId: 'PIPELINE_EXECUTION_ID',
+  /** Release pipeline: the biome to publish to. */
+  biome: 'BIOME',
+  /** Sandpit pipeline: the biome is the branch name after this prefix. */
+  sandpitBranchPrefix: 'SANDPIT_BRANCH_PREFIX',
+} as const;
+
+/**
+ * The grammar and metadata contract as environment variables of publish.sh, taken from the modules
+ * the deploy trigger uses, so the publisher and the consumer cannot drift apart.
+ */
+export function publishContractVariables(): Record<string, string> {
+  return {
+    BIOME_PATTERN: BIOME_PATTERN.source,
+    BIOME_MIN_LENGTH: String(BIOME_MIN_LENGTH),
+    BIOME_MAX_LENGTH: String(BIOME_MAX_LENGTH),
+    RESERVED_BIOMES: RESERVED_BIOME_NAMES.join(' '),
+    MAINLINE_BIOME,
+    ARTIFACT_NAME_PATTERN: ARTIFACT_NAME_PATTERN.source,
+    ARTIFACT_NAME_MAX_LENGTH: String(ARTIFACT_NAME_MAX_LENGTH),
+    MANIFEST_FILE,
+    META_COMMIT_SHA: ARTIFACT_METADATA.commitSha,
+    META_BRANCH: ARTIFACT_METADATA.branch,
+    META_PUBLISHED_AT: ARTIFACT_METADATA.publishedAt,
+    META_PIPELINE_EXECUTION_ID: ARTIFACT_METADATA.pipelineExecutionId,
+  };
+}
+
+export interface PublishProjectProps {
+  /** The environment this project publishes to. */
+  readonly envName: string;
+  /** The environment's release bucket. */
+  readonly releaseBucket: s3.IBucket;
+  /** The release bucket's key; every object is written SSE-KMS with it. */
+  readonly releaseKey: kms.IKey;
+  /** Key of the pipeline artifacts (CodeBuild encrypts its own artifacts and logs with it). */
+  readonly artifactsKey: kms.IKey;
+  /** Days the project's logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * Copies one build's output into one environment's release bucket. One project per environment
+ * (the dev one serves both pipelines): the role of a project can write into its own environment's
+ * release bucket only, so a sandpit run cannot reach staging or prod even through a mistake in the
+ * pipeline definition. Its buildspec is inline (from {@link PUBLISH_SCRIPT}), not from the branch.
+ */
+export class PublishProject extends Construct {
+  readonly project: codebuild.PipelineProject;
+
+  constructor(scope: Construct, id: string, props: PublishProjectProps) {
+    super(scope, id);
+    const script = fs.readFileSync(PUBLISH_SCRIPT, 'utf8');
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.project = new codebuild.PipelineProject(this, 'Project', {
+      description: `Biomes: publish build artifacts to the ${props.envName} release bucket`,
+      environment: {
+        buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0,
+        computeType: codebuild.ComputeType.SMALL,
+      },
+      encryptionKey: props.artifactsKey,
+      logging: { cloudWatch: { logGroup } },
+      environmentVariables: Object.fromEntries(
+        Object.entries({
+          ...publishContractVariables(),
+          RELEASE_BUCKET: props.releaseBucket.bucketName,
+          RELEASE_KEY_ARN: props.releaseKey.keyArn,
+        }).map(([k, v]) => [k, { value: v }]),
+      ),
+      buildSpec: codebuild.BuildSpec.fromObject({
+        version: '0.2',
+        env: { shell: 'bash' },
+        phases: {
+          build: {
+            commands: [
+              // A quoted heredoc: the script reaches bash byte for byte, with no expansion on the way.
+              `cat > /tmp/biomes-publish.sh <<'BIOMES_PUBLISH_SCRIPT'\n${script}BIOMES_PUBLISH_SCRIPT`,
+              'bash /tmp/biomes-publish.sh "$CODEBUILD_SRC_DIR"',
+            ],
+          },
+        },
+      }),
+    });
+
+    // Writes objects (any biome prefix: the biome is checked by the script) and nothing else.
+    this.project.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [props.releaseBucket.arnForObjects('*')],
+      }),
+    );
+    // `aws s3 cp` of large models uses multipart uploads, which need the data key decrypted again.
+    props.releaseKey.grant(this.project, 'kms:GenerateDataKey', 'kms:Decrypt');
+    acknowledgeWildcards(
+      this.project,
+      codeBuildDefaultFindings(this.project),
+      'CodeBuild names the log streams and report groups of its own project per build; the grant covers that project only.',
+    );
+    acknowledgeWildcards(
+      this.project,
+      [objectsOf(props.releaseBucket)],
+      `Keys are <biome>/<name>-<sha> of the run being published, unknown before it; only the ${props.envName} release bucket is writable.`,
+    );
+  }
+}
