@@ -1,0 +1,345 @@
+/**
+ * `npm run bench [-- --runs 3] [--skip-tests]`: measures what a developer and a cold start pay,
+ * prints a table and writes bench/results.json so the next run can be compared with this one.
+ * It asserts nothing about time (the machine is shared and noisy); it reports.
+ *
+ *  - `cdk synth` of the full app, of `-c biome=alice`, and of a floor app (one stack, one bucket,
+ *    same aws-cdk-lib, same `npx tsx` runner, same feature flags) built here in bench/.work/;
+ *  - all bundling of a synth (a fresh `LambdaBundles.prepare` of every function);
+ *  - per Lambda: minified and gzipped bytes, the biggest packages, and cold import time in a fresh
+ *    `node` (with and without `--enable-source-maps`, the input of the decision in bundler.ts);
+ *  - wall time of the test suite (`npx jest`, once), and peak memory of the full synth.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import {
+  BUNDLE_FILE,
+  bundle,
+  discoverEntryPoints,
+  LAMBDA_ROOT,
+  LambdaBundles,
+  REPO_ROOT,
+  SOURCE_MAP_FILE,
+  writeBundle,
+} from '../lib/bundling/bundler';
+
+const WORK = path.join(REPO_ROOT, 'bench', '.work');
+const RESULTS = path.join(REPO_ROOT, 'bench', 'results.json');
+const GNU_TIME = '/usr/bin/time';
+const IMPORT_RUNS = 5;
+const TARGETS = {
+  fullSynthRatio: 2,
+  biomeSynthRatio: 1.3,
+  bundlingMs: 500,
+  bundleBytes: 300 * 1024,
+  coldImportMs: 150,
+  testSuiteMs: 60_000,
+};
+
+const { values: args } = parseArgs({
+  options: { runs: { type: 'string', default: '3' }, 'skip-tests': { type: 'boolean', default: false } },
+  strict: true,
+});
+const RUNS = Math.max(1, Number(args.runs) || 3);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x: number, digits = 0) => Number(x.toFixed(digits));
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const ms = (x: number | undefined) => (x === undefined ? 'n/a' : `${Math.round(x)} ms`);
+const mark = (ok: boolean) => (ok ? 'ok' : 'OVER');
+
+interface Timed {
+  readonly ms: number;
+  readonly ok: boolean;
+  readonly maxRssKb?: number;
+  readonly error?: string;
+}
+
+/** Runs a command, wrapped in GNU time when present for the peak RSS of its largest process. */
+function timed(command: string, argv: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Timed {
+  const useTime = fs.existsSync(GNU_TIME);
+  const [cmd, cmdArgs] = useTime ? [GNU_TIME, ['-v', command, ...argv]] : [command, argv];
+  const start = performance.now();
+  const r = spawnSync(cmd, cmdArgs, { cwd, env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const elapsed = performance.now() - start;
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
+  const ok = r.status === 0;
+  const tail = (r.stderr ?? '')
+    .replace(/\tCommand being timed[\s\S]*$/, '')
+    .trim()
+    .split('\n')
+    .slice(-15)
+    .join('\n');
+  return { ms: elapsed, ok, ...(rss ? { maxRssKb: Number(rss[1]) } : {}), ...(ok ? {} : { error: tail }) };
+}
+
+interface SynthResult {
+  readonly medianMs?: number;
+  readonly runsMs: number[];
+  readonly maxRssKb?: number;
+  readonly error?: string;
+}
+
+function synth(label: string, cwd: string, extra: string[]): SynthResult {
+  const runsMs: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-bench-synth-'));
+    try {
+      const r = timed('npx', ['cdk', 'synth', '--quiet', '-o', out, ...extra], cwd);
+      if (!r.ok) {
+        console.error(`${label}: synth failed:\n${r.error}`);
+        return { runsMs, error: r.error ?? 'failed' };
+      }
+      runsMs.push(round(r.ms));
+      if (r.maxRssKb !== undefined) rss.push(r.maxRssKb);
+      process.stderr.write(`  ${label} run ${i + 1}/${RUNS}: ${Math.round(r.ms)} ms\n`);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  }
+  return { medianMs: round(median(runsMs)), runsMs, ...(rss.length ? { maxRssKb: Math.max(...rss) } : {}) };
+}
+
+/** The floor: the smallest CDK app with the same library, runner and feature flags as Biomes. */
+function writeFloorApp(): string {
+  const dir = path.join(WORK, 'floor');
+  fs.mkdirSync(dir, { recursive: true });
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    app: string;
+    context: Record<string, unknown>;
+  };
+  const flags = Object.fromEntries(Object.entries(cdkJson.context).filter(([k]) => k.startsWith('@aws-cdk')));
+  fs.writeFileSync(
+    path.join(dir, 'cdk.json'),
+    `${JSON.stringify({ app: 'npx tsx app.ts', context: flags }, null, 2)}\n`,
+  );
+  fs.writeFileSync(
+    path.join(dir, 'app.ts'),
+    [
+      "import { App, Stack } from 'aws-cdk-lib';",
+      "import * as s3 from 'aws-cdk-lib/aws-s3';",
+      'const app = new App();',
+      "new s3.Bucket(new Stack(app, 'Floor'), 'Bucket');",
+      'app.synth();',
+      '',
+    ].join('\n'),
+  );
+  return dir;
+}
+
+/**
+ * Placeholder environment for a function that validates its settings at import: the names are the
+ * quoted UPPER_SNAKE strings of lambda/<name>/env.ts; numbers and prefixes get plausible values.
+ */
+function placeholderEnv(name: string): Record<string, string> {
+  const file = path.join(LAMBDA_ROOT, name, 'env.ts');
+  if (!fs.existsSync(file)) return {};
+  const names = new Set(
+    [...fs.readFileSync(file, 'utf8').matchAll(/'([A-Z][A-Z0-9_]{2,})'/g)].map((m) => m[1]),
+  );
+  const value = (n: string) =>
+    /(BYTES|SECONDS|MINUTES|MS|COUNT|SIZE|LIMIT|RETRIES)$/.test(n)
+      ? '60'
+      : /PREFIX$/.test(n)
+        ? 'bench/'
+        : 'bench';
+  return Object.fromEntries([...names].map((n) => [n, value(n)]));
+}
+
+/** Milliseconds to import a bundle in a fresh node, as the Lambda INIT phase would. */
+function coldImport(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  sourceMaps: boolean,
+): { ms?: number; error?: string } {
+  const script = `const t=performance.now();await import(${JSON.stringify(`file://${file}`)});process.stdout.write(String(performance.now()-t));`;
+  const times: number[] = [];
+  for (let i = 0; i < IMPORT_RUNS; i++) {
+    const flags = sourceMaps ? ['--enable-source-maps'] : [];
+    const r = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], {
+      env,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) {
+      const line = r.stderr.split('\n').find((l) => /^\w*Error\b.*?: /.test(l));
+      return { error: (line ?? 'import failed').slice(0, 120) };
+    }
+    times.push(Number(r.stdout));
+  }
+  return { ms: round(median(times), 1) };
+}
+
+interface LambdaResult {
+  readonly name: string;
+  readonly minifiedBytes: number;
+  readonly gzippedBytes: number;
+  readonly sourceMapBytes: number;
+  readonly topPackages: Record<string, number>;
+  readonly coldImportMs?: number;
+  readonly coldImportWithSourceMapsMs?: number;
+  readonly importError?: string;
+}
+
+function lambdas(): { bundlingMs: number; bundlingRunsMs: number[]; functions: LambdaResult[] } {
+  const names = Object.keys(discoverEntryPoints());
+  // What a synth does: a fresh cache, one prepare of every function (bundle + write).
+  const bundlingRunsMs: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-bench-bundles-'));
+    try {
+      const start = performance.now();
+      new LambdaBundles({ cacheDir }).prepare(names);
+      bundlingRunsMs.push(round(performance.now() - start));
+    } finally {
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
+  }
+  const dir = path.join(WORK, 'bundles');
+  fs.rmSync(dir, { recursive: true, force: true });
+  const functions: LambdaResult[] = [];
+  for (const out of bundle(names, discoverEntryPoints(), { analyze: true }).values()) {
+    const code = out.files.get(BUNDLE_FILE)!;
+    const file = path.join(writeBundle(out, dir), BUNDLE_FILE);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      AWS_REGION: 'eu-west-1',
+      AWS_DEFAULT_REGION: 'eu-west-1',
+      AWS_LAMBDA_FUNCTION_NAME: out.name,
+      NODE_NO_WARNINGS: '1',
+      ...placeholderEnv(out.name),
+    };
+    const plain = coldImport(file, env, false);
+    const mapped = coldImport(file, env, true);
+    const top = Object.entries(out.packages ?? {})
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4);
+    functions.push({
+      name: out.name,
+      minifiedBytes: code.length,
+      gzippedBytes: gzipSync(code, { level: 9 }).length,
+      sourceMapBytes: out.files.get(SOURCE_MAP_FILE)?.length ?? 0,
+      topPackages: Object.fromEntries(top),
+      ...(plain.ms !== undefined ? { coldImportMs: plain.ms } : {}),
+      ...(mapped.ms !== undefined ? { coldImportWithSourceMapsMs: mapped.ms } : {}),
+      ...(plain.error ? { importError: plain.error } : {}),
+    });
+  }
+  return { bundlingMs: round(median(bundlingRunsMs)), bundlingRunsMs, functions };
+}
+
+function main(): number {
+  fs.mkdirSync(WORK, { recursive: true });
+  process.stderr.write(`Benchmark: ${RUNS} runs each on ${os.cpus().length} CPUs, node ${process.version}\n`);
+
+  const bundling = lambdas();
+  const floor = synth('floor synth', writeFloorApp(), []);
+  const full = synth('full synth', REPO_ROOT, []);
+  const biome = synth('biome synth', REPO_ROOT, ['-c', 'biome=alice']);
+  let tests: Timed | undefined;
+  if (!args['skip-tests']) {
+    process.stderr.write('  test suite (npx jest, once)...\n');
+    tests = timed('npx', ['jest', '--silent'], REPO_ROOT);
+  }
+  const ratio = (x: SynthResult) =>
+    x.medianMs !== undefined && floor.medianMs ? round(x.medianMs / floor.medianMs, 2) : undefined;
+
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, node: process.version, platform: `${os.platform()}-${os.arch()}` },
+    runs: RUNS,
+    targets: TARGETS,
+    synth: {
+      floor,
+      full: { ...full, ratioToFloor: ratio(full) },
+      biome: { ...biome, ratioToFloor: ratio(biome) },
+    },
+    bundling: {
+      medianMs: bundling.bundlingMs,
+      runsMs: bundling.bundlingRunsMs,
+      functions: bundling.functions.length,
+    },
+    lambdas: bundling.functions,
+    testSuite: tests
+      ? { wallMs: round(tests.ms), runs: 1, ok: tests.ok, ...(tests.error ? { error: tests.error } : {}) }
+      : { skipped: true },
+    peakMemory: {
+      fullSynthMaxRssMb: full.maxRssKb !== undefined ? round(full.maxRssKb / 1024) : undefined,
+      how: 'GNU time -v: peak RSS of the largest single process of `cdk synth` (the CLI or the app)',
+    },
+  };
+  fs.writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+
+  const rows: string[][] = [['measure', 'median', 'vs floor', 'target', '']];
+  const synthRow = (label: string, x: SynthResult, r: number | undefined, target?: number) =>
+    rows.push([
+      label,
+      x.error ? 'FAILED' : ms(x.medianMs),
+      r === undefined ? '' : `${r}x`,
+      target ? `<= ${target}x` : '',
+      target && r !== undefined ? mark(r <= target) : '',
+    ]);
+  synthRow('cdk synth: floor app', floor, undefined);
+  synthRow('cdk synth: full app', full, results.synth.full.ratioToFloor, TARGETS.fullSynthRatio);
+  synthRow('cdk synth: -c biome=alice', biome, results.synth.biome.ratioToFloor, TARGETS.biomeSynthRatio);
+  rows.push([
+    `bundling, all ${bundling.functions.length} functions`,
+    ms(bundling.bundlingMs),
+    '',
+    '<= 500 ms',
+    mark(bundling.bundlingMs <= TARGETS.bundlingMs),
+  ]);
+  rows.push([
+    'test suite (npx jest, 1 run)',
+    tests ? `${ms(tests.ms)}${tests.ok ? '' : ' (FAILED)'}` : 'skipped',
+    '',
+    '<= 60 s',
+    tests ? mark(tests.ms <= TARGETS.testSuiteMs) : '',
+  ]);
+  rows.push([
+    'peak RSS, full synth',
+    results.peakMemory.fullSynthMaxRssMb !== undefined ? `${results.peakMemory.fullSynthMaxRssMb} MB` : 'n/a',
+    '',
+    '',
+    '',
+  ]);
+  const lambdaRows: string[][] = [
+    ['function', 'minified', 'gzipped', 'cold import', 'with src maps', 'target', 'largest packages'],
+  ];
+  for (const f of bundling.functions) {
+    const ok = f.minifiedBytes <= TARGETS.bundleBytes && (f.coldImportMs ?? Infinity) <= TARGETS.coldImportMs;
+    lambdaRows.push([
+      f.name,
+      kb(f.minifiedBytes),
+      kb(f.gzippedBytes),
+      f.importError ? `error: ${f.importError}` : ms(f.coldImportMs),
+      ms(f.coldImportWithSourceMapsMs),
+      mark(ok),
+      Object.entries(f.topPackages)
+        .map(([p, b]) => `${p} ${Math.round(b / 1024)}K`)
+        .join(', '),
+    ]);
+  }
+  const table = (r: string[][]) => {
+    const widths = r[0].map((_, i) => Math.max(...r.map((row) => row[i].length)));
+    const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+    return [line(r[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...r.slice(1).map(line)].join(
+      '\n',
+    );
+  };
+  console.log(`\n${table(rows)}\n\n${table(lambdaRows)}\n`);
+  console.log(
+    `Targets: bundle <= 300 KB minified, cold import <= 150 ms. Wrote ${path.relative(REPO_ROOT, RESULTS)}.`,
+  );
+  return [full, biome, floor].some((x) => x.error) ? 1 : 0;
+}
+
+process.exitCode = main();

@@ -1,0 +1,60 @@
+/**
+ * `npm run package -- --sha <40 hex> [--out dist] [--root <repo dir>]`: the CodeBuild packaging
+ * step, runnable locally. A thin CLI over lib/bundling/package.ts; the services come from the
+ * `SERVICES` list of `<root>/lambda/services.ts`.
+ */
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { packageArtifacts, PackagingError } from '../lib/bundling/package';
+
+const USAGE = 'usage: npm run package -- --sha <40-hex commit id> [--out dist] [--root <repo dir>]';
+
+async function main(): Promise<number> {
+  let values: { sha?: string; out?: string; root?: string };
+  try {
+    ({ values } = parseArgs({
+      options: { sha: { type: 'string' }, out: { type: 'string' }, root: { type: 'string' } },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (!values.sha) {
+    console.error(`--sha is required (the full commit id, e.g. --sha "$(git rev-parse HEAD)")\n${USAGE}`);
+    return 2;
+  }
+  const root = path.resolve(values.root ?? path.join(__dirname, '..'));
+  const out = path.resolve(values.out ?? path.join(root, 'dist'));
+  const servicesFile = path.join(root, 'lambda', 'services.ts');
+  let services: readonly string[];
+  try {
+    const mod = (await import(pathToFileURL(servicesFile).href)) as {
+      SERVICES?: readonly string[];
+      default?: { SERVICES?: readonly string[] };
+    };
+    const list = mod.SERVICES ?? mod.default?.SERVICES;
+    if (!Array.isArray(list)) throw new Error('it does not export SERVICES (an array of service names)');
+    services = list;
+  } catch (e) {
+    console.error(`Cannot read the services from ${servicesFile}: ${(e as Error).message}`);
+    return 2;
+  }
+  try {
+    const manifest = packageArtifacts({ root, sha: values.sha, out, services });
+    for (const a of manifest.artifacts) {
+      console.log(`${a.kind.padEnd(7)} ${a.file.padEnd(70)} ${String(a.bytes).padStart(9)} B  ${a.sha256}`);
+    }
+    console.log(`Wrote ${manifest.artifacts.length} artifacts and manifest.json to ${out}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof PackagingError) {
+      console.error(e.message);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+main().then((code) => process.exit(code));
