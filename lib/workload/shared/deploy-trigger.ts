@@ -1,6 +1,23 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
+import { envParameterRoot, TAGS } from '../../../lambda/shared/contracts';
+import {
+  DEFAULT_MAX_MODEL_BYTES,
+  DEFAULT_MAX_SERVICE_BYTES,
+  DEPLOY_TRIGGER_ENV as ENV,
+} from '../../../lambda/deploy-trigger/env';
+import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
 import type { BiomesConfig, EnvName } from '../../config';
 
 export interface DeployTriggerProps {
@@ -16,11 +33,269 @@ export interface DeployTriggerProps {
   readonly modelPrefix: string;
   /** Name of the shared multi-model endpoint (for warm-up invocations). */
   readonly endpointName: string;
+  /**
+   * Largest microservice package (bytes) the trigger deploys; bigger ones are rejected and recorded.
+   * @default 250 MiB, Lambda's limit for a package fetched from S3
+   */
+  readonly maxServiceBytes?: number;
+  /**
+   * Largest model archive (bytes) the trigger deploys.
+   * @default 5 GiB, the most a single CopyObject copies
+   */
+  readonly maxModelBytes?: number;
+  /**
+   * Where the dead-letter alarm notifies (for example an SNS action).
+   * @default - no action; the alarm is visible in CloudWatch only
+   */
+  readonly alarmAction?: cloudwatch.IAlarmAction;
+}
+
+/** The Lambda folder (under lambda/) of the trigger; the shared stack lists it in its FUNCTIONS. */
+export const DEPLOY_TRIGGER_FUNCTION = 'deploy-trigger';
+
+/** Covers waiting for a code update (5 min), the smoke check and the per-name lease wait (1 min). */
+const TIMEOUT = Duration.minutes(10);
+/** Claims and leases outlive the longest invocation, so a live holder is never overtaken. */
+const LEASE = TIMEOUT.plus(Duration.minutes(1));
+
+/** CloudWatch Logs accepts only these retention periods; config days round up to the next one. */
+const RETENTIONS = Object.values(logs.RetentionDays)
+  .filter((d): d is number => typeof d === 'number' && d > 0 && d !== logs.RetentionDays.INFINITE)
+  .sort((a, b) => a - b);
+
+export function retentionFor(days: number): logs.RetentionDays {
+  return (RETENTIONS.find((r) => r >= days) ?? RETENTIONS[RETENTIONS.length - 1]) as logs.RetentionDays;
 }
 
 /** EventBridge `Object Created` on the landing bucket -> deploy-trigger Lambda (DESIGN.md "The deploy trigger"). */
 export class DeployTrigger extends Construct {
-  constructor(scope: Construct, id: string, _props: DeployTriggerProps) {
+  readonly function: lambda.Function;
+  readonly rule: events.Rule;
+  /** Events the trigger could not process after every retry (EventBridge and Lambda async). */
+  readonly deadLetterQueue: sqs.Queue;
+  readonly deadLetterAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: DeployTriggerProps) {
     super(scope, id);
+    const { config, envName, landingBucket, ledger, modelBucket, modelPrefix, endpointName } = props;
+    if (!Token.isUnresolved(modelPrefix) && modelPrefix !== '' && !modelPrefix.endsWith('/')) {
+      throw new Error(`DeployTrigger modelPrefix "${modelPrefix}" must end in "/" (for example "models/")`);
+    }
+    for (const [key, value] of Object.entries({
+      maxServiceBytes: props.maxServiceBytes,
+      maxModelBytes: props.maxModelBytes,
+    })) {
+      if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
+        throw new Error(`DeployTrigger ${key} must be a positive whole number of bytes (got ${value})`);
+      }
+    }
+    const app = config.appName;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      // SQS-managed keys: EventBridge and Lambda destinations can write without a key policy to keep.
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the deploy trigger; its alarm is the next step.',
+    });
+    this.deadLetterAlarm = this.deadLetterQueue
+      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })
+      .createAlarm(this, 'DeadLetterAlarm', {
+        alarmDescription: `${app} ${envName}: a landing object could not be deployed or recorded after all retries; read the message and the ledger`,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    if (props.alarmAction) this.deadLetterAlarm.addAlarmAction(props.alarmAction);
+
+    const logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: retentionFor(config.environments[envName].logRetentionDays),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Own role without the AWSLambdaBasicExecutionRole managed policy: logs only to its own group.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${app} ${envName} deploy trigger`,
+    });
+    logGroup.grantWrite(role);
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: `${app} ${envName}: deploys landing artifacts to biomes and records every outcome`,
+      code: LambdaBundles.instance().code(DEPLOY_TRIGGER_FUNCTION),
+      handler: HANDLER,
+      runtime: LAMBDA_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: TIMEOUT,
+      role,
+      logGroup,
+      environment: {
+        [ENV.appName]: app,
+        [ENV.envName]: envName,
+        [ENV.landingBucket]: landingBucket.bucketName,
+        [ENV.ledgerTable]: ledger.tableName,
+        [ENV.modelBucket]: modelBucket.bucketName,
+        [ENV.modelPrefix]: modelPrefix,
+        [ENV.endpointName]: endpointName,
+        [ENV.maxServiceBytes]: String(props.maxServiceBytes ?? DEFAULT_MAX_SERVICE_BYTES),
+        [ENV.maxModelBytes]: String(props.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES),
+        [ENV.leaseSeconds]: String(LEASE.toSeconds()),
+      },
+      // Async invocations (the EventBridge target): transient failures retry, then land on the DLQ.
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Every Biomes function pins the runtime in lib/bundling/bundler.ts so esbuild targets the same Node version; it moves there, not per function.',
+    });
+
+    this.rule = new events.Rule(this, 'ObjectCreated', {
+      description: `${app} ${envName}: every object created in the landing bucket goes to the deploy trigger`,
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: { bucket: { name: [landingBucket.bucketName] } },
+      },
+      targets: [
+        new targets.LambdaFunction(this.function, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
+    });
+
+    this.grant(role, props);
+  }
+
+  /**
+   * Adds a statement whose resource is a deliberate wildcard, and acknowledges exactly that finding
+   * (AwsSolutions-IAM5 names each wildcard resource) with why it is as narrow as it can be.
+   */
+  private allowWildcard(role: iam.Role, statement: iam.PolicyStatement, reason: string): void {
+    role.addToPolicy(statement);
+    const stack = Stack.of(this);
+    for (const resource of statement.resources) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`,
+        reason,
+      });
+    }
+  }
+
+  /** Least privilege: read the landing bucket, write the model prefix, deploy only this env's deployable functions. */
+  private grant(role: iam.Role, props: DeployTriggerProps): void {
+    const { config, envName, landingBucket, ledger, modelBucket, modelPrefix, endpointName } = props;
+    const stack = Stack.of(this);
+    const app = config.appName;
+
+    this.allowWildcard(
+      role,
+      new iam.PolicyStatement({
+        sid: 'ReadLandingObjects',
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [landingBucket.arnForObjects('*')],
+      }),
+      'Any key of the landing bucket may be a new artifact; the trigger reads objects only, in that one bucket.',
+    );
+    landingBucket.encryptionKey?.grantDecrypt(role);
+
+    // Put only, never delete; the copy itself refuses to overwrite (If-None-Match).
+    this.allowWildcard(
+      role,
+      new iam.PolicyStatement({
+        sid: 'WriteModelPrefix',
+        actions: ['s3:PutObject'],
+        resources: [modelBucket.arnForObjects(`${modelPrefix}*`)],
+      }),
+      'New model objects get new names under the model prefix; put only, never delete, and S3 refuses overwrites.',
+    );
+    modelBucket.encryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Encrypt');
+
+    ledger.grant(role, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
+    ledger.encryptionKey?.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
+
+    const parameterArn = (path: string) =>
+      stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: path.replace(/^\//, '') });
+    const root = envParameterRoot(app, envName);
+    this.allowWildcard(
+      role,
+      new iam.PolicyStatement({
+        sid: 'ReadRegistrations',
+        actions: ['ssm:GetParameter', 'ssm:GetParametersByPath'],
+        resources: [parameterArn(`${root}/*`)],
+      }),
+      'Biomes come and go; the trigger reads registrations of any biome of this app and env, nothing outside it.',
+    );
+    this.allowWildcard(
+      role,
+      new iam.PolicyStatement({
+        sid: 'MoveModelPointers',
+        actions: ['ssm:PutParameter'],
+        resources: [parameterArn(`${root}/*/model-pointers/*`)],
+      }),
+      'Any biome of this env may register a model; writes are limited to model-pointer parameters of this app and env.',
+    );
+
+    // Two fences: the function name pattern of this app and env, and the tags a biome stack sets.
+    const functions = stack.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: `${app}-${envName}-*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const deployable = {
+      StringEquals: {
+        [`aws:ResourceTag/${TAGS.deployable}`]: 'true',
+        [`aws:ResourceTag/${TAGS.env}`]: envName,
+        [`aws:ResourceTag/${TAGS.app}`]: app,
+      },
+    };
+    this.allowWildcard(
+      role,
+      new iam.PolicyStatement({
+        sid: 'DeployBiomeFunctions',
+        actions: [
+          'lambda:GetFunction',
+          'lambda:GetFunctionConfiguration',
+          'lambda:ListTags',
+          'lambda:UpdateFunctionCode',
+          'lambda:PublishVersion',
+          'lambda:InvokeFunction',
+          'lambda:GetAlias',
+          'lambda:UpdateAlias',
+        ],
+        resources: [functions],
+        conditions: deployable,
+      }),
+      'Biome function names are generated by CloudFormation; the name pattern of this app and env plus the deployable/env/app tag condition fence them.',
+    );
+    this.allowWildcard(
+      role,
+      new iam.PolicyStatement({
+        sid: 'TagLiveCommit',
+        actions: ['lambda:TagResource'],
+        resources: [functions],
+        // Only the commit tag: the trigger must never be able to make a function deployable or move it to a biome.
+        conditions: { ...deployable, 'ForAllValues:StringEquals': { 'aws:TagKeys': [TAGS.commit] } },
+      }),
+      'Same fence as the deploy actions, and only the commit tag key may be written.',
+    );
+
+    const endpoint = Token.isUnresolved(endpointName) ? endpointName : endpointName.toLowerCase();
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WarmUpModels',
+        actions: ['sagemaker:InvokeEndpoint'],
+        resources: [stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: endpoint })],
+      }),
+    );
   }
 }

@@ -1,0 +1,331 @@
+/**
+ * One landing object in, one recorded outcome out (DESIGN.md "The deploy trigger", steps 1-6).
+ * Pure orchestration: every client and clock comes in through {@link Deps}, so tests drive it with
+ * aws-sdk-client-mock and a fake clock.
+ *
+ * Concurrency: no reserved concurrency (it needs 100 unreserved executions in the account, which a
+ * fresh account lacks, and would make one slow smoke check hold up every biome). Instead three
+ * conditional writes: a claim per object version (idempotency), a lease per biome+name (one deploy
+ * of a name at a time, so "read live, deploy, move live" never interleaves), and a live record that
+ * only moves forward in publication time.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { ARTIFACT_METADATA } from '../shared/contracts';
+import { type ArtifactKey, parseArtifactKey } from '../shared/grammar';
+import { type LandingObject, OBJECT_CREATED, parseEvent } from './event';
+import { type Claim, Ledger, type Outcome } from './ledger';
+import { copyModel, movePointer, targetModel, warmUp } from './model';
+import { Stop } from './outcome';
+import { modelRegistration, serviceRegistration } from './registrations';
+import { moveLive, prepareService, publishAndCheck, tagCommit } from './service';
+import type { Settings } from './settings';
+
+export type Log = Pick<Logger, 'info' | 'warn' | 'error' | 'appendKeys' | 'resetKeys'>;
+
+export interface Deps {
+  readonly settings: Settings;
+  readonly s3: S3Client;
+  readonly lambda: LambdaClient;
+  readonly ssm: SSMClient;
+  readonly db: DynamoDBDocumentClient;
+  readonly sagemaker: SageMakerRuntimeClient;
+  readonly logger: Log;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Identifies this invocation in claims and locks (the Lambda request id). */
+  readonly owner: string;
+}
+
+/** Longest wait for UpdateFunctionCode to finish; the function timeout leaves room for it. */
+export const UPDATE_WAIT_SECONDS = 300;
+/** How long to wait for another deploy of the same name before giving up (and being retried). */
+export const LOCK_WAIT_MS = 60_000;
+const LOCK_POLL_MS = 2_000;
+export const WARM_UP_ATTEMPTS = 6;
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+interface Facts {
+  publishedAt?: string;
+  previousSha?: string;
+  deployedRef?: string;
+  liveMoved?: boolean;
+}
+
+/**
+ * Handles one event. Returns the recorded outcome for everything retrying cannot change (deployed,
+ * skipped, rejected, final failures); records and rethrows anything else so Lambda's async retries
+ * and then the dead-letter queue get it.
+ */
+export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
+  const { logger, settings } = deps;
+  const ledger = new Ledger(deps.db, settings.ledgerTable);
+  const startedAt = deps.now().toISOString();
+  logger.resetKeys();
+  const rawId = (raw as { id?: unknown } | null)?.id;
+  const eventId = typeof rawId === 'string' && rawId ? rawId : 'unknown';
+
+  const finish = async (o: Omit<Outcome, 'startedAt' | 'finishedAt' | 'eventId'>, claim?: Claim) => {
+    const finishedAt = deps.now();
+    const outcome: Outcome = { ...o, eventId, startedAt, finishedAt: finishedAt.toISOString() };
+    await ledger.record(outcome, finishedAt);
+    if (claim) await ledger.release(claim, outcome.status, finishedAt);
+    const log = outcome.status === 'deployed' || outcome.status === 'skipped' ? logger.info : logger.warn;
+    log.call(logger, `${outcome.status}: ${outcome.reason}`, { outcome });
+    return outcome;
+  };
+
+  const ev = parseEvent(raw);
+  if (!ev.ok) return finish({ status: 'rejected', reason: ev.reason, key: ev.rawKey ?? '(none)' });
+  const obj = ev.object;
+  logger.appendKeys({ key: obj.key });
+  const base = { key: obj.key, objectVersion: obj.versionId ?? obj.identity };
+  if (ev.detailType !== OBJECT_CREATED) {
+    return finish({
+      ...base,
+      status: 'rejected',
+      reason: `event "${ev.detailType}" is not "${OBJECT_CREATED}": a deletion or delete marker deploys nothing`,
+    });
+  }
+  if (obj.bucket !== settings.landingBucket) {
+    return finish({
+      ...base,
+      status: 'rejected',
+      reason: `object is in bucket "${obj.bucket}", not the landing bucket "${settings.landingBucket}"; only the landing bucket deploys`,
+    });
+  }
+  const parsed = parseArtifactKey(obj.key);
+  if (!parsed.ok) return finish({ ...base, status: 'rejected', reason: parsed.reason });
+  const artifact = parsed.value;
+  const who = { biome: artifact.biome, name: artifact.name, kind: artifact.kind, sha: artifact.sha };
+  logger.appendKeys({ biome: artifact.biome, name: artifact.name, sha: artifact.sha });
+
+  const { claim, heldStatus } = await ledger.claim(
+    obj.key,
+    obj.identity,
+    deps.owner,
+    deps.now(),
+    settings.leaseSeconds,
+  );
+  if (!claim) {
+    return finish({
+      ...base,
+      ...who,
+      status: 'skipped',
+      reason: `duplicate delivery: this object version was already handled (status "${heldStatus}"); nothing deployed again`,
+    });
+  }
+
+  const facts: Facts = {};
+  try {
+    await deploy(deps, ledger, claim, obj, artifact, facts);
+    return await finish(
+      {
+        ...base,
+        ...who,
+        ...facts,
+        status: 'deployed',
+        reason: `${artifact.kind} "${artifact.name}" of biome "${artifact.biome}" is live at ${artifact.sha}${artifact.kind === 'service' ? ` (version ${facts.deployedRef})` : ` (TargetModel ${facts.deployedRef})`}`,
+      },
+      claim,
+    );
+  } catch (e) {
+    if (e instanceof Stop) {
+      return finish({ ...base, ...who, ...facts, status: e.status, reason: e.reason }, claim);
+    }
+    const reason = describeError(e, facts);
+    try {
+      await finish({ ...base, ...who, ...facts, status: 'failed', reason }, undefined);
+      await ledger.release(claim, 'retryable', deps.now());
+    } catch (recordError) {
+      logger.error('could not record the failure', { error: recordError as Error });
+    }
+    throw e;
+  }
+}
+
+async function deploy(
+  deps: Deps,
+  ledger: Ledger,
+  claim: Claim,
+  obj: LandingObject,
+  artifact: ArtifactKey,
+  facts: Facts,
+): Promise<void> {
+  const { settings } = deps;
+  facts.publishedAt = await inspect(deps.s3, settings, obj, artifact);
+  const scope = { appName: settings.appName, envName: settings.envName };
+  const registration =
+    artifact.kind === 'service'
+      ? await serviceRegistration(deps.ssm, scope, artifact.biome, artifact.name)
+      : await modelRegistration(deps.ssm, scope, artifact.biome, artifact.name);
+
+  await lock(deps, ledger, artifact);
+  try {
+    const live = await ledger.live(artifact.biome, artifact.kind, artifact.name);
+    facts.previousSha = live?.sha;
+    if (live && live.publishedAt >= facts.publishedAt) {
+      throw Stop.skipped(
+        live.sha === artifact.sha && live.publishedAt === facts.publishedAt
+          ? `already live: ${artifact.sha} published at ${live.publishedAt}`
+          : `older than live: this publication (${facts.publishedAt}) is not newer than the live ${live.sha} published at ${live.publishedAt}; live unchanged (a rollback is a new publication of the old commit)`,
+        live.sha,
+      );
+    }
+    const target = {
+      ...artifact,
+      bucket: obj.bucket,
+      key: obj.key,
+      versionId: obj.versionId,
+      appName: settings.appName,
+      envName: settings.envName,
+    };
+    let functionArn: string | undefined;
+    if (artifact.kind === 'service') {
+      const reg = registration as Awaited<ReturnType<typeof serviceRegistration>>;
+      const prepared = await prepareService(deps.lambda, reg, target);
+      const version = await publishAndCheck(deps.lambda, reg, prepared, target, {
+        maxWaitSeconds: UPDATE_WAIT_SECONDS,
+      });
+      await moveLive(deps.lambda, prepared, version);
+      facts.liveMoved = true;
+      facts.deployedRef = version;
+      functionArn = prepared.functionArn;
+    } else {
+      const reg = registration as Awaited<ReturnType<typeof modelRegistration>>;
+      const location = {
+        bucket: settings.modelBucket,
+        prefix: settings.modelPrefix,
+        endpointName: settings.endpointName,
+      };
+      const copy = await copyModel(deps.s3, location, target);
+      // "present" after our own earlier attempt copied it is a retry, not a clash.
+      if (copy === 'present' && !claim.modelCopied) {
+        throw Stop.skipped(
+          `model object ${location.prefix}${targetModel(target)} already exists; it is never overwritten, so the pointer stays; publish a new commit to deploy different bytes`,
+          facts.previousSha,
+        );
+      }
+      if (copy === 'copied') await ledger.markModelCopied(claim, deps.now());
+      await warmUp(deps.sagemaker, location, reg, target, { attempts: WARM_UP_ATTEMPTS, sleep: deps.sleep });
+      await movePointer(deps.ssm, reg, target);
+      facts.liveMoved = true;
+      facts.deployedRef = targetModel(target);
+    }
+    const moved = await ledger.setLive(artifact.biome, artifact.kind, artifact.name, {
+      sha: artifact.sha,
+      publishedAt: facts.publishedAt,
+      liveSince: deps.now().toISOString(),
+      key: obj.key,
+      deployedRef: facts.deployedRef,
+      ...(facts.previousSha ? { previousSha: facts.previousSha } : {}),
+    });
+    if (!moved) {
+      throw new Error('the live record moved to a newer publication while this deploy held the lease');
+    }
+    if (functionArn) {
+      try {
+        await tagCommit(deps.lambda, functionArn, artifact.sha);
+      } catch (e) {
+        // The ledger is the record of what is live; a missing tag must not undo a good deploy.
+        deps.logger.warn('could not tag the function with the live commit', { error: e as Error });
+      }
+    }
+  } finally {
+    await ledger.unlock(artifact.biome, artifact.kind, artifact.name, deps.owner);
+  }
+}
+
+async function lock(deps: Deps, ledger: Ledger, a: ArtifactKey): Promise<void> {
+  const deadline = deps.now().getTime() + LOCK_WAIT_MS;
+  while (!(await ledger.lock(a.biome, a.kind, a.name, deps.owner, deps.now(), deps.settings.leaseSeconds))) {
+    if (deps.now().getTime() >= deadline) {
+      throw new Error(
+        `another deploy of ${a.kind} "${a.name}" in biome "${a.biome}" held the lease for ${LOCK_WAIT_MS / 1000} s`,
+      );
+    }
+    await deps.sleep(LOCK_POLL_MS);
+  }
+}
+
+/** HeadObject: existence, size, and the publication metadata. Returns the normalised published-at. */
+async function inspect(
+  s3: S3Client,
+  settings: Settings,
+  obj: LandingObject,
+  a: ArtifactKey,
+): Promise<string> {
+  let head;
+  try {
+    head = await s3.send(
+      new HeadObjectCommand({ Bucket: obj.bucket, Key: obj.key, VersionId: obj.versionId }),
+    );
+  } catch (e) {
+    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (
+      ['NotFound', 'NoSuchKey', 'NoSuchVersion'].includes((e as Error).name) ||
+      status === 404 ||
+      status === 405
+    ) {
+      throw Stop.rejected(
+        `object ${obj.key} (version ${obj.versionId ?? 'none'}) no longer exists or is a delete marker; nothing to deploy`,
+      );
+    }
+    throw e;
+  }
+  if (head.DeleteMarker) {
+    throw Stop.rejected(`object ${obj.key} is a delete marker; nothing to deploy`);
+  }
+  const size = head.ContentLength ?? 0;
+  if (size === 0) {
+    throw Stop.rejected(
+      `object ${obj.key} is empty (0 bytes); the publish step wrote nothing, publish it again`,
+    );
+  }
+  const max = a.kind === 'service' ? settings.maxServiceBytes : settings.maxModelBytes;
+  if (size > max) {
+    throw Stop.rejected(
+      `object ${obj.key} is ${size} bytes, over the ${a.kind} limit of ${max} bytes; make the ${a.kind === 'service' ? 'bundle' : 'model archive'} smaller`,
+    );
+  }
+  const meta = head.Metadata ?? {};
+  const commit = meta[ARTIFACT_METADATA.commitSha];
+  if (!commit) {
+    throw Stop.rejected(
+      `object ${obj.key} has no x-amz-meta-${ARTIFACT_METADATA.commitSha}; publish it through the pipeline, which sets it`,
+    );
+  }
+  if (commit !== a.sha) {
+    throw Stop.rejected(
+      `object ${obj.key} names commit ${a.sha} but its x-amz-meta-${ARTIFACT_METADATA.commitSha} is ${commit}; refusing to guess which is right, publish it again`,
+    );
+  }
+  const published = meta[ARTIFACT_METADATA.publishedAt];
+  const time = published && ISO_UTC.test(published) ? Date.parse(published) : NaN;
+  if (Number.isNaN(time)) {
+    throw Stop.rejected(
+      `object ${obj.key} has ${published ? `an invalid x-amz-meta-${ARTIFACT_METADATA.publishedAt} "${published}"` : `no x-amz-meta-${ARTIFACT_METADATA.publishedAt}`}; it must be an ISO-8601 UTC time such as 2025-01-31T12:00:00Z, set by the pipeline`,
+    );
+  }
+  // One fixed format, so string order in the ledger's condition equals time order.
+  return new Date(time).toISOString();
+}
+
+function describeError(e: unknown, facts: Facts): string {
+  const name = (e as Error)?.name ?? 'Error';
+  const message = (e as Error)?.message ?? String(e);
+  const live = facts.liveMoved ? 'live had already moved but the ledger may not show it' : 'live unchanged';
+  const then = 'retried by Lambda asynchronous retries, then sent to the dead-letter queue';
+  if (name === 'ResourceConflictException') {
+    return `the function is busy with another update (ResourceConflictException: ${message}); ${live}; ${then}`;
+  }
+  if (name === 'PreconditionFailedException') {
+    return `the function changed while this deploy ran (PreconditionFailedException: ${message}); ${live}; ${then}`;
+  }
+  return `${name}: ${message}; ${live}; ${then}`;
+}

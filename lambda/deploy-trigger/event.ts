@@ -1,0 +1,78 @@
+/**
+ * The EventBridge event the trigger receives: S3 `Object Created` from the landing bucket.
+ * Parsed with a schema so a malformed event is refused with a reason instead of crashing later.
+ */
+import { z } from 'zod';
+import { decodeS3EventKey } from '../shared/grammar';
+
+export const OBJECT_CREATED = 'Object Created';
+
+export const s3EventSchema = z.object({
+  id: z.string().min(1),
+  source: z.literal('aws.s3'),
+  'detail-type': z.string(),
+  time: z.string().optional(),
+  detail: z.object({
+    bucket: z.object({ name: z.string().min(1) }),
+    object: z.object({
+      key: z.string().min(1),
+      size: z.number().int().nonnegative().optional(),
+      etag: z.string().optional(),
+      'version-id': z.string().optional(),
+    }),
+    reason: z.string().optional(),
+    'deletion-type': z.string().optional(),
+  }),
+});
+
+export type S3Event = z.infer<typeof s3EventSchema>;
+
+/** What the trigger works on once the event is parsed: one object version of the landing bucket. */
+export interface LandingObject {
+  readonly eventId: string;
+  readonly bucket: string;
+  /** URL-decoded key. */
+  readonly key: string;
+  /** Version id (the landing bucket is versioned); the ETag when absent, so a claim is still per content. */
+  readonly versionId: string | undefined;
+  /** What identifies this delivery for idempotency: version id, else ETag. */
+  readonly identity: string;
+}
+
+export type EventParse =
+  { ok: true; object: LandingObject; detailType: string } | { ok: false; reason: string; rawKey?: string };
+
+/** Parses and decodes; never throws. */
+export function parseEvent(raw: unknown): EventParse {
+  const parsed = s3EventSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`);
+    return {
+      ok: false,
+      reason: `not an S3 EventBridge event (${problems.join('; ')}); only the landing bucket's rule should invoke this function`,
+    };
+  }
+  const { detail, id } = parsed.data;
+  const rawKey = detail.object.key;
+  let key: string;
+  try {
+    key = decodeS3EventKey(rawKey);
+  } catch {
+    return {
+      ok: false,
+      rawKey,
+      reason: `key "${rawKey}" is not valid URL encoding (malformed %-escape); publish it again under <biome>/<name>-<sha>.zip|.tar.gz`,
+    };
+  }
+  const versionId = detail.object['version-id'];
+  const identity = versionId
+    ? `v:${versionId}`
+    : detail.object.etag
+      ? `etag:${detail.object.etag}`
+      : 'unversioned';
+  return {
+    ok: true,
+    detailType: parsed.data['detail-type'],
+    object: { eventId: id, bucket: detail.bucket.name, key, versionId, identity },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Deploy trigger: EventBridge `Object Created` on the landing bucket -> deploy or record why not.
+ * Thin wiring: settings and clients are built once per execution environment; the work is in ./deploy.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { type Deps, processEvent } from './deploy';
+import type { Outcome } from './ledger';
+import { settingsFromEnv } from './settings';
+
+const logger = new Logger({ serviceName: 'deploy-trigger' });
+const settings = settingsFromEnv(process.env);
+const clients = {
+  s3: new S3Client({}),
+  lambda: new LambdaClient({}),
+  ssm: new SSMClient({}),
+  db: DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  }),
+  sagemaker: new SageMakerRuntimeClient({}),
+};
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function handler(event: unknown, context: Context): Promise<Outcome> {
+  logger.addContext(context);
+  const deps: Deps = {
+    ...clients,
+    settings,
+    logger,
+    now: () => new Date(),
+    sleep,
+    owner: context.awsRequestId,
+  };
+  return processEvent(deps, event);
+}

@@ -1,0 +1,125 @@
+/**
+ * Model deploy (DESIGN.md "The deploy trigger", step 4): copy the landing object under the biome's
+ * prefix of the multi-model endpoint's model location without ever overwriting, optionally warm it
+ * with one invocation, then move the biome's pointer. Every early exit leaves the pointer alone.
+ */
+import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { ModelRegistration } from '../shared/contracts';
+import { artifactKey } from '../shared/grammar';
+import { Stop } from './outcome';
+
+export interface ModelTarget {
+  readonly biome: string;
+  readonly name: string;
+  readonly sha: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+}
+
+export interface ModelLocation {
+  readonly bucket: string;
+  /** Ends in `/` (or is empty). */
+  readonly prefix: string;
+  readonly endpointName: string;
+}
+
+/** TargetModel of an artifact: relative to the model location, `<biome>/<name>-<sha>.tar.gz`. */
+export function targetModel(target: ModelTarget): string {
+  return artifactKey('model', target.biome, target.name, target.sha);
+}
+
+function copySource(bucket: string, key: string, versionId?: string): string {
+  const path = `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  return versionId ? `${path}?versionId=${encodeURIComponent(versionId)}` : path;
+}
+
+/**
+ * Copies the model with `If-None-Match: *`, so S3 itself refuses to overwrite. Returns `copied`, or
+ * `present` when an object of that name already exists.
+ */
+export async function copyModel(
+  s3: S3Client,
+  location: ModelLocation,
+  target: ModelTarget,
+): Promise<'copied' | 'present'> {
+  try {
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: location.bucket,
+        Key: `${location.prefix}${targetModel(target)}`,
+        CopySource: copySource(target.bucket, target.key, target.versionId),
+        IfNoneMatch: '*',
+      }),
+    );
+    return 'copied';
+  } catch (e) {
+    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if ((e as Error).name === 'PreconditionFailed' || status === 412) return 'present';
+    throw e;
+  }
+}
+
+export interface WarmUpOptions {
+  readonly attempts: number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/**
+ * One invocation of the new TargetModel, so the first real request does not pay the load. The first
+ * call loads the model and may answer ModelNotReadyException: retried with backoff. A model error is
+ * final (the model does not serve); running out of retries is not (the platform retries the event).
+ */
+export async function warmUp(
+  sagemaker: SageMakerRuntimeClient,
+  location: ModelLocation,
+  registration: ModelRegistration,
+  target: ModelTarget,
+  options: WarmUpOptions,
+): Promise<void> {
+  const warm = registration.warmUp;
+  if (!warm) return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sagemaker.send(
+        new InvokeEndpointCommand({
+          EndpointName: location.endpointName,
+          TargetModel: targetModel(target),
+          ContentType: warm.contentType,
+          Body: new TextEncoder().encode(warm.body),
+        }),
+      );
+      return;
+    } catch (e) {
+      const name = (e as Error).name;
+      if (name === 'ModelNotReadyException' && attempt < options.attempts) {
+        await options.sleep(Math.min(2 ** attempt * 1000, 20_000));
+        continue;
+      }
+      if (name === 'ModelError' || name === 'ValidationError') {
+        throw Stop.failed(
+          `warm-up of ${targetModel(target)} on endpoint ${location.endpointName} failed (${name}: ${(e as Error).message}); pointer unchanged; fix the model and publish a new commit`,
+        );
+      }
+      throw e;
+    }
+  }
+}
+
+/** Moves the biome's pointer to the new TargetModel. */
+export async function movePointer(
+  ssm: SSMClient,
+  registration: ModelRegistration,
+  target: ModelTarget,
+): Promise<void> {
+  await ssm.send(
+    new PutParameterCommand({
+      Name: registration.pointerParameter,
+      Value: targetModel(target),
+      Type: 'String',
+      Overwrite: true,
+    }),
+  );
+}

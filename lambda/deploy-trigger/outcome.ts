@@ -1,0 +1,30 @@
+/**
+ * How a step ends a deployment early with a recorded outcome. A `Stop` is final: retrying cannot
+ * change it (bad input, a failed smoke check), so the handler records it and returns. Any other
+ * error is transient as far as we know: recorded as failed, then rethrown for the platform to retry.
+ */
+import type { Status } from './ledger';
+
+export class Stop extends Error {
+  private constructor(
+    readonly status: Exclude<Status, 'deployed'>,
+    readonly reason: string,
+    readonly previousSha?: string,
+  ) {
+    super(reason);
+    this.name = 'Stop';
+  }
+
+  static rejected(reason: string): Stop {
+    return new Stop('rejected', reason);
+  }
+
+  static skipped(reason: string, previousSha?: string): Stop {
+    return new Stop('skipped', reason, previousSha);
+  }
+
+  /** A failure that retrying cannot fix; `live` stays where it was. */
+  static failed(reason: string, previousSha?: string): Stop {
+    return new Stop('failed', reason, previousSha);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The deploy trigger's settings, parsed once from its environment (names in ./env). A missing or
+ * bad value fails the cold start with the variable's name, never a deploy half-way through.
+ */
+import { z } from 'zod';
+import { DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_SERVICE_BYTES, DEPLOY_TRIGGER_ENV as ENV } from './env';
+
+export interface Settings {
+  readonly appName: string;
+  readonly envName: string;
+  readonly landingBucket: string;
+  readonly ledgerTable: string;
+  readonly modelBucket: string;
+  readonly modelPrefix: string;
+  readonly endpointName: string;
+  readonly maxServiceBytes: number;
+  readonly maxModelBytes: number;
+  readonly leaseSeconds: number;
+}
+
+const required = z.string().min(1, 'must be set');
+const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const schema = z.object({
+  [ENV.appName]: required,
+  [ENV.envName]: required,
+  [ENV.landingBucket]: required,
+  [ENV.ledgerTable]: required,
+  [ENV.modelBucket]: required,
+  [ENV.modelPrefix]: z.string().refine((p) => p === '' || p.endsWith('/'), 'must be empty or end in "/"'),
+  [ENV.endpointName]: required,
+  [ENV.maxServiceBytes]: bytes(DEFAULT_MAX_SERVICE_BYTES),
+  [ENV.maxModelBytes]: bytes(DEFAULT_MAX_MODEL_BYTES),
+  [ENV.leaseSeconds]: z.coerce.number().int().min(60).default(960),
+});
+
+export function settingsFromEnv(env: Record<string, string | undefined>): Settings {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`deploy-trigger environment is invalid (${problems}); redeploy the shared stack.`);
+  }
+  const e = result.data;
+  return {
+    appName: e[ENV.appName],
+    envName: e[ENV.envName],
+    landingBucket: e[ENV.landingBucket],
+    ledgerTable: e[ENV.ledgerTable],
+    modelBucket: e[ENV.modelBucket],
+    modelPrefix: e[ENV.modelPrefix],
+    endpointName: e[ENV.endpointName],
+    maxServiceBytes: e[ENV.maxServiceBytes],
+    maxModelBytes: e[ENV.maxModelBytes],
+    leaseSeconds: e[ENV.leaseSeconds],
+  };
+}

@@ -1,0 +1,580 @@
+import {
+  GetAliasCommand,
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
+  InvokeCommand,
+  PublishVersionCommand,
+  ResourceConflictException,
+  TagResourceCommand,
+  UpdateAliasCommand,
+  UpdateFunctionCodeCommand,
+} from '@aws-sdk/client-lambda';
+import { CopyObjectCommand, HeadObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import { InvokeEndpointCommand, ModelNotReadyException } from '@aws-sdk/client-sagemaker-runtime';
+import {
+  GetParameterCommand,
+  GetParametersByPathCommand,
+  ParameterNotFound,
+  PutParameterCommand,
+} from '@aws-sdk/client-ssm';
+import 'aws-sdk-client-mock-jest';
+import { LOCK_WAIT_MS, processEvent } from '../../../lambda/deploy-trigger/deploy';
+import {
+  modelPointerName,
+  modelRegistrationName,
+  serviceRegistrationName,
+} from '../../../lambda/shared/contracts';
+import { Clock, deps, mocks, s3Event, SHA, SHA2, type FakeTable } from './fakes';
+
+let m: ReturnType<typeof mocks>;
+let clock: Clock;
+const PUBLISHED = '2025-06-01T09:00:00Z';
+const FUNCTION = 'biomes-dev-main-Ingest-abc';
+const FUNCTION_ARN = `arn:aws:lambda:eu-west-1:222222222222:function:${FUNCTION}`;
+const serviceKey = (sha = SHA) => `main/ingest-${sha}.zip`;
+const modelKey = (sha = SHA) => `main/ranker-${sha}.tar.gz`;
+
+function head(sha = SHA, publishedAt = PUBLISHED, size = 1024) {
+  return { ContentLength: size, Metadata: { 'commit-sha': sha, 'published-at': publishedAt } };
+}
+
+function s3Error(name: string, status: number) {
+  return new S3ServiceException({
+    name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: status },
+    message: name,
+  });
+}
+
+beforeEach(() => {
+  m = mocks();
+  clock = new Clock();
+  m.s3.on(HeadObjectCommand).resolves(head());
+  m.ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} }));
+  m.ssm
+    .on(GetParameterCommand, { Name: serviceRegistrationName('biomes', 'dev', 'main', 'ingest') })
+    .resolves({
+      Parameter: {
+        Value: JSON.stringify({
+          functionName: FUNCTION,
+          alias: 'live',
+          smokeCheck: { payload: { smoke: true } },
+        }),
+      },
+    });
+  m.ssm.on(GetParameterCommand, { Name: modelRegistrationName('biomes', 'dev', 'main', 'ranker') }).resolves({
+    Parameter: {
+      Value: JSON.stringify({
+        pointerParameter: modelPointerName('biomes', 'dev', 'main', 'ranker'),
+        warmUp: { contentType: 'application/json', body: '{"x":1}' },
+      }),
+    },
+  });
+  m.ssm.on(GetParametersByPathCommand).resolves({ Parameters: [] });
+  m.ssm
+    .on(GetParametersByPathCommand, { Path: '/biomes/dev/main' })
+    .resolves({ Parameters: [{ Name: 'x' }] });
+  m.lambda.on(GetFunctionCommand).resolves({
+    Configuration: { FunctionArn: FUNCTION_ARN, LastUpdateStatus: 'Successful', RevisionId: 'rev-updated' },
+    Tags: { app: 'biomes', env: 'dev', biome: 'main', deployable: 'true' },
+  });
+  m.lambda.on(GetAliasCommand).resolves({ FunctionVersion: '3', RevisionId: 'alias-rev' });
+  m.lambda.on(UpdateFunctionCodeCommand).resolves({ CodeSha256: 'code-sha', FunctionArn: FUNCTION_ARN });
+  m.lambda.on(PublishVersionCommand).resolves({ Version: '4' });
+  m.lambda
+    .on(InvokeCommand)
+    .resolves({ StatusCode: 200, Payload: new TextEncoder().encode('{"ok":true}') as never });
+  m.lambda.on(UpdateAliasCommand).resolves({});
+  m.lambda.on(TagResourceCommand).resolves({});
+  m.s3.on(CopyObjectCommand).resolves({});
+  m.sagemaker.on(InvokeEndpointCommand).resolves({});
+  m.ssm.on(PutParameterCommand).resolves({ Version: 2 });
+});
+
+afterEach(() => {
+  for (const mock of [m.s3, m.lambda, m.ssm, m.sagemaker, m.ddb]) mock.restore();
+});
+
+function only(table: FakeTable) {
+  const h = table.history();
+  expect(h).toHaveLength(1);
+  return h[0];
+}
+
+function expectNothingLiveChanged() {
+  expect(m.lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
+  expect(m.lambda).not.toHaveReceivedCommand(TagResourceCommand);
+  expect(m.ssm).not.toHaveReceivedCommand(PutParameterCommand);
+  expect(m.table.query('BIOME#main', 'LIVE#')).toEqual([]);
+}
+
+describe('microservice', () => {
+  test('happy path: update, wait, publish with the SHA, smoke-check that version, then move live', async () => {
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({
+      status: 'deployed',
+      biome: 'main',
+      name: 'ingest',
+      sha: SHA,
+      deployedRef: '4',
+    });
+
+    expect(m.lambda).toHaveReceivedCommandWith(UpdateFunctionCodeCommand, {
+      FunctionName: FUNCTION,
+      S3Bucket: 'landing',
+      S3Key: serviceKey(),
+      S3ObjectVersion: 'v1',
+    });
+    expect(m.lambda).toHaveReceivedCommandWith(PublishVersionCommand, {
+      FunctionName: FUNCTION,
+      CodeSha256: 'code-sha',
+      RevisionId: 'rev-updated',
+      Description: expect.stringContaining(SHA),
+    });
+    expect(m.lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: FUNCTION, Qualifier: '4' });
+    expect(m.lambda).toHaveReceivedCommandWith(UpdateAliasCommand, {
+      FunctionName: FUNCTION,
+      Name: 'live',
+      FunctionVersion: '4',
+      RevisionId: 'alias-rev',
+    });
+    expect(m.lambda).toHaveReceivedCommandWith(TagResourceCommand, {
+      Resource: FUNCTION_ARN,
+      Tags: { commit: SHA },
+    });
+    // Order: the smoke check comes before the alias moves.
+    const names = m.lambda.calls().map((c) => c.args[0].constructor.name);
+    expect(names.indexOf('InvokeCommand')).toBeLessThan(names.indexOf('UpdateAliasCommand'));
+    expect(names.indexOf('GetFunctionCommand')).toBeLessThan(names.indexOf('PublishVersionCommand'));
+
+    expect(m.table.get('BIOME#main', 'LIVE#service#ingest')).toMatchObject({
+      sha: SHA,
+      publishedAt: '2025-06-01T09:00:00.000Z',
+      deployedRef: '4',
+      liveSince: '2025-06-01T10:00:00.000Z',
+    });
+    expect(m.table.query('BIOME#main', 'HISTORY#service#ingest#')).toEqual([
+      expect.objectContaining({ status: 'deployed', sha: SHA, key: serviceKey(), objectVersion: 'v1' }),
+    ]);
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'deployed' });
+    expect(m.table.get('BIOME#main', 'LOCK#service#ingest')?.owner).toBeUndefined();
+  });
+
+  test('a service without a smoke check skips it and still deploys', async () => {
+    m.ssm
+      .on(GetParameterCommand, { Name: serviceRegistrationName('biomes', 'dev', 'main', 'ingest') })
+      .resolves({ Parameter: { Value: JSON.stringify({ functionName: FUNCTION, alias: 'live' }) } });
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome.status).toBe('deployed');
+    expect(m.lambda).not.toHaveReceivedCommand(InvokeCommand);
+  });
+
+  test('previous SHA is recorded when a newer publication replaces a live one', async () => {
+    await processEvent(deps(clock), s3Event(serviceKey(SHA)));
+    m.s3.on(HeadObjectCommand).resolves(head(SHA2, '2025-06-01T09:30:00Z'));
+    clock.advance(1000);
+    const outcome = await processEvent(
+      deps(clock),
+      s3Event(serviceKey(SHA2), { id: 'event-2', versionId: 'v2' }),
+    );
+    expect(outcome).toMatchObject({ status: 'deployed', sha: SHA2, previousSha: SHA });
+    expect(m.table.get('BIOME#main', 'LIVE#service#ingest')).toMatchObject({ sha: SHA2, previousSha: SHA });
+    expect(m.table.query('BIOME#main', 'HISTORY#service#ingest#')).toHaveLength(2);
+  });
+
+  test('smoke check failure: recorded failed, alias not moved, not retried', async () => {
+    m.lambda.on(InvokeCommand).resolves({
+      FunctionError: 'Unhandled',
+      Payload: new TextEncoder().encode('{"errorMessage":"boom"}') as never,
+    });
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toMatch(
+      /smoke check of .* version 4 failed: the function raised Unhandled.*boom.*live unchanged \(still version 3\)/,
+    );
+    expectNothingLiveChanged();
+    expect(only(m.table)).toMatchObject({ status: 'failed', sha: SHA });
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'failed' });
+  });
+
+  test('smoke check answering something other than { ok: true } fails too', async () => {
+    m.lambda
+      .on(InvokeCommand)
+      .resolves({ Payload: new TextEncoder().encode('{"ok":false,"detail":"db down"}') as never });
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/not \{ "ok": true \}.*db down/),
+    });
+    expectNothingLiveChanged();
+  });
+
+  test('update conflict from a concurrent update: recorded failed, live untouched, rethrown; the retry deploys', async () => {
+    m.lambda
+      .on(UpdateFunctionCodeCommand)
+      .rejectsOnce(new ResourceConflictException({ message: 'An update is in progress', $metadata: {} }))
+      .resolves({ CodeSha256: 'code-sha', FunctionArn: FUNCTION_ARN });
+    await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(/update is in progress/);
+    expectNothingLiveChanged();
+    expect(m.lambda).not.toHaveReceivedCommand(PublishVersionCommand);
+    expect(only(m.table)).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(
+        /busy with another update \(ResourceConflictException.*live unchanged.*dead-letter/,
+      ),
+    });
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'retryable' });
+    expect(m.table.get('BIOME#main', 'LOCK#service#ingest')?.owner).toBeUndefined();
+
+    // Lambda's async retry delivers the same event again: the retryable claim lets it through.
+    clock.advance(60_000);
+    const retried = await processEvent(deps(clock, 'request-2'), s3Event(serviceKey()));
+    expect(retried.status).toBe('deployed');
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateAliasCommand, 1);
+  });
+
+  test('a failed code update (bad package) is final: recorded failed, not retried', async () => {
+    m.lambda.on(GetFunctionCommand).resolves({
+      Configuration: { FunctionArn: FUNCTION_ARN, LastUpdateStatus: 'Failed' },
+      Tags: { app: 'biomes', env: 'dev', biome: 'main', deployable: 'true' },
+    });
+    m.lambda.on(GetFunctionConfigurationCommand).resolves({
+      LastUpdateStatus: 'Failed',
+      LastUpdateStatusReasonCode: 'InvalidZipFileException',
+      LastUpdateStatusReason: 'could not unzip',
+    });
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/InvalidZipFileException: could not unzip/),
+    });
+    expect(m.lambda).not.toHaveReceivedCommand(PublishVersionCommand);
+    expectNothingLiveChanged();
+  });
+
+  test('a registered function of another biome is refused', async () => {
+    m.lambda.on(GetFunctionCommand).resolves({
+      Configuration: { FunctionArn: FUNCTION_ARN },
+      Tags: { app: 'biomes', env: 'dev', biome: 'alice', deployable: 'true' },
+    });
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/biome=alice.*not a deployable function of biome "main"/),
+    });
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+    expectNothingLiveChanged();
+  });
+
+  test('while another deploy of the same service holds the lease, wait, then give up and let the platform retry', async () => {
+    m.table.items.set('BIOME#main|LOCK#service#ingest', {
+      pk: 'BIOME#main',
+      sk: 'LOCK#service#ingest',
+      owner: 'someone-else',
+      expiresAt: '2025-06-01T10:05:00.000Z',
+    });
+    await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(/held the lease for 60 s/);
+    expect(clock.ms - Date.parse('2025-06-01T10:00:00.000Z')).toBeGreaterThanOrEqual(LOCK_WAIT_MS);
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+    expectNothingLiveChanged();
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'retryable' });
+  });
+});
+
+describe('model', () => {
+  test('happy path: copy without overwrite, warm up with TargetModel, then move the pointer', async () => {
+    m.sagemaker
+      .on(InvokeEndpointCommand)
+      .rejectsOnce(new ModelNotReadyException({ message: 'loading', $metadata: {} }))
+      .resolves({});
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'deployed',
+      kind: 'model',
+      deployedRef: `main/ranker-${SHA}.tar.gz`,
+    });
+    expect(m.s3).toHaveReceivedCommandWith(CopyObjectCommand, {
+      Bucket: 'model-bucket',
+      Key: `models/main/ranker-${SHA}.tar.gz`,
+      CopySource: `landing/main/ranker-${SHA}.tar.gz?versionId=v1`,
+      IfNoneMatch: '*',
+    });
+    expect(m.sagemaker).toHaveReceivedCommandTimes(InvokeEndpointCommand, 2);
+    expect(m.sagemaker).toHaveReceivedCommandWith(InvokeEndpointCommand, {
+      EndpointName: 'mme',
+      TargetModel: `main/ranker-${SHA}.tar.gz`,
+      ContentType: 'application/json',
+    });
+    expect(m.ssm).toHaveReceivedCommandWith(PutParameterCommand, {
+      Name: '/biomes/dev/main/model-pointers/ranker',
+      Value: `main/ranker-${SHA}.tar.gz`,
+      Overwrite: true,
+    });
+    expect(m.table.get('BIOME#main', 'LIVE#model#ranker')).toMatchObject({ sha: SHA });
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
+  });
+
+  test('model already present: recorded skipped, never overwritten, pointer unchanged', async () => {
+    m.s3.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/already exists; it is never overwritten, so the pointer stays/),
+    });
+    expect(m.sagemaker).not.toHaveReceivedCommand(InvokeEndpointCommand);
+    expectNothingLiveChanged();
+  });
+
+  test('a retry after our own copy succeeded continues instead of calling it "already present"', async () => {
+    m.ssm.on(PutParameterCommand).rejectsOnce(new Error('Rate exceeded')).resolves({ Version: 2 });
+    await expect(processEvent(deps(clock), s3Event(modelKey()))).rejects.toThrow(/Rate exceeded/);
+    expect(m.table.query('BIOME#main', 'LIVE#')).toEqual([]);
+    m.s3.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    const retried = await processEvent(deps(clock, 'request-2'), s3Event(modelKey()));
+    expect(retried.status).toBe('deployed');
+    expect(m.table.get('BIOME#main', 'LIVE#model#ranker')).toMatchObject({ sha: SHA });
+  });
+
+  test('a warm-up model error is final: pointer unchanged', async () => {
+    const error = Object.assign(new Error('container said no'), { name: 'ModelError' });
+    m.sagemaker.on(InvokeEndpointCommand).rejects(error);
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/warm-up .* failed \(ModelError/),
+    });
+    expectNothingLiveChanged();
+  });
+
+  test('a pointer registered outside the biome is refused', async () => {
+    m.ssm
+      .on(GetParameterCommand, { Name: modelRegistrationName('biomes', 'dev', 'main', 'ranker') })
+      .resolves({
+        Parameter: { Value: JSON.stringify({ pointerParameter: '/biomes/dev/alice/model-pointers/ranker' }) },
+      });
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/must be \/biomes\/dev\/main\/model-pointers\/ranker/),
+    });
+    expect(m.s3).not.toHaveReceivedCommand(CopyObjectCommand);
+  });
+});
+
+describe('bad input is rejected with a reason and changes nothing', () => {
+  test.each([
+    ['malformed %-escape', 'main/ingest-%E0%A4%A.zip', /not valid URL encoding/],
+    ['no SHA', 'main/ingest.zip', /no "-<sha>"/],
+    ['SHA not 40 hex', `main/ingest-${'A'.repeat(40)}.zip`, /full 40-character lowercase hexadecimal/],
+    ['short SHA', 'main/ingest-abc1234.zip', /full 40-character lowercase hexadecimal/],
+    ['wrong extension', `main/ingest-${SHA}.jar`, /must end in \.zip .* or \.tar\.gz/],
+    ['nested key', `main/x/ingest-${SHA}.zip`, /must be <biome>\/<name>-<sha>\.zip/],
+    ['space in the name (+ in the event)', `main/my+service-${SHA}.zip`, /name "my service" must match/],
+    [
+      'plus sign in the name (%2B in the event)',
+      `main/my%2Bservice-${SHA}.zip`,
+      /name "my\+service" must match/,
+    ],
+  ])('%s', async (_label, rawKey, reason) => {
+    const outcome = await processEvent(deps(clock), s3Event(rawKey));
+    expect(outcome).toMatchObject({ status: 'rejected', reason: expect.stringMatching(reason) });
+    expect(m.s3).not.toHaveReceivedCommand(HeadObjectCommand);
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+    expectNothingLiveChanged();
+    expect(only(m.table)).toMatchObject({ status: 'rejected' });
+  });
+
+  test('an off-grammar key is recorded under UNPARSED, an on-grammar one under its biome', async () => {
+    await processEvent(deps(clock), s3Event('main/ingest-%E0%A4%A.zip'));
+    expect(m.table.query('UNPARSED', 'HISTORY#')).toEqual([
+      expect.objectContaining({ status: 'rejected', key: 'main/ingest-%E0%A4%A.zip' }),
+    ]);
+  });
+
+  test('a URL-encoded key decodes before it is parsed (and deploys)', async () => {
+    const outcome = await processEvent(deps(clock), s3Event(`main%2Fingest-${SHA}.zip`));
+    expect(outcome).toMatchObject({ status: 'deployed', key: serviceKey() });
+    expect(m.s3).toHaveReceivedCommandWith(HeadObjectCommand, {
+      Bucket: 'landing',
+      Key: serviceKey(),
+      VersionId: 'v1',
+    });
+  });
+
+  test('unknown biome', async () => {
+    const outcome = await processEvent(deps(clock), s3Event(`bob/ingest-${SHA}.zip`));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      biome: 'bob',
+      reason: expect.stringMatching(
+        /unknown biome "bob" in dev: nothing is registered under \/biomes\/dev\/bob\/; deploy its stack/,
+      ),
+    });
+    expect(m.table.query('BIOME#bob', 'HISTORY#service#ingest#')).toHaveLength(1);
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+    expectNothingLiveChanged();
+  });
+
+  test('unknown service in a known biome', async () => {
+    const outcome = await processEvent(deps(clock), s3Event(`main/billing-${SHA}.zip`));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(
+        /unknown service "billing" in biome "main": \/biomes\/dev\/main\/services\/billing does not exist/,
+      ),
+    });
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+    expectNothingLiveChanged();
+  });
+
+  test('unknown model in a known biome', async () => {
+    const outcome = await processEvent(deps(clock), s3Event(`main/other-${SHA}.tar.gz`));
+    expect(outcome.reason).toMatch(/unknown model "other" in biome "main"/);
+    expect(m.s3).not.toHaveReceivedCommand(CopyObjectCommand);
+  });
+
+  test('a deletion (delete marker) event deploys nothing', async () => {
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey(), { detailType: 'Object Deleted' }));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/not "Object Created"/),
+    });
+    expect(m.s3).not.toHaveReceivedCommand(HeadObjectCommand);
+    expectNothingLiveChanged();
+  });
+
+  test('an object version deleted (or a delete marker) before the trigger ran', async () => {
+    m.s3.on(HeadObjectCommand).rejects(s3Error('MethodNotAllowed', 405));
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/no longer exists or is a delete marker/),
+    });
+    expectNothingLiveChanged();
+  });
+
+  test('a zero-byte object', async () => {
+    m.s3.on(HeadObjectCommand).resolves(head(SHA, PUBLISHED, 0));
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/is empty \(0 bytes\)/),
+    });
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+    expectNothingLiveChanged();
+  });
+
+  test('an oversize package', async () => {
+    m.s3.on(HeadObjectCommand).resolves(head(SHA, PUBLISHED, 250 * 1024 * 1024 + 1));
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome.reason).toMatch(/over the service limit of 262144000 bytes/);
+    expectNothingLiveChanged();
+  });
+
+  test.each([
+    ['missing commit-sha', { 'published-at': PUBLISHED }, /has no x-amz-meta-commit-sha/],
+    [
+      'commit-sha disagreeing with the key',
+      { 'commit-sha': SHA2, 'published-at': PUBLISHED },
+      /names commit a+ but its x-amz-meta-commit-sha is b+/,
+    ],
+    [
+      'missing published-at',
+      { 'commit-sha': SHA },
+      /no x-amz-meta-published-at; it must be an ISO-8601 UTC time/,
+    ],
+    [
+      'invalid published-at',
+      { 'commit-sha': SHA, 'published-at': 'yesterday' },
+      /invalid x-amz-meta-published-at "yesterday"/,
+    ],
+  ])('metadata: %s', async (_label, metadata, reason) => {
+    m.s3.on(HeadObjectCommand).resolves({ ContentLength: 10, Metadata: metadata });
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({ status: 'rejected', reason: expect.stringMatching(reason) });
+    expectNothingLiveChanged();
+  });
+
+  test('an event from another bucket', async () => {
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey(), { bucket: 'elsewhere' }));
+    expect(outcome.reason).toMatch(/not the landing bucket "landing"/);
+    expectNothingLiveChanged();
+  });
+
+  test('something that is not an S3 event', async () => {
+    const outcome = await processEvent(deps(clock), { hello: 'world' });
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/not an S3 EventBridge event/),
+    });
+    expect(m.table.query('UNPARSED', 'HISTORY#')).toHaveLength(1);
+  });
+});
+
+describe('idempotency and order', () => {
+  test('the same event delivered twice deploys once; the second is recorded skipped', async () => {
+    const first = await processEvent(deps(clock), s3Event(serviceKey()));
+    clock.advance(5_000);
+    const second = await processEvent(deps(clock, 'request-2'), s3Event(serviceKey()));
+    expect(first.status).toBe('deployed');
+    expect(second).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/duplicate delivery.*"deployed"/),
+    });
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateFunctionCodeCommand, 1);
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateAliasCommand, 1);
+    expect(m.table.query('BIOME#main', 'HISTORY#service#ingest#').map((i) => i.status)).toEqual([
+      'deployed',
+      'skipped',
+    ]);
+  });
+
+  test('a duplicate arriving while the first is still running is skipped too', async () => {
+    m.table.items.set(`OBJECT#${serviceKey()}|DELIVERY#v:v1`, {
+      pk: `OBJECT#${serviceKey()}`,
+      sk: 'DELIVERY#v:v1',
+      status: 'running',
+      owner: 'request-0',
+      leaseUntil: '2025-06-01T10:10:00.000Z',
+    });
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/"running"/) });
+    expectNothingLiveChanged();
+  });
+
+  test('an older publication arriving after a newer one is skipped and changes nothing', async () => {
+    m.s3.on(HeadObjectCommand).resolves(head(SHA2, '2025-06-01T09:30:00Z'));
+    await processEvent(deps(clock), s3Event(serviceKey(SHA2), { id: 'event-new', versionId: 'v2' }));
+    m.lambda.resetHistory();
+    m.ssm.resetHistory();
+
+    m.s3.on(HeadObjectCommand).resolves(head(SHA, '2025-06-01T09:00:00Z'));
+    clock.advance(1000);
+    const outcome = await processEvent(
+      deps(clock, 'request-2'),
+      s3Event(serviceKey(SHA), { id: 'event-old' }),
+    );
+    expect(outcome).toMatchObject({
+      status: 'skipped',
+      previousSha: SHA2,
+      reason: expect.stringMatching(
+        /older than live: .*2025-06-01T09:00:00.000Z.* not newer than the live b+ published at 2025-06-01T09:30:00.000Z/,
+      ),
+    });
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
+    expect(m.table.get('BIOME#main', 'LIVE#service#ingest')).toMatchObject({ sha: SHA2 });
+  });
+
+  test('a rollback (an old SHA published again, later) deploys', async () => {
+    await processEvent(deps(clock), s3Event(serviceKey(SHA)));
+    m.s3.on(HeadObjectCommand).resolves(head(SHA, '2025-06-01T11:00:00Z'));
+    const outcome = await processEvent(
+      deps(clock, 'r2'),
+      s3Event(serviceKey(SHA), { id: 'event-2', versionId: 'v2' }),
+    );
+    expect(outcome.status).toBe('deployed');
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateAliasCommand, 2);
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * Test doubles for the deploy trigger: aws-sdk-client-mock on every client, and a small in-memory
+ * table behind the DynamoDB document client that honours the ledger's conditional writes, so
+ * duplicates, order and retries are exercised end to end.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  type GetCommandInput,
+  PutCommand,
+  type PutCommandInput,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Deps } from '../../../lambda/deploy-trigger/deploy';
+import type { Settings } from '../../../lambda/deploy-trigger/settings';
+
+export const SHA = 'a'.repeat(40);
+export const SHA2 = 'b'.repeat(40);
+
+export const settings: Settings = {
+  appName: 'biomes',
+  envName: 'dev',
+  landingBucket: 'landing',
+  ledgerTable: 'ledger',
+  modelBucket: 'model-bucket',
+  modelPrefix: 'models/',
+  endpointName: 'mme',
+  maxServiceBytes: 250 * 1024 * 1024,
+  maxModelBytes: 5 * 1024 * 1024 * 1024,
+  leaseSeconds: 660,
+};
+
+type Item = Record<string, unknown>;
+
+function conditionFailed(): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+/** Implements exactly the writes lambda/deploy-trigger/ledger.ts makes, with their conditions. */
+export class FakeTable {
+  readonly items = new Map<string, Item>();
+
+  private id(key: { pk?: unknown; sk?: unknown }): string {
+    return `${String(key.pk)}|${String(key.sk)}`;
+  }
+
+  get(pk: string, sk: string): Item | undefined {
+    return this.items.get(`${pk}|${sk}`);
+  }
+
+  /** Items whose pk matches and sk starts with `prefix` (what a Query would return). */
+  query(pk: string, prefix: string): Item[] {
+    return [...this.items.values()]
+      .filter((i) => i.pk === pk && String(i.sk).startsWith(prefix))
+      .sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+  }
+
+  history(): Item[] {
+    return [...this.items.values()].filter((i) => String(i.sk).startsWith('HISTORY#'));
+  }
+
+  onGet(input: GetCommandInput) {
+    return { Item: this.items.get(this.id(input.Key ?? {})) };
+  }
+
+  onPut(input: PutCommandInput) {
+    const item = input.Item as Item;
+    const id = this.id(item);
+    const old = this.items.get(id);
+    if (input.ConditionExpression) {
+      const v = input.ExpressionAttributeValues ?? {};
+      if (old?.publishedAt !== undefined && !(String(old.publishedAt) < String(v[':new'])))
+        throw conditionFailed();
+    }
+    this.items.set(id, { ...item });
+    return {};
+  }
+
+  onUpdate(input: UpdateCommandInput) {
+    const id = this.id(input.Key ?? {});
+    const old = this.items.get(id);
+    const v = input.ExpressionAttributeValues ?? {};
+    const sk = String(input.Key?.sk);
+    const expr = input.UpdateExpression ?? '';
+    let next: Item;
+    if (sk.startsWith('DELIVERY#') && expr.startsWith('SET #status = :running')) {
+      const free =
+        !old ||
+        old.status === 'retryable' ||
+        (old.status === 'running' && String(old.leaseUntil) < String(v[':now']));
+      if (!free) throw conditionFailed();
+      next = {
+        ...old,
+        ...input.Key,
+        status: 'running',
+        owner: v[':owner'],
+        leaseUntil: v[':lease'],
+        claimedAt: v[':now'],
+        attempts: Number(old?.attempts ?? 0) + 1,
+      };
+    } else if (sk.startsWith('DELIVERY#') && expr.includes('modelCopiedAt')) {
+      next = { ...old, ...input.Key, modelCopiedAt: v[':now'] };
+    } else if (sk.startsWith('DELIVERY#')) {
+      if (old?.owner !== v[':owner']) throw conditionFailed();
+      next = { ...old, status: v[':status'], finishedAt: v[':now'] };
+      delete next.leaseUntil;
+    } else if (sk.startsWith('LOCK#') && expr.startsWith('SET')) {
+      if (old?.expiresAt !== undefined && !(String(old.expiresAt) < String(v[':now'])))
+        throw conditionFailed();
+      next = { ...old, ...input.Key, owner: v[':owner'], expiresAt: v[':expires'] };
+    } else if (sk.startsWith('LOCK#')) {
+      if (old?.owner !== v[':owner']) throw conditionFailed();
+      next = { ...old };
+      delete next.owner;
+      delete next.expiresAt;
+    } else {
+      throw new Error(`FakeTable: unexpected update ${expr} on ${sk}`);
+    }
+    this.items.set(id, next);
+    return { Attributes: next };
+  }
+}
+
+export function mocks() {
+  const s3 = mockClient(S3Client);
+  const lambda = mockClient(LambdaClient);
+  const ssm = mockClient(SSMClient);
+  const sagemaker = mockClient(SageMakerRuntimeClient);
+  const ddb = mockClient(DynamoDBDocumentClient);
+  const table = new FakeTable();
+  ddb.on(GetCommand).callsFake((i: GetCommandInput) => table.onGet(i));
+  ddb.on(PutCommand).callsFake((i: PutCommandInput) => table.onPut(i));
+  ddb.on(UpdateCommand).callsFake((i: UpdateCommandInput) => table.onUpdate(i));
+  return { s3, lambda, ssm, sagemaker, ddb, table };
+}
+
+/** A clock that moves only when told (and when the code under test sleeps). */
+export class Clock {
+  constructor(public ms = Date.parse('2025-06-01T10:00:00.000Z')) {}
+  now = () => new Date(this.ms);
+  sleep = async (ms: number) => {
+    this.ms += ms;
+  };
+  advance(ms: number) {
+    this.ms += ms;
+  }
+}
+
+export function deps(clock: Clock, owner = 'request-1'): Deps {
+  const region = 'eu-west-1';
+  return {
+    settings,
+    s3: new S3Client({ region }),
+    lambda: new LambdaClient({ region }),
+    ssm: new SSMClient({ region }),
+    db: DynamoDBDocumentClient.from(new DynamoDBClient({ region }), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    sagemaker: new SageMakerRuntimeClient({ region }),
+    logger: new Logger({ serviceName: 'deploy-trigger-test', logLevel: 'SILENT' }),
+    now: clock.now,
+    sleep: clock.sleep,
+    owner,
+  };
+}
+
+/** An EventBridge S3 event; `rawKey` is put in as given (S3 URL-encodes keys in events). */
+export function s3Event(
+  rawKey: string,
+  options: { id?: string; versionId?: string; detailType?: string; bucket?: string } = {},
+) {
+  return {
+    version: '0',
+    id: options.id ?? 'event-1',
+    'detail-type': options.detailType ?? 'Object Created',
+    source: 'aws.s3',
+    account: '222222222222',
+    time: '2025-06-01T10:00:00Z',
+    region: 'eu-west-1',
+    resources: ['arn:aws:s3:::landing'],
+    detail: {
+      version: '0',
+      bucket: { name: options.bucket ?? 'landing' },
+      object: {
+        key: rawKey,
+        size: 1024,
+        etag: 'etag-1',
+        'version-id': options.versionId ?? 'v1',
+        sequencer: '00',
+      },
+      'request-id': 'req',
+      requester: '111111111111',
+      reason: 'PutObject',
+    },
+  };
+}

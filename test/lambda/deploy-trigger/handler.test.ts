@@ -1,0 +1,60 @@
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import 'aws-sdk-client-mock-jest';
+import type { Context } from 'aws-lambda';
+import type * as HandlerModule from '../../../lambda/deploy-trigger/handler';
+import { DEPLOY_TRIGGER_ENV as ENV } from '../../../lambda/deploy-trigger/env';
+import { settingsFromEnv } from '../../../lambda/deploy-trigger/settings';
+import { mocks, s3Event } from './fakes';
+
+const env = {
+  [ENV.appName]: 'biomes',
+  [ENV.envName]: 'dev',
+  [ENV.landingBucket]: 'landing',
+  [ENV.ledgerTable]: 'ledger-table',
+  [ENV.modelBucket]: 'model-bucket',
+  [ENV.modelPrefix]: 'models/',
+  [ENV.endpointName]: 'mme',
+};
+
+describe('settings', () => {
+  test('defaults the limits and the lease', () => {
+    expect(settingsFromEnv(env)).toMatchObject({
+      ledgerTable: 'ledger-table',
+      maxServiceBytes: 250 * 1024 * 1024,
+      maxModelBytes: 5 * 1024 * 1024 * 1024,
+      leaseSeconds: 960,
+    });
+    expect(settingsFromEnv({ ...env, [ENV.maxModelBytes]: '1000' }).maxModelBytes).toBe(1000);
+  });
+
+  test('a missing or bad variable names itself', () => {
+    expect(() => settingsFromEnv({ ...env, [ENV.ledgerTable]: undefined })).toThrow(/BIOMES_LEDGER_TABLE/);
+    expect(() => settingsFromEnv({ ...env, [ENV.modelPrefix]: 'models' })).toThrow(
+      /BIOMES_MODEL_PREFIX: must be empty or end in "\/"/,
+    );
+    expect(() => settingsFromEnv({ ...env, [ENV.maxServiceBytes]: '-5' })).toThrow(
+      /BIOMES_MAX_SERVICE_BYTES/,
+    );
+  });
+});
+
+describe('handler wiring', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  test('reads its settings from the environment and records to the configured table', async () => {
+    Object.assign(process.env, env, { AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    const m = mocks();
+    // Required after the environment is set: the handler reads it once, at module scope (this file's only import of it).
+    // Loaded after the environment is set: the handler reads it once, at module scope.
+    const { handler } = jest.requireActual<typeof HandlerModule>('../../../lambda/deploy-trigger/handler');
+    const context = { awsRequestId: 'req-1', functionName: 'trigger' } as Context;
+    const outcome = await handler(s3Event('main/not-a-key.zip'), context);
+    expect(outcome).toMatchObject({ status: 'rejected', eventId: 'event-1' });
+    expect(m.ddb).toHaveReceivedCommandWith(PutCommand, { TableName: 'ledger-table' });
+    expect(m.ddb).not.toHaveReceivedCommand(UpdateCommand);
+    m.ddb.restore();
+  });
+});

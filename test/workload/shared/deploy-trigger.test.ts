@@ -1,0 +1,252 @@
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { DEPLOY_TRIGGER_ENV } from '../../../lambda/deploy-trigger/env';
+import {
+  DeployTrigger,
+  type DeployTriggerProps,
+  retentionFor,
+} from '../../../lib/workload/shared/deploy-trigger';
+import { testApp, testConfig, unacknowledgedNagFindings } from '../../fixtures/config';
+
+function build(overrides: Partial<DeployTriggerProps> = {}) {
+  const app = testApp();
+  const config = testConfig();
+  const stack = new Stack(app, 'TriggerTest', {
+    env: { account: config.accounts.dev, region: config.region },
+  });
+  const key = new kms.Key(stack, 'LandingKey', { enableKeyRotation: true });
+  const bucketProps: s3.BucketProps = {
+    enforceSSL: true,
+    versioned: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    removalPolicy: RemovalPolicy.DESTROY,
+  };
+  const access = new s3.Bucket(stack, 'AccessLogs', {
+    ...bucketProps,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+  });
+  Validations.of(access).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason: 'Test fixture: the access-log bucket itself.',
+  });
+  const landingBucket = new s3.Bucket(stack, 'Landing', {
+    ...bucketProps,
+    encryptionKey: key,
+    eventBridgeEnabled: true,
+    serverAccessLogsBucket: access,
+  });
+  const modelBucket = new s3.Bucket(stack, 'Models', {
+    ...bucketProps,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    serverAccessLogsBucket: access,
+  });
+  const ledger = new dynamodb.TableV2(stack, 'Ledger', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const trigger = new DeployTrigger(stack, 'Trigger', {
+    config,
+    envName: 'dev',
+    landingBucket,
+    ledger,
+    modelBucket,
+    modelPrefix: 'models/',
+    endpointName: 'Biomes-Dev-Endpoint',
+    ...overrides,
+  });
+  // The fixture's eventBridgeEnabled adds CDK's bucket-notifications handler; that is the shared stack's concern.
+  const notifications = stack.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
+  if (notifications) {
+    Validations.of(notifications).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'Test fixture: CDK-provided handler that turns on EventBridge notifications.',
+    });
+  }
+  return { stack, trigger, config, template: Template.fromStack(stack), landingBucket, modelBucket };
+}
+
+const built = build();
+const { template, stack, config } = built;
+
+test('the rule sends Object Created of the landing bucket only, with retries and the dead-letter queue', () => {
+  template.resourceCountIs('AWS::Events::Rule', 1);
+  template.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: {
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: { bucket: { name: [{ Ref: Match.stringLikeRegexp('^Landing') }] } },
+    },
+    Targets: [
+      Match.objectLike({
+        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TriggerFunction'), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
+        DeadLetterConfig: {
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TriggerDeadLetterQueue'), 'Arn'] },
+        },
+      }),
+    ],
+  });
+});
+
+test('the function is Node 22 on ARM with its own log group, env names from the shared module', () => {
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    Runtime: 'nodejs22.x',
+    Architectures: ['arm64'],
+    Handler: 'index.handler',
+    Timeout: 600,
+    LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^TriggerLogGroup') } },
+    Environment: {
+      Variables: Match.objectLike({
+        [DEPLOY_TRIGGER_ENV.appName]: 'biomes',
+        [DEPLOY_TRIGGER_ENV.envName]: 'dev',
+        [DEPLOY_TRIGGER_ENV.modelPrefix]: 'models/',
+        [DEPLOY_TRIGGER_ENV.maxServiceBytes]: String(250 * 1024 * 1024),
+        [DEPLOY_TRIGGER_ENV.leaseSeconds]: '660',
+        [DEPLOY_TRIGGER_ENV.landingBucket]: { Ref: Match.stringLikeRegexp('^Landing') },
+      }),
+    },
+  });
+  template.hasResource('AWS::Logs::LogGroup', {
+    DeletionPolicy: 'Delete',
+    Properties: { RetentionInDays: retentionFor(config.environments.dev.logRetentionDays) },
+  });
+});
+
+test('async invokes retry twice and then go to the dead-letter queue', () => {
+  template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+    MaximumRetryAttempts: 2,
+    MaximumEventAgeInSeconds: 21600,
+    DestinationConfig: {
+      OnFailure: {
+        Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TriggerDeadLetterQueue'), 'Arn'] },
+      },
+    },
+  });
+});
+
+test('the dead-letter queue is encrypted, TLS-only and alarmed as soon as one message is visible', () => {
+  template.hasResourceProperties('AWS::SQS::Queue', {
+    SqsManagedSseEnabled: true,
+    MessageRetentionPeriod: 1209600,
+  });
+  template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ]),
+    },
+  });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: 'ApproximateNumberOfMessagesVisible',
+    Namespace: 'AWS/SQS',
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
+    EvaluationPeriods: 1,
+    TreatMissingData: 'notBreaching',
+  });
+});
+
+/** Every statement of the trigger role's policies. */
+function statements(): Array<Record<string, unknown>> {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.values(policies).flatMap(
+    (p) =>
+      (p as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties
+        .PolicyDocument.Statement,
+  );
+}
+
+function statement(sid: string): Record<string, unknown> {
+  const found = statements().find((s) => s.Sid === sid);
+  if (!found) throw new Error(`no statement ${sid}`);
+  return found;
+}
+
+test('Lambda actions are fenced by the env name pattern and the deployable/env/app tags', () => {
+  const s = statement('DeployBiomeFunctions');
+  expect(s.Action).toEqual(
+    expect.arrayContaining([
+      'lambda:UpdateFunctionCode',
+      'lambda:PublishVersion',
+      'lambda:UpdateAlias',
+      'lambda:InvokeFunction',
+    ]),
+  );
+  expect(s.Action).not.toContain('lambda:DeleteFunction');
+  expect(JSON.stringify(s.Resource)).toContain(':function:biomes-dev-*');
+  expect(s.Condition).toEqual({
+    StringEquals: {
+      'aws:ResourceTag/deployable': 'true',
+      'aws:ResourceTag/env': 'dev',
+      'aws:ResourceTag/app': 'biomes',
+    },
+  });
+  const tag = statement('TagLiveCommit');
+  expect(tag.Action).toBe('lambda:TagResource');
+  expect(tag.Condition).toMatchObject({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['commit'] } });
+});
+
+test('S3: read the landing bucket, put (never delete) under the model prefix only', () => {
+  expect(statement('ReadLandingObjects').Action).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
+  const write = statement('WriteModelPrefix');
+  expect(write.Action).toBe('s3:PutObject');
+  expect(JSON.stringify(write.Resource)).toContain('/models/*');
+  const all = statements().flatMap((s) => [s.Action].flat());
+  expect(all.filter((a) => /Delete/.test(String(a)))).toEqual([]);
+  expect(all).not.toContain('s3:*');
+});
+
+test('SSM: read the env root, write model pointers only', () => {
+  expect(JSON.stringify(statement('ReadRegistrations').Resource)).toContain(':parameter/biomes/dev/*');
+  const put = statement('MoveModelPointers');
+  expect(put.Action).toBe('ssm:PutParameter');
+  expect(JSON.stringify(put.Resource)).toContain(':parameter/biomes/dev/*/model-pointers/*');
+});
+
+test('SageMaker: invoke the env endpoint only (lowercase, as its ARN spells it)', () => {
+  expect(JSON.stringify(statement('WarmUpModels').Resource)).toContain(':endpoint/biomes-dev-endpoint');
+});
+
+test('the landing key grants decrypt to the trigger', () => {
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({
+          Action: 'kms:Decrypt',
+          Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LandingKey'), 'Arn'] },
+        }),
+      ]),
+    },
+  });
+});
+
+test('no managed policies and no reserved concurrency (see the lease in lambda/deploy-trigger/deploy.ts)', () => {
+  template.hasResourceProperties('AWS::IAM::Role', {
+    Description: 'biomes dev deploy trigger',
+    ManagedPolicyArns: Match.absent(),
+  });
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    Runtime: 'nodejs22.x',
+    ReservedConcurrentExecutions: Match.absent(),
+  });
+});
+
+test('no unacknowledged cdk-nag finding', () => {
+  expect(unacknowledgedNagFindings(stack)).toEqual([]);
+});
+
+test('bad props fail synth with the rule', () => {
+  expect(() => build({ modelPrefix: 'models' })).toThrow(/modelPrefix "models" must end in "\/"/);
+  expect(() => build({ maxServiceBytes: 0 })).toThrow(/maxServiceBytes must be a positive whole number/);
+});
+
+test('log retention rounds up to a value CloudWatch accepts', () => {
+  expect(retentionFor(30)).toBe(30);
+  expect(retentionFor(31)).toBe(60);
+  expect(retentionFor(10_000)).toBe(3653);
+});
