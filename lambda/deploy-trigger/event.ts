@@ -2,7 +2,7 @@
  * The EventBridge event the trigger receives: S3 `Object Created` from the landing bucket.
  * Parsed with a schema so a malformed event is refused with a reason instead of crashing later.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeS3EventKey } from '../shared/grammar';
 
 export const OBJECT_CREATED = 'Object Created';

@@ -4,7 +4,7 @@
  * fixes differ: deploy the biome stack, or add the service/model to it.
  */
 import { GetParameterCommand, GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   biomeParameterRoot,
   LIVE_ALIAS,

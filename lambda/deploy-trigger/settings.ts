@@ -2,7 +2,7 @@
  * The deploy trigger's settings, parsed once from its environment (names in ./env). A missing or
  * bad value fails the cold start with the variable's name, never a deploy half-way through.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_SERVICE_BYTES, DEPLOY_TRIGGER_ENV as ENV } from './env';
 
 export interface Settings {

@@ -110,6 +110,10 @@ export function esbuildOptions(
     nodePaths: [path.join(REPO_ROOT, 'node_modules')],
     // SQL files become strings (`import sql from './001-init.sql'`): migrations ship inside the bundle.
     loader: { '.sql': 'text' },
+    // Lambda supplies credentials as environment variables: keep only that link of the SDK's chain.
+    alias: {
+      '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'lib', 'bundling', 'lambda-credentials.ts'),
+    },
     // Some CommonJS dependencies call require() for Node built-ins; give ESM output a require.
     banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
   };
