@@ -46,3 +46,12 @@ export function replicationRoleName(config: BiomesConfig): string {
 export function replicationRoleArn(config: BiomesConfig): string {
   return `arn:aws:iam::${config.accounts.devops}:role/${replicationRoleName(config)}`;
 }
+
+/**
+ * The shared multi-model endpoint of an environment. Named because IAM matches SageMaker endpoint
+ * ARNs in lowercase: a CloudFormation-generated, mixed-case name would make every `InvokeEndpoint`
+ * grant (deploy trigger, biome services) miss. Lowercase and derived from app and environment.
+ */
+export function inferenceEndpointName(config: BiomesConfig, env: EnvName): string {
+  return `${config.appName}-${env}-models`;
+}

@@ -1,0 +1,41 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { EnvName } from '../../config';
+import { statefulPolicy } from './env-policy';
+
+export interface AccessLogsBucketProps {
+  readonly envName: EnvName;
+  /** Days that access-log objects are kept. */
+  readonly retentionDays: number;
+}
+
+/** Target of the S3 server access logs of the shared stack's buckets (who read or wrote which artifact). */
+export class AccessLogsBucket extends Construct {
+  readonly bucket: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: AccessLogsBucketProps) {
+    super(scope, id);
+    const policy = statefulPolicy(props.envName);
+    const bucket = new s3.Bucket(this, 'Bucket', {
+      // S3 server access logging can only deliver to a bucket encrypted with SSE-S3, not SSE-KMS.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(props.retentionDays) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy: policy.removalPolicy,
+      autoDeleteObjects: policy.autoDeleteObjects,
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the access-log target itself; logging it to itself would loop and logging it elsewhere only moves the problem.',
+    });
+    this.bucket = bucket;
+  }
+}

@@ -1,0 +1,125 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { BiomesConfig, EnvName } from '../../config';
+import { landingBucketName, landingKeyAlias, replicationRoleArn } from '../../naming';
+import { statefulPolicy } from './env-policy';
+import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
+
+/** Days a replaced (noncurrent) landing object is kept: long enough to investigate a bad publication. */
+export const LANDING_NONCURRENT_DAYS = 7;
+
+/** Actions the DevOps replication role needs on replica objects (S3 User Guide, cross-account replication). */
+export const REPLICATION_OBJECT_ACTIONS = [
+  's3:ReplicateObject',
+  's3:ReplicateDelete',
+  's3:ReplicateTags',
+  's3:ObjectOwnerOverrideToBucketOwner',
+] as const;
+/** Actions the DevOps replication role needs on the destination bucket itself. */
+export const REPLICATION_BUCKET_ACTIONS = ['s3:GetBucketVersioning', 's3:PutBucketVersioning'] as const;
+
+export interface LandingBucketProps {
+  readonly config: BiomesConfig;
+  readonly envName: EnvName;
+  /** Where S3 server access logs go. */
+  readonly accessLogsBucket: s3.IBucket;
+}
+
+/**
+ * The replication destination of an environment's release bucket (DESIGN.md "Release bucket ->
+ * landing bucket"). Named, and its key aliased, because the DevOps account's replication rule names
+ * both before this stack exists; admits the DevOps replication role and nobody else from outside.
+ */
+export class LandingBucket extends Construct {
+  readonly bucket: s3.Bucket;
+  /** Encrypts replicas; the replication role may encrypt with it, only through S3. */
+  readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string, props: LandingBucketProps) {
+    super(scope, id);
+    const { config, envName } = props;
+    const policy = statefulPolicy(envName);
+    const env = config.environments[envName];
+    // The DevOps account's replication role, named by condition rather than as the principal: S3 and
+    // KMS refuse a policy whose principal ARN does not exist yet, and the role comes from the DevOps
+    // stack, which deploys after this one (its replication rule needs this bucket to exist).
+    const replicationRole = new iam.AccountPrincipal(config.accounts.devops);
+    const onlyReplicationRole = { ArnEquals: { 'aws:PrincipalArn': replicationRoleArn(config) } };
+
+    this.key = new kms.Key(this, 'Key', {
+      alias: landingKeyAlias(config, envName),
+      description: `Biomes ${envName}: encrypts artifacts replicated into the landing bucket`,
+      enableKeyRotation: true,
+      removalPolicy: policy.removalPolicy,
+    });
+    // The replication role lives in the DevOps account: only this key policy can let it encrypt
+    // replicas, and only when S3 calls KMS on its behalf.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DevopsReplicationEncryptsReplicas',
+        principals: [replicationRole],
+        actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          ...onlyReplicationRole,
+          StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` },
+        },
+      }),
+    );
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      bucketName: landingBucketName(config, envName),
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      versioned: true,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Replicas become the workload account's own objects (the replication rule sets owner override).
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: props.accessLogsBucket,
+      serverAccessLogsPrefix: 'landing/',
+      lifecycleRules: [
+        {
+          id: 'keep-recent-artifacts',
+          // A deployed function keeps its own copy of the code, so old artifacts are only history.
+          expiration: Duration.days(env.artifactRetentionDays),
+          noncurrentVersionExpiration: Duration.days(LANDING_NONCURRENT_DAYS),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },
+      ],
+      removalPolicy: policy.removalPolicy,
+      autoDeleteObjects: policy.autoDeleteObjects,
+    });
+    // EventBridge delivery set on the bucket itself: `eventBridgeEnabled: true` would add a
+    // notifications custom-resource Lambda (with a wildcard policy) for what CloudFormation does natively.
+    pinLogicalId(this.key, PINNED_LOGICAL_IDS.landingKey);
+    pinLogicalId(this.bucket, PINNED_LOGICAL_IDS.landingBucket);
+    const cfnBucket = this.bucket.node.defaultChild as s3.CfnBucket;
+    cfnBucket.notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
+
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DevopsReplicationWritesReplicas',
+        principals: [replicationRole],
+        actions: [...REPLICATION_OBJECT_ACTIONS],
+        resources: [this.bucket.arnForObjects('*')],
+        conditions: onlyReplicationRole,
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DevopsReplicationChecksVersioning',
+        principals: [replicationRole],
+        actions: [...REPLICATION_BUCKET_ACTIONS],
+        resources: [this.bucket.bucketArn],
+        conditions: onlyReplicationRole,
+      }),
+    );
+  }
+}
