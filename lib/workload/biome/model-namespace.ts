@@ -1,21 +1,159 @@
+import { Arn, CustomResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { biomeModelPrefix, PROPERTY, RESOURCE_TYPE } from '../../../lambda/biome-models/properties';
+import {
+  MODEL_POINTER_NONE,
+  type ModelRegistration,
+  modelPointerName,
+  modelRegistrationName,
+} from '../../../lambda/shared/contracts';
+import { artifactNameProblem, biomeNameProblem, MAINLINE_BIOME } from '../../../lambda/shared/grammar';
 import type { BiomesConfig, EnvName } from '../../config';
+import { acknowledgeWildcards, OnEventProvider } from './biome-database';
+
+/** Warm-up for the sample scikit-learn model: one row of three features. */
+export const SAMPLE_MODEL_WARM_UP: NonNullable<ModelRegistration['warmUp']> = {
+  contentType: 'application/json',
+  body: '{"instances":[[0,0,0]]}',
+};
 
 export interface ModelNamespaceProps {
   readonly config: BiomesConfig;
   readonly envName: EnvName;
   readonly biome: string;
-  /** Name of the model location bucket (from the shared stack's SSM parameter). */
-  readonly modelBucketName: string;
-  /** Key prefix of the model location, ending in `/` (from the shared stack's SSM parameter). */
-  readonly modelPrefix: string;
+  /**
+   * Name of the model location bucket (from the shared stack's SSM parameter). A function is called
+   * only when the namespace needs it (prod `main` has no cleanup, so reads nothing it does not use).
+   */
+  readonly modelBucketName: string | (() => string);
+  /** Key prefix of the model location, ending in `/` (from the shared stack's SSM parameter); as above. */
+  readonly modelPrefix: string | (() => string);
   /** Models this biome serves (each has `models/<name>/` in the repository). */
   readonly models: readonly string[];
+  /**
+   * Warm-up invocation per model, run by the deploy trigger before it moves the pointer.
+   * @default - no warm-up for any model
+   */
+  readonly warmUps?: Readonly<Record<string, NonNullable<ModelRegistration['warmUp']>>>;
 }
 
-/** The biome's namespace on the shared multi-model endpoint: registrations, pointers, cleanup on delete. */
+/**
+ * The biome's namespace on the shared multi-model endpoint: one pointer (the live TargetModel,
+ * `none` at first) and one registration per model for the deploy trigger, and a cleanup that
+ * deletes the biome's model objects when the stack is deleted (never for prod `main`).
+ */
 export class ModelNamespace extends Construct {
-  constructor(scope: Construct, id: string, _props: ModelNamespaceProps) {
+  /** Key prefix of this biome's models, `<modelPrefix><biome>/`; undefined where models are kept (prod `main`). */
+  readonly biomePrefix?: string;
+  private readonly pointers = new Map<string, ssm.StringParameter>();
+
+  constructor(scope: Construct, id: string, props: ModelNamespaceProps) {
     super(scope, id);
+    const biomeProblem = biomeNameProblem(props.biome, { allowMainline: true });
+    if (biomeProblem) throw new Error(`ModelNamespace: biome ${biomeProblem}.`);
+    for (const model of props.models) {
+      const problem = artifactNameProblem(model);
+      if (problem) throw new Error(`ModelNamespace: model ${problem}.`);
+    }
+    if (new Set(props.models).size !== props.models.length) {
+      throw new Error(`ModelNamespace: models must be unique (got ${props.models.join(', ')}).`);
+    }
+    const unknownWarmUps = Object.keys(props.warmUps ?? {}).filter((m) => !props.models.includes(m));
+    if (unknownWarmUps.length > 0) {
+      throw new Error(
+        `ModelNamespace: warmUps names models this biome does not serve: ${unknownWarmUps.join(', ')}.`,
+      );
+    }
+    const app = props.config.appName;
+
+    for (const model of props.models) {
+      const pointerName = modelPointerName(app, props.envName, props.biome, model);
+      // Contract names (lambda/shared/contracts.ts): the deploy trigger finds them by biome and model.
+      const pointer = new ssm.StringParameter(this, `Pointer-${model}`, {
+        parameterName: pointerName,
+        stringValue: MODEL_POINTER_NONE,
+        description: `Biomes: live TargetModel of model ${model} in biome ${props.biome} (moved by the deploy trigger)`,
+      });
+      this.pointers.set(model, pointer);
+      const warmUp = props.warmUps?.[model];
+      const registration: ModelRegistration = {
+        pointerParameter: pointerName,
+        ...(warmUp ? { warmUp } : {}),
+      };
+      new ssm.StringParameter(this, `Registration-${model}`, {
+        parameterName: modelRegistrationName(app, props.envName, props.biome, model),
+        stringValue: JSON.stringify(registration),
+        description: `Biomes: registration of model ${model} in biome ${props.biome} for the deploy trigger`,
+      });
+    }
+
+    // Production's mainline models are never deleted by a stack operation.
+    if (props.envName === 'prod' && props.biome === MAINLINE_BIOME) return;
+    const resolve = (v: string | (() => string)) => (typeof v === 'function' ? v() : v);
+    const modelBucketName = resolve(props.modelBucketName);
+    const modelPrefix = resolve(props.modelPrefix);
+    const biomePrefix = biomeModelPrefix(modelPrefix, props.biome);
+    this.biomePrefix = biomePrefix;
+
+    const provider = new OnEventProvider(this, 'Cleanup', {
+      functionFolder: 'biome-models',
+      description: `Biomes: deletes the model objects of biome ${props.biome} when its stack is deleted`,
+      logRetentionDays: props.config.environments[props.envName].logRetentionDays,
+    });
+    const bucketArn = Arn.format(
+      { service: 's3', region: '', account: '', resource: modelBucketName },
+      Stack.of(this),
+    );
+    provider.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+        resources: [bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${biomePrefix}*`] } },
+      }),
+    );
+    provider.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+        resources: [`${bucketArn}/${biomePrefix}*`],
+      }),
+    );
+    acknowledgeWildcards(
+      provider.role,
+      "Deleting every object of a biome needs a key wildcard; it is confined to the biome's own prefix of the model location.",
+    );
+    new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: RESOURCE_TYPE,
+      properties: {
+        [PROPERTY.bucket]: modelBucketName,
+        [PROPERTY.modelPrefix]: modelPrefix,
+        [PROPERTY.env]: props.envName,
+        [PROPERTY.biome]: props.biome,
+      },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+
+  /** The models this biome serves. */
+  get models(): string[] {
+    return [...this.pointers.keys()];
+  }
+
+  /** The pointer of `model`: its value is the live TargetModel (relative to the model prefix) or `none`. */
+  pointerParameter(model: string): ssm.IStringParameter {
+    const pointer = this.pointers.get(model);
+    if (!pointer) {
+      throw new Error(
+        `ModelNamespace: no model "${model}" in this biome (models: ${this.models.join(', ') || 'none'}).`,
+      );
+    }
+    return pointer;
+  }
+
+  /** Lets `grantee` read every model pointer of this biome (and nothing else). */
+  grantReadPointers(grantee: iam.IGrantable): void {
+    for (const pointer of this.pointers.values()) pointer.grantRead(grantee);
   }
 }

@@ -1,0 +1,144 @@
+/**
+ * The lifecycle of a biome's database, written against a small executor interface so the same plan
+ * runs through the RDS Data API in Lambda and through `pg` against a real PostgreSQL in tests.
+ */
+import { checkMigrations, type Migration, migrationChecksum } from './migrations';
+import { type BiomeDatabaseNames, isProtectedDatabase, MAINTENANCE_DATABASE } from './names';
+import {
+  APPLIED_MIGRATIONS_SQL,
+  createDatabaseSql,
+  databaseExistsSql,
+  dropDatabaseSql,
+  dropRoleSql,
+  lockDownDatabaseSql,
+  recordMigrationSql,
+  roleExistsSql,
+  SCHEMA_MIGRATIONS_TABLE_SQL,
+  schemaOwnershipSql,
+  type SqlParams,
+  type Statement,
+  upsertRoleSql,
+} from './sql';
+
+export type Row = Record<string, unknown>;
+
+/** Runs statements inside one transaction. */
+export interface TransactionExecutor {
+  execute(sql: string, params?: SqlParams): Promise<Row[]>;
+}
+
+/** Runs SQL as one database user (the identity is the executor's: a secret, a connection string). */
+export interface SqlExecutor {
+  /** One statement, auto-committed, connected to `database`. */
+  execute(sql: string, params?: SqlParams, database?: string): Promise<Row[]>;
+  /** Runs `work` in one transaction on `database`: committed when it resolves, rolled back when it throws. */
+  transaction<T>(database: string, work: (tx: TransactionExecutor) => Promise<T>): Promise<T>;
+}
+
+export interface Log {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+}
+
+const run = (exec: SqlExecutor, s: Statement, database: string) => exec.execute(s.sql, s.params, database);
+
+/**
+ * Makes the biome's role (with `password`) and database, locks the database to that role, and hands
+ * the role its schema. Idempotent: a retried or re-created resource converges on the same state.
+ * `admin` is the cluster's master user.
+ */
+export async function ensureBiomeDatabase(
+  admin: SqlExecutor,
+  names: BiomeDatabaseNames,
+  password: string,
+  log: Log,
+): Promise<void> {
+  // The statement carries the password: it is run, never logged.
+  await run(admin, upsertRoleSql(names, password), MAINTENANCE_DATABASE);
+  const exists = await run(admin, databaseExistsSql(names), MAINTENANCE_DATABASE);
+  if (exists.length === 0) {
+    await run(admin, createDatabaseSql(names), MAINTENANCE_DATABASE);
+    log.info('created database', { database: names.database });
+  } else {
+    log.info('database exists; adopting it', { database: names.database });
+  }
+  for (const s of lockDownDatabaseSql(names)) await run(admin, s, MAINTENANCE_DATABASE);
+  for (const s of schemaOwnershipSql(names)) await run(admin, s, names.database);
+}
+
+export interface MigrationResult {
+  readonly applied: readonly number[];
+  readonly current: number;
+}
+
+/**
+ * Applies, in order and each in its own transaction, the migrations not yet recorded in
+ * `schema_migrations`. `exec` is the biome's own role, so what a migration creates, the biome owns.
+ * Refuses to run when an applied migration was edited or the database is ahead of the code.
+ */
+export async function migrate(
+  exec: SqlExecutor,
+  database: string,
+  migrations: readonly Migration[],
+  log: Log,
+): Promise<MigrationResult> {
+  checkMigrations(migrations);
+  await run(exec, SCHEMA_MIGRATIONS_TABLE_SQL, database);
+  const applied = new Map(
+    (await run(exec, APPLIED_MIGRATIONS_SQL, database)).map((r) => [Number(r.version), r]),
+  );
+  for (const [version, row] of applied) {
+    const known = migrations.find((m) => m.version === version);
+    if (!known) {
+      throw new Error(
+        `Database ${database} has migration ${version} (${String(row.name)}), which this code does not know: deploy code that includes it, never remove a released migration.`,
+      );
+    }
+    if (row.checksum !== migrationChecksum(known)) {
+      throw new Error(
+        `Migration ${version} (${known.name}) changed after it was applied to ${database}: never edit a released migration; add a new one with version ${migrations.length + 1}.`,
+      );
+    }
+  }
+  const done: number[] = [];
+  for (const m of migrations) {
+    if (applied.has(m.version)) continue;
+    await exec.transaction(database, async (tx) => {
+      for (const sql of m.statements) await tx.execute(sql);
+      const record = recordMigrationSql(m.version, m.name, migrationChecksum(m));
+      await tx.execute(record.sql, record.params);
+    });
+    log.info('applied migration', { database, version: m.version, name: m.name });
+    done.push(m.version);
+  }
+  return { applied: done, current: migrations.length };
+}
+
+export type DropResult = 'dropped' | 'kept';
+
+/**
+ * Ends every session on the biome's database, drops it, then drops the role. Production's `main`
+ * is never dropped, whatever the caller asks: it is kept and the refusal is logged.
+ */
+export async function dropBiomeDatabase(
+  admin: SqlExecutor,
+  names: BiomeDatabaseNames,
+  where: { readonly env: string; readonly biome: string },
+  log: Log,
+): Promise<DropResult> {
+  if (isProtectedDatabase(where.env, where.biome)) {
+    log.warn('keeping the database of prod main: it is never dropped', { database: names.database });
+    return 'kept';
+  }
+  const exists = await run(admin, databaseExistsSql(names), MAINTENANCE_DATABASE);
+  if (exists.length > 0) {
+    for (const s of dropDatabaseSql(names)) await run(admin, s, MAINTENANCE_DATABASE);
+    log.info('dropped database', { database: names.database });
+  }
+  const role = await run(admin, roleExistsSql(names), MAINTENANCE_DATABASE);
+  if (role.length > 0) {
+    await run(admin, dropRoleSql(names), MAINTENANCE_DATABASE);
+    log.info('dropped role', { role: names.role });
+  }
+  return 'dropped';
+}

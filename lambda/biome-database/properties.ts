@@ -1,0 +1,78 @@
+/**
+ * The custom resource's properties: the construct writes them, the handler parses them, both from
+ * here. CloudFormation passes every property as a string.
+ */
+import * as z from 'zod';
+import { biomeNameProblem, ENV_NAMES } from '../shared/grammar';
+
+export const RESOURCE_TYPE = 'Custom::BiomeDatabase';
+
+export const PROPERTY = {
+  clusterArn: 'ClusterArn',
+  masterSecretArn: 'MasterSecretArn',
+  biomeSecretArn: 'BiomeSecretArn',
+  env: 'Env',
+  biome: 'Biome',
+  /** Fingerprint of the migrations: a new migration changes it, so CloudFormation sends an Update. */
+  migrations: 'Migrations',
+} as const;
+
+/** Names of the values the handler returns (`Fn::GetAtt` on the custom resource). */
+export const ATTRIBUTE = {
+  databaseName: 'DatabaseName',
+  roleName: 'RoleName',
+  schemaVersion: 'SchemaVersion',
+} as const;
+
+const clusterArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z][a-z0-9-]*$/,
+    'must be an Aurora cluster ARN (arn:aws:rds:<region>:<account>:cluster:<id>); check the shared stack parameter database/cluster-arn',
+  );
+const secretArn = (what: string) =>
+  z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+      `must be the ARN of ${what} (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`,
+    );
+
+export const propertiesSchema = z.object({
+  [PROPERTY.clusterArn]: clusterArn,
+  [PROPERTY.masterSecretArn]: secretArn("the cluster's master secret"),
+  [PROPERTY.biomeSecretArn]: secretArn("the biome's database secret"),
+  [PROPERTY.env]: z.enum(ENV_NAMES, { error: `must be one of ${ENV_NAMES.join(', ')}` }),
+  [PROPERTY.biome]: z.string().superRefine((biome, ctx) => {
+    const problem = biomeNameProblem(biome, { allowMainline: true });
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  [PROPERTY.migrations]: z.string().optional(),
+});
+
+export interface BiomeDatabaseProperties {
+  readonly clusterArn: string;
+  readonly masterSecretArn: string;
+  readonly biomeSecretArn: string;
+  readonly env: (typeof ENV_NAMES)[number];
+  readonly biome: string;
+}
+
+/** Parses the properties, or throws an error that names each bad property and what to do. */
+export function parseProperties(raw: unknown): BiomeDatabaseProperties {
+  const result = propertiesSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (i) => `  - ${i.path.map(String).join('.') || 'properties'}: ${i.message}`,
+    );
+    throw new Error(`Invalid ${RESOURCE_TYPE} properties:\n${lines.join('\n')}`);
+  }
+  const p = result.data;
+  return {
+    clusterArn: p[PROPERTY.clusterArn],
+    masterSecretArn: p[PROPERTY.masterSecretArn],
+    biomeSecretArn: p[PROPERTY.biomeSecretArn],
+    env: p[PROPERTY.env],
+    biome: p[PROPERTY.biome],
+  };
+}

@@ -1,0 +1,54 @@
+/** The ingest service: validate a sample and store it in the biome's database. Pure: clients come in as arguments. */
+import * as z from 'zod';
+import { type Database, execute } from '../shared/data-api';
+import { INGEST_ERRORS, ServiceError } from './errors';
+
+/** A sample record: an id the caller chooses (so a retried ingest is idempotent) and its feature vector. */
+export const SampleSchema = z.strictObject({
+  sampleId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"'),
+  features: z.array(z.number().finite('must be a finite number')).min(1).max(1024),
+});
+export type Sample = z.infer<typeof SampleSchema>;
+
+export const SAMPLE_SHAPE = '{"sampleId": "<id>", "features": [<number>, ...]}';
+
+/** Parses a sample or throws {@link INGEST_ERRORS.invalidSample} saying what to send instead. */
+export function parseSample(input: unknown): Sample {
+  const result = SampleSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`);
+  throw new ServiceError(
+    INGEST_ERRORS.invalidSample,
+    `Invalid sample (${problems.join('; ')}). Send ${SAMPLE_SHAPE}.`,
+  );
+}
+
+export interface IngestResult {
+  readonly sampleId: string;
+  /** `already-present`: the same sample was ingested before (a retry); nothing changed. */
+  readonly status: 'inserted' | 'already-present';
+}
+
+/** Inserts the sample once; a repeat with the same features is a no-op, with other features a conflict. */
+export async function ingestSample(db: Database, sample: Sample): Promise<IngestResult> {
+  const inserted = await execute(
+    db,
+    'INSERT INTO samples (sample_id, features) VALUES (:sample_id, :features) ON CONFLICT (sample_id) DO NOTHING',
+    { sample_id: sample.sampleId, features: { json: sample.features } },
+  );
+  if ((inserted.numberOfRecordsUpdated ?? 0) > 0) return { sampleId: sample.sampleId, status: 'inserted' };
+  const same = await execute(
+    db,
+    'SELECT features = :features AS same FROM samples WHERE sample_id = :sample_id',
+    { sample_id: sample.sampleId, features: { json: sample.features } },
+  );
+  if (same.records?.[0]?.[0]?.booleanValue === true) {
+    return { sampleId: sample.sampleId, status: 'already-present' };
+  }
+  throw new ServiceError(
+    INGEST_ERRORS.sampleConflict,
+    `Sample ${sample.sampleId} already exists with different features; samples are never overwritten, use a new sampleId.`,
+  );
+}

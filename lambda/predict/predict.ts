@@ -1,0 +1,113 @@
+/** The predict service: score a sample with the biome's live model and store the prediction. Pure: clients come in as arguments. */
+import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import * as z from 'zod';
+import { type Database, execute } from '../shared/data-api';
+import { ServiceError } from '../shared/service-error';
+import { type RetryOptions, withRetry } from '../shared/retry';
+import { PREDICT_ERRORS } from './errors';
+import type { PointerCache } from './pointer';
+
+export const PredictRequestSchema = z.strictObject({
+  sampleId: z.string().min(1).max(128),
+  features: z.array(z.number().finite('must be a finite number')).min(1).max(1024),
+});
+export type PredictRequest = z.infer<typeof PredictRequestSchema>;
+
+export function parsePredictRequest(input: unknown): PredictRequest {
+  const result = PredictRequestSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`);
+  throw new ServiceError(
+    PREDICT_ERRORS.invalidRequest,
+    `Invalid predict request (${problems.join('; ')}). Send {"sampleId": "<id of an ingested sample>", "features": [<number>, ...]}.`,
+  );
+}
+
+/** models/README.md: input `{"instances": [[f1, ...]]}`, output `{"predictions": [{"score", "label"}]}`. */
+const ModelOutputSchema = z.object({
+  predictions: z.array(z.object({ score: z.number(), label: z.number() })).min(1),
+});
+
+/** The first call to a model loads it on the endpoint (seconds); wait up to about 15 s. */
+export const MODEL_LOAD_RETRY: RetryOptions = { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 8_000 };
+
+export interface Endpoint {
+  readonly client: SageMakerRuntimeClient;
+  readonly endpointName: string;
+  /** @default MODEL_LOAD_RETRY */
+  readonly retry?: RetryOptions;
+}
+
+const isModelNotReady = (error: unknown) => (error as Error)?.name === 'ModelNotReadyException';
+
+export async function score(
+  endpoint: Endpoint,
+  targetModel: string,
+  features: readonly number[],
+): Promise<{ score: number; label: number }> {
+  const command = new InvokeEndpointCommand({
+    EndpointName: endpoint.endpointName,
+    TargetModel: targetModel,
+    ContentType: 'application/json',
+    Accept: 'application/json',
+    Body: new TextEncoder().encode(JSON.stringify({ instances: [features] })),
+  });
+  let body: string;
+  try {
+    const out = await withRetry(
+      () => endpoint.client.send(command),
+      isModelNotReady,
+      endpoint.retry ?? MODEL_LOAD_RETRY,
+    );
+    body = new TextDecoder().decode(out.Body);
+  } catch (error) {
+    if (isModelNotReady(error)) {
+      throw new ServiceError(
+        PREDICT_ERRORS.modelNotReady,
+        `Model ${targetModel} is still loading on endpoint ${endpoint.endpointName}; retry in a minute.`,
+      );
+    }
+    throw new ServiceError(
+      PREDICT_ERRORS.endpointFailed,
+      `Endpoint ${endpoint.endpointName} refused model ${targetModel}: ${(error as Error).name}: ${(error as Error).message}`,
+    );
+  }
+  let parsed: z.infer<typeof ModelOutputSchema>;
+  try {
+    parsed = ModelOutputSchema.parse(JSON.parse(body));
+  } catch {
+    throw new ServiceError(
+      PREDICT_ERRORS.endpointFailed,
+      `Model ${targetModel} answered ${JSON.stringify(body.slice(0, 200))}, not {"predictions": [{"score": <number>, "label": <0|1>}]}; check the model against models/README.md.`,
+    );
+  }
+  const { score: value, label } = parsed.predictions[0];
+  return { score: value, label };
+}
+
+export interface PredictResult {
+  readonly sampleId: string;
+  readonly model: string;
+  /** Probability of the positive class. */
+  readonly prediction: number;
+  readonly label: number;
+  readonly predictionId: number;
+}
+
+export interface PredictDeps {
+  readonly db: Database;
+  readonly endpoint: Endpoint;
+  readonly pointer: PointerCache;
+}
+
+export async function predict(deps: PredictDeps, request: PredictRequest): Promise<PredictResult> {
+  const model = await deps.pointer.targetModel();
+  const { score: prediction, label } = await score(deps.endpoint, model, request.features);
+  const out = await execute(
+    deps.db,
+    'INSERT INTO predictions (sample_id, model, result) VALUES (:sample_id, :model, :result) RETURNING id',
+    { sample_id: request.sampleId, model, result: { json: { prediction, label } } },
+  );
+  const id = out.records?.[0]?.[0]?.longValue;
+  return { sampleId: request.sampleId, model, prediction, label, predictionId: Number(id) };
+}

@@ -1,0 +1,230 @@
+/**
+ * Runs the synthesized Step Functions definition of a biome with aws-local-stepfunctions, the Lambda
+ * tasks replaced by local functions: what runs is exactly what CloudFormation would deploy.
+ */
+import { Template } from 'aws-cdk-lib/assertions';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { INGEST_ERRORS } from '../../lambda/ingest/errors';
+import { PREDICT_ERRORS } from '../../lambda/predict/errors';
+import { BiomeStack } from '../../lib/workload/biome/biome-stack';
+import { WORKFLOW_STATES } from '../../lib/workload/biome/workflow';
+import { testApp, testConfig } from '../fixtures/config';
+
+type Json = Record<string, unknown>;
+/** The library declares its event type without exporting it. */
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+/** Resolves the Fn::Join of the definition; each Ref becomes a fake ARN named after the logical id. */
+function resolveDefinition(template: Template): Json {
+  const machines = template.findResources('AWS::StepFunctions::StateMachine');
+  expect(Object.keys(machines)).toHaveLength(1);
+  const definition = Object.values(machines)[0].Properties.DefinitionString as
+    string | { 'Fn::Join': [string, (string | { Ref: string })[]] };
+  if (typeof definition === 'string') return JSON.parse(definition) as Json;
+  const text = definition['Fn::Join'][1]
+    .map((part) =>
+      typeof part === 'string' ? part : `arn:aws:lambda:eu-west-1:222222222222:function:${part.Ref}:live`,
+    )
+    .join('');
+  return JSON.parse(text) as Json;
+}
+
+class NamedError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+let definition: Json;
+let resources: Record<string, string>;
+
+beforeAll(() => {
+  const stack = new BiomeStack(testApp(), 'biomes-dev-alice', {
+    config: testConfig(),
+    envName: 'dev',
+    biome: 'alice',
+    models: ['demo-scorer'],
+  });
+  const template = Template.fromStack(stack);
+  definition = resolveDefinition(template);
+  const states = (
+    (definition.States as Json)[WORKFLOW_STATES.map] as { ItemProcessor: { States: Record<string, Json> } }
+  ).ItemProcessor.States;
+  resources = {
+    ingest: states[WORKFLOW_STATES.ingest].Resource as string,
+    predict: states[WORKFLOW_STATES.predict].Resource as string,
+  };
+});
+
+const samples = [
+  { sampleId: 's-1', features: [1, 2, 3] },
+  { sampleId: 's-2', features: [4, 5, 6] },
+];
+
+/** Local stand-ins for the services; they record what the workflow sent them. */
+function services(
+  overrides: { ingest?: (input: Json) => Promise<Json>; predict?: (input: Json) => Promise<Json> } = {},
+) {
+  const calls = { ingest: [] as Json[], predict: [] as Json[] };
+  const ingest = async (input: Json) => {
+    calls.ingest.push(input);
+    return overrides.ingest ? overrides.ingest(input) : { sampleId: input.sampleId, status: 'inserted' };
+  };
+  const predict = async (input: Json) => {
+    calls.predict.push(input);
+    return overrides.predict
+      ? overrides.predict(input)
+      : { sampleId: input.sampleId, model: 'alice/demo-scorer-abc.tar.gz', prediction: 0.5, predictionId: 7 };
+  };
+  return { calls, handlers: { [WORKFLOW_STATES.ingest]: ingest, [WORKFLOW_STATES.predict]: predict } };
+}
+
+interface Outcome {
+  readonly output?: Json;
+  readonly error?: unknown;
+  readonly events: EventLog[];
+}
+
+async function execute(
+  input: Json,
+  handlers: Record<string, (input: Json) => Promise<Json>>,
+): Promise<Outcome> {
+  const machine = new StateMachine(definition as never);
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      // The real backoff is seconds to minutes; the test keeps the retry logic and skips the waiting.
+      retryIntervalOverrides: { [WORKFLOW_STATES.ingest]: 0, [WORKFLOW_STATES.predict]: 0 },
+    },
+  });
+  const events: EventLog[] = [];
+  const collecting = (async () => {
+    for await (const event of execution.eventLogs) events.push(event);
+  })();
+  try {
+    const output = (await execution.result) as Json;
+    await collecting;
+    return { output, events };
+  } catch (error) {
+    await collecting;
+    return { error, events };
+  }
+}
+
+async function run(input: Json, handlers: Record<string, (input: Json) => Promise<Json>>): Promise<Json> {
+  const outcome = await execute(input, handlers);
+  if (outcome.error) throw outcome.error;
+  return outcome.output!;
+}
+
+const entered = (events: EventLog[]) =>
+  events
+    .filter((e): e is Extract<EventLog, { type: 'StateEntered' }> => e.type === 'StateEntered')
+    .map((e) => e.state.name);
+
+test('the tasks invoke the live aliases of the biome services', () => {
+  expect(resources.ingest).toMatch(/function:Serviceingest.*:live$/);
+  expect(resources.predict).toMatch(/function:Servicepredict.*:live$/);
+});
+
+test('success: every sample is ingested, scored and its outcome recorded', async () => {
+  const { calls, handlers } = services();
+  const result = await run({ samples }, handlers);
+  expect(result).toEqual({
+    outcomes: samples.map((s) => ({
+      sampleId: s.sampleId,
+      ingested: 'inserted',
+      model: 'alice/demo-scorer-abc.tar.gz',
+      prediction: 0.5,
+      predictionId: 7,
+    })),
+  });
+  // Each service receives exactly a sample, not the workflow's bookkeeping.
+  expect(calls.ingest).toEqual(samples);
+  expect(calls.predict).toEqual(samples);
+});
+
+test('a retryable task error is retried, then the batch succeeds', async () => {
+  let failures = 0;
+  const { calls, handlers } = services({
+    ingest: async (input) => {
+      if (input.sampleId === 's-2' && failures === 0) {
+        failures++;
+        throw new NamedError(INGEST_ERRORS.databaseResuming, 'still resuming');
+      }
+      return { sampleId: input.sampleId, status: 'inserted' };
+    },
+  });
+  const result = (await run({ samples }, handlers)) as { outcomes: Json[] };
+  expect(failures).toBe(1);
+  expect(calls.ingest.filter((c) => c.sampleId === 's-2')).toHaveLength(2);
+  expect(result.outcomes.map((o) => o.sampleId)).toEqual(['s-1', 's-2']);
+});
+
+test('a throttled Lambda invocation is retried', async () => {
+  let throttled = false;
+  const { calls, handlers } = services({
+    predict: async (input) => {
+      if (!throttled) {
+        throttled = true;
+        throw new NamedError('Lambda.TooManyRequestsException', 'Rate exceeded');
+      }
+      return { sampleId: input.sampleId, model: 'm', prediction: 1, predictionId: 1 };
+    },
+  });
+  await expect(run({ samples: [samples[0]] }, handlers)).resolves.toBeDefined();
+  expect(calls.predict).toHaveLength(2);
+});
+
+test('a non-retryable error is caught into the failure state, which names the error', async () => {
+  const { calls, handlers } = services({
+    predict: async () => {
+      throw new NamedError(PREDICT_ERRORS.noModel, 'No model is live in this biome yet');
+    },
+  });
+  const outcome = await execute({ samples: [samples[0]] }, handlers);
+  expect(outcome.error).toBeInstanceOf(ExecutionError);
+  expect(outcome.events.some((e) => e.type === 'StateCaught' && e.state.name === WORKFLOW_STATES.map)).toBe(
+    true,
+  );
+  expect(entered(outcome.events)).toContain(WORKFLOW_STATES.failed);
+  expect(entered(outcome.events)).not.toContain(WORKFLOW_STATES.done);
+  const failed = outcome.events.find((e) => e.type === 'ExecutionFailed') as {
+    Error: string;
+    Cause: unknown;
+  };
+  expect(failed.Error).toBe(PREDICT_ERRORS.noModel);
+  expect(String(failed.Cause)).toMatch(/No model is live/);
+  expect(calls.predict).toHaveLength(1); // not retried
+});
+
+test('a retryable error that persists ends in the failure state after the retries', async () => {
+  const { calls, handlers } = services({
+    predict: async () => {
+      throw new NamedError(PREDICT_ERRORS.modelNotReady, 'loading');
+    },
+  });
+  const outcome = await execute({ samples: [samples[0]] }, handlers);
+  expect(outcome.error).toBeInstanceOf(ExecutionError);
+  expect(entered(outcome.events)).toContain(WORKFLOW_STATES.failed);
+  expect(calls.predict).toHaveLength(4); // first attempt + 3 retries
+});
+
+test("an item that is not a sample fails the batch with the service's explanation", async () => {
+  const { calls, handlers } = services({
+    ingest: async () => {
+      throw new NamedError(INGEST_ERRORS.invalidSample, 'Invalid sample (features: Required).');
+    },
+  });
+  const outcome = await execute({ samples: [{ sampleId: 'no-features' }] }, handlers);
+  expect(outcome.error).toBeInstanceOf(ExecutionError);
+  expect(entered(outcome.events)).toContain(WORKFLOW_STATES.failed);
+  const failed = outcome.events.find((e) => e.type === 'ExecutionFailed') as {
+    Error: string;
+    Cause: unknown;
+  };
+  expect(failed.Error).toBe(INGEST_ERRORS.invalidSample);
+  expect(calls.ingest).toEqual([{ sampleId: 'no-features' }]);
+  expect(calls.predict).toHaveLength(0);
+});

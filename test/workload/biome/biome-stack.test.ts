@@ -1,0 +1,306 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { SERVICES } from '../../../lambda/services';
+import { serviceRegistrationName, TAGS } from '../../../lambda/shared/contracts';
+import { INGEST_ENV } from '../../../lambda/ingest/env';
+import { PREDICT_ENV } from '../../../lambda/predict/env';
+import { BiomeStack } from '../../../lib/workload/biome/biome-stack';
+import { logRetention } from '../../../lib/workload/biome/microservice';
+import { discoverModels } from '../../../lib/workload/biome/models';
+import { testApp, testConfig, unacknowledgedNagFindings } from '../../fixtures/config';
+
+type Resources = Record<
+  string,
+  {
+    Type: string;
+    Properties?: Record<string, unknown>;
+    DeletionPolicy?: string;
+    UpdateReplacePolicy?: string;
+  }
+>;
+
+function biomeStack(biome: string, env: 'dev' | 'staging' | 'prod' = 'dev'): BiomeStack {
+  return new BiomeStack(testApp(), `biomes-${env}-${biome}`, {
+    config: testConfig(),
+    envName: env,
+    biome,
+    models: ['demo-scorer'],
+  });
+}
+
+let alice: BiomeStack;
+let template: Template;
+let resources: Resources;
+
+beforeAll(() => {
+  alice = biomeStack('alice');
+  template = Template.fromStack(alice);
+  resources = template.toJSON().Resources as Resources;
+});
+
+/** Logical id of the only resource of `type` whose logical id starts with `prefix`. */
+function logicalId(type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+/** Resolves a Fn::Join of literals and Refs (Refs become `<Ref:id>`), for values built from tokens. */
+function joined(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return join[1]
+    .map((p) => (typeof p === 'string' ? p : `<Ref:${(p as { Ref: string }).Ref}>`))
+    .join(join[0]);
+}
+
+describe('teardown and cost', () => {
+  test('nothing is retained or snapshotted', () => {
+    const kept = Object.entries(resources).filter(
+      ([, r]) =>
+        ['Retain', 'Snapshot', 'RetainExceptOnCreate'].includes(r.DeletionPolicy ?? '') ||
+        ['Retain', 'Snapshot'].includes(r.UpdateReplacePolicy ?? ''),
+    );
+    expect(kept.map(([id]) => id)).toEqual([]);
+  });
+
+  test.each([
+    'AWS::RDS::DBCluster',
+    'AWS::RDS::DBInstance',
+    'AWS::SageMaker::Endpoint',
+    'AWS::EC2::NatGateway',
+    'AWS::EC2::VPC',
+  ])('no slow resource: %s', (type) => {
+    template.resourceCountIs(type, 0);
+  });
+
+  test('every log group is destroyed with the stack and keeps logs for the configured days', () => {
+    const groups = template.findResources('AWS::Logs::LogGroup');
+    for (const owner of ['Serviceingest', 'Servicepredict', 'Workflow'])
+      logicalId('AWS::Logs::LogGroup', owner);
+    for (const group of Object.values(groups)) {
+      expect(group.DeletionPolicy).toBe('Delete');
+      expect(group.Properties.RetentionInDays).toBe(testConfig().environments.dev.logRetentionDays);
+    }
+  });
+
+  test('an unsupported log retention fails synth naming the key', () => {
+    expect(() => logRetention(15)).toThrow(/logRetentionDays: 15 is not a CloudWatch Logs retention period/);
+    expect(logRetention(14)).toBe(14);
+  });
+});
+
+describe('microservices', () => {
+  test('the stack bundles every service and the functions of its database and models', () => {
+    expect(BiomeStack.FUNCTIONS).toEqual(
+      expect.arrayContaining([...SERVICES, 'biome-database', 'biome-models']),
+    );
+  });
+
+  test.each(SERVICES)(
+    '%s: Node 22 on ARM, its own log group, tagged deployable, behind alias live',
+    (service) => {
+      const fn = logicalId('AWS::Lambda::Function', `Service${service}`);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        LoggingConfig: { LogGroup: { Ref: logicalId('AWS::Logs::LogGroup', `Service${service}`) } },
+        Tags: Match.arrayWith([{ Key: TAGS.deployable, Value: 'true' }]),
+      });
+      const version = logicalId('AWS::Lambda::Version', `Service${service}`);
+      expect(resources[version].Properties!.FunctionName).toEqual({ Ref: fn });
+      template.hasResourceProperties('AWS::Lambda::Alias', {
+        Name: 'live',
+        FunctionName: { Ref: fn },
+        FunctionVersion: { 'Fn::GetAtt': [version, 'Version'] },
+      });
+    },
+  );
+
+  test.each(SERVICES)('%s registers function, alias and smoke check for the deploy trigger', (service) => {
+    const fn = logicalId('AWS::Lambda::Function', `Service${service}`);
+    const id = logicalId('AWS::SSM::Parameter', `Service${service}Registration`);
+    const props = resources[id].Properties!;
+    expect(props.Name).toBe(serviceRegistrationName('biomes', 'dev', 'alice', service));
+    expect(props.Name).toBe(`/biomes/dev/alice/services/${service}`);
+    expect(props.Type).toBe('String');
+    expect(JSON.parse(joined(props.Value))).toEqual({
+      functionName: `<Ref:${fn}>`,
+      alias: 'live',
+      smokeCheck: { payload: { smoke: true } },
+    });
+  });
+
+  test('each service gets the biome settings it reads, under the names of its env module', () => {
+    const env = (service: string) =>
+      resources[logicalId('AWS::Lambda::Function', `Service${service}`)].Properties!.Environment as {
+        Variables: Record<string, unknown>;
+      };
+    const predict = env('predict').Variables;
+    expect(Object.keys(predict).sort()).toEqual(Object.values(PREDICT_ENV).sort());
+    expect(predict[PREDICT_ENV.biome]).toBe('alice');
+    expect(predict[PREDICT_ENV.env]).toBe('dev');
+    expect(predict[PREDICT_ENV.app]).toBe('biomes');
+    expect(predict[PREDICT_ENV.dbName]).toBe('biome_alice');
+    expect(predict[PREDICT_ENV.modelPointerParameter]).toBe('/biomes/dev/alice/model-pointers/demo-scorer');
+    // Shared coordinates come from the shared stack's SSM parameters at deploy time.
+    expect(predict[PREDICT_ENV.dbClusterArn]).toEqual({
+      Ref: expect.stringMatching(/^SsmParameterValuebiomesdevshareddatabaseclusterarn/),
+    });
+    expect(predict[PREDICT_ENV.endpointName]).toEqual({
+      Ref: expect.stringMatching(/^SsmParameterValuebiomesdevsharedinferenceendpointname/),
+    });
+    const ingest = env('ingest').Variables;
+    expect(Object.keys(ingest).sort()).toEqual(Object.values(INGEST_ENV).sort());
+  });
+
+  test('shared resources are read from SSM parameters, never from exports', () => {
+    const json = JSON.stringify(template.toJSON());
+    expect(json).not.toMatch(/Fn::ImportValue/);
+    template.templateMatches({
+      Parameters: {
+        [Object.keys(template.toJSON().Parameters).find((p) => p.includes('databaseclusterarn'))!]: {
+          Type: 'AWS::SSM::Parameter::Value<String>',
+          Default: '/biomes/dev/shared/database/cluster-arn',
+        },
+      },
+    });
+  });
+});
+
+describe('least privilege', () => {
+  const statements = (prefix: string) => {
+    const policy = logicalId('AWS::IAM::Policy', prefix);
+    return (
+      resources[policy].Properties!.PolicyDocument as {
+        Statement: { Action: string | string[]; Resource: unknown }[];
+      }
+    ).Statement;
+  };
+
+  test('predict reads only its own model pointer and invokes only its environment endpoint', () => {
+    const s = statements('ServicepredictRole');
+    const reads = s.filter((x) => [x.Action].flat().some((a) => a.startsWith('ssm:')));
+    expect(reads).toHaveLength(1);
+    expect([reads[0].Action].flat()).toContain('ssm:GetParameter');
+    const pointer = logicalId('AWS::SSM::Parameter', 'ModelsPointerdemoscorer');
+    expect(resources[pointer].Properties!.Name).toBe('/biomes/dev/alice/model-pointers/demo-scorer');
+    expect(joined(reads[0].Resource)).toMatch(new RegExp(`:parameter<Ref:${pointer}>$`));
+    const invoke = s.find((x) => x.Action === 'sagemaker:InvokeEndpoint')!;
+    expect(joined(invoke.Resource)).toMatch(
+      /:endpoint\/<Ref:SsmParameterValuebiomesdevsharedinferenceendpointname\w+>$/,
+    );
+  });
+
+  test('ingest may not read model pointers or call the endpoint', () => {
+    const actions = statements('ServiceingestRole').flatMap((x) => [x.Action].flat());
+    expect(actions).not.toContain('ssm:GetParameter');
+    expect(actions).not.toContain('sagemaker:InvokeEndpoint');
+  });
+
+  test('no function policy grants anything on every resource', () => {
+    for (const prefix of ['ServiceingestRole', 'ServicepredictRole']) {
+      expect(statements(prefix).filter((x) => JSON.stringify(x.Resource).includes('"*"'))).toEqual([]);
+    }
+  });
+
+  test('the workflow may invoke exactly the two live aliases', () => {
+    const invoke = statements('WorkflowStateMachineRole').find((x) => x.Action === 'lambda:InvokeFunction')!;
+    expect(invoke.Resource).toEqual([
+      { Ref: logicalId('AWS::Lambda::Alias', 'ServiceingestLive') },
+      { Ref: logicalId('AWS::Lambda::Alias', 'ServicepredictLive') },
+    ]);
+  });
+
+  test('no unacknowledged cdk-nag finding', () => {
+    expect(unacknowledgedNagFindings(alice)).toEqual([]);
+  });
+});
+
+describe('workflow', () => {
+  test('logs every transition without execution data to a log group destroyed with the stack, traced', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: false,
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: {
+              LogGroupArn: { 'Fn::GetAtt': [logicalId('AWS::Logs::LogGroup', 'Workflow'), 'Arn'] },
+            },
+          },
+        ],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+});
+
+describe('two biomes never collide', () => {
+  /** Alias `live` lives inside its function; an inline policy inside its role. */
+  const SCOPED_NAMES: Record<string, string> = {
+    'AWS::Lambda::Alias': 'Name',
+    'AWS::IAM::Policy': 'PolicyName',
+  };
+
+  /** Every plain-string value of a property whose name ends in `Name`, with where it was found. */
+  function physicalNames(t: Template): Map<string, string> {
+    const names = new Map<string, string>();
+    const walk = (value: unknown, where: string) => {
+      if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${where}[${i}]`));
+      else if (value && typeof value === 'object') {
+        for (const [k, v] of Object.entries(value)) {
+          if (k.endsWith('Name') && typeof v === 'string') names.set(v, `${where}.${k}`);
+          walk(v, `${where}.${k}`);
+        }
+      }
+    };
+    for (const [id, r] of Object.entries(t.toJSON().Resources as Resources)) {
+      const props = { ...r.Properties };
+      // Names scoped to a parent whose name CloudFormation generates cannot collide across stacks.
+      const scoped = SCOPED_NAMES[r.Type];
+      if (scoped) delete props[scoped];
+      walk(props, id);
+    }
+    return names;
+  }
+
+  test('alice and bob share no physical name', () => {
+    const a = physicalNames(template);
+    const b = physicalNames(Template.fromStack(biomeStack('bob')));
+    expect(a.size).toBeGreaterThan(0); // the registrations, at least
+    const shared = [...a.keys()].filter((n) => b.has(n)).map((n) => `${n} (${a.get(n)})`);
+    expect(shared).toEqual([]);
+  });
+});
+
+describe('bad input fails synth with what to do', () => {
+  test('a biome without the model predict serves', () => {
+    expect(
+      () =>
+        new BiomeStack(testApp(), 'biomes-dev-carol', {
+          config: testConfig(),
+          envName: 'dev',
+          biome: 'carol',
+          models: [],
+        }),
+    ).toThrow(/predict service serves model "demo-scorer".*add models\/demo-scorer\//);
+  });
+
+  test('model folders are discovered, and a folder off the artifact grammar is refused', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'models-'));
+    fs.mkdirSync(path.join(root, 'demo-scorer'));
+    fs.mkdirSync(path.join(root, 'churn-v2'));
+    fs.writeFileSync(path.join(root, 'README.md'), '');
+    expect(discoverModels(root)).toEqual(['churn-v2', 'demo-scorer']);
+    fs.mkdirSync(path.join(root, 'Bad_Model'));
+    expect(() => discoverModels(root)).toThrow(
+      /models\/Bad_Model\/: name "Bad_Model" must match .*rename the folder/,
+    );
+    expect(discoverModels(path.join(root, 'missing'))).toEqual([]);
+  });
+});
