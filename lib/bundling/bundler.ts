@@ -77,6 +77,11 @@ export interface BundleOptions {
    * @default false
    */
   readonly analyze?: boolean;
+  /**
+   * Called with every file the call read (relative to `root`), for the input cache of {@link LambdaBundles}.
+   * @default - not collected
+   */
+  readonly onInputs?: (files: readonly string[]) => void;
 }
 
 /** The esbuild options shared by synth and packaging. `outdir` is virtual: nothing is written. */
@@ -181,7 +186,7 @@ export function bundle(
     result = esbuild.buildSync({
       ...esbuildOptions(selected, outdir, root),
       write: false,
-      metafile: options.analyze === true,
+      metafile: options.analyze === true || options.onInputs !== undefined,
     });
   } catch (e) {
     const errors = (e as Partial<esbuild.BuildFailure>).errors ?? [];
@@ -189,6 +194,7 @@ export function bundle(
       `Bundling Lambda functions failed; fix these and synth again:\n${errors.length > 0 ? describe(errors) : String(e)}`,
     );
   }
+  if (options.onInputs && result.metafile) options.onInputs(Object.keys(result.metafile.inputs));
   for (const name of wanted) {
     const files = new Map<string, Uint8Array>();
     for (const f of result.outputFiles) {
@@ -225,6 +231,12 @@ export function writeBundle(out: BundleOutput, cacheDir = path.join(REPO_ROOT, '
   return dir;
 }
 
+/** What a previous `prepare` read and wrote: input file -> [size, mtime], function -> bundle. */
+interface BundleManifest {
+  readonly inputs: Record<string, [number, number]>;
+  readonly bundles: Record<string, { dir: string; hash: string }>;
+}
+
 export interface LambdaBundlesOptions {
   /**
    * Repository root holding `lambda/<name>/handler.ts`.
@@ -259,14 +271,77 @@ export class LambdaBundles {
     this.cacheDir = options.cacheDir ?? path.join(this.root, '.bundles');
   }
 
-  /** Bundles, in one esbuild call, every named function not bundled yet. */
+  /** How many esbuild calls this instance made (the input cache avoids them); for tests and the benchmark. */
+  esbuildCalls = 0;
+
+  /**
+   * Bundles, in one esbuild call, every named function not bundled yet. When a previous synth
+   * bundled the same functions with the same options and none of the files esbuild read has changed
+   * (size and modification time), its bundles are reused and esbuild does not run at all.
+   */
   prepare(names: readonly string[]): void {
-    const missing = [...new Set(names)].filter((n) => !this.bundles.has(n));
+    const missing = [...new Set(names)].filter((n) => !this.bundles.has(n)).sort();
     if (missing.length === 0) return;
     const entries = discoverEntryPoints(path.join(this.root, 'lambda'));
-    for (const out of bundle(missing, entries, { root: this.root }).values()) {
-      this.bundles.set(out.name, { dir: writeBundle(out, this.cacheDir), hash: out.hash });
+    const manifestFile = this.manifestFile(missing, entries);
+    const cached = this.readManifest(manifestFile);
+    if (cached) {
+      for (const [name, b] of Object.entries(cached.bundles)) this.bundles.set(name, b);
+      return;
     }
+    let inputs: readonly string[] = [];
+    this.esbuildCalls++;
+    const outputs = bundle(missing, entries, { root: this.root, onInputs: (files) => (inputs = files) });
+    const written: Record<string, { dir: string; hash: string }> = {};
+    for (const out of outputs.values()) {
+      written[out.name] = { dir: writeBundle(out, this.cacheDir), hash: out.hash };
+      this.bundles.set(out.name, written[out.name]);
+    }
+    this.writeManifest(manifestFile, { inputs: this.stat(inputs), bundles: written });
+  }
+
+  /** One manifest per set of functions and bundler options (a change of either is a new key). */
+  private manifestFile(names: readonly string[], entries: Record<string, string>): string {
+    const selected = Object.fromEntries(names.filter((n) => entries[n]).map((n) => [n, entries[n]]));
+    const options = esbuildOptions(selected, path.join(this.root, '.bundles', 'out'), this.root);
+    const key = createHash('sha256')
+      .update(JSON.stringify({ esbuild: esbuild.version, names, options }))
+      .digest('hex')
+      .slice(0, 24);
+    return path.join(this.cacheDir, `inputs-${key}.json`);
+  }
+
+  private stat(files: readonly string[]): Record<string, [number, number]> {
+    const stats: Record<string, [number, number]> = {};
+    for (const file of files) {
+      const st = fs.statSync(path.resolve(this.root, file), { throwIfNoEntry: false });
+      stats[file] = st ? [st.size, st.mtimeMs] : [-1, -1];
+    }
+    return stats;
+  }
+
+  private readManifest(file: string): BundleManifest | undefined {
+    let manifest: BundleManifest;
+    try {
+      manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as BundleManifest;
+    } catch {
+      return undefined; // none yet, or unreadable: bundle
+    }
+    const now = this.stat(Object.keys(manifest.inputs));
+    for (const [input, [size, mtime]] of Object.entries(manifest.inputs)) {
+      if (now[input][0] !== size || now[input][1] !== mtime) return undefined;
+    }
+    for (const b of Object.values(manifest.bundles)) {
+      if (!fs.existsSync(path.join(b.dir, BUNDLE_FILE))) return undefined;
+    }
+    return manifest;
+  }
+
+  private writeManifest(file: string, manifest: BundleManifest): void {
+    const tmp = `${file}.tmp-${process.pid}`;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(tmp, JSON.stringify(manifest));
+    fs.renameSync(tmp, file);
   }
 
   /** Folder holding the function's bundle (`index.mjs` and its map). */
