@@ -4,9 +4,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { ENV_NAMES } from '../../lambda/shared/grammar';
+import { NotificationTopic } from '../common/notification-topic';
 import type { BiomesConfig, EnvName } from '../config';
 import { landingBucketName, landingKeyAliasArn, replicationRoleName } from '../naming';
 import { BuildProject } from './build-project';
@@ -127,27 +127,11 @@ export class DevopsStack extends Stack {
   }
 
   private notificationTopic(config: BiomesConfig): sns.Topic {
-    const key = new kms.Key(this, 'NotificationsKey', {
-      description: 'Biomes pipeline notifications (failures, approvals)',
-      enableKeyRotation: true,
-    });
-    // CodeStar Notifications publishes to the encrypted topic and so must use its key, through SNS only.
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('codestar-notifications.amazonaws.com')],
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'kms:ViaService': `sns.${this.region}.amazonaws.com` } },
-      }),
-    );
-    const topic = new sns.Topic(this, 'Notifications', {
+    // CodeStar Notifications publishes pipeline failures and pending approvals.
+    return new NotificationTopic(this, 'Notifications', {
       displayName: 'Biomes pipelines',
-      masterKey: key,
-      enforceSSL: true,
-    });
-    if (config.notifications.email) {
-      topic.addSubscription(new subscriptions.EmailSubscription(config.notifications.email));
-    }
-    return topic;
+      publishers: [new iam.ServicePrincipal('codestar-notifications.amazonaws.com')],
+      email: config.notifications.email,
+    }).topic;
   }
 }

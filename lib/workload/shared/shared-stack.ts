@@ -1,8 +1,11 @@
 import { Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { NotificationTopic } from '../../common/notification-topic';
 import type { BiomesConfig, EnvName } from '../../config';
 import { AccessLogsBucket } from './access-logs';
 import { Database } from './database';
@@ -59,6 +62,13 @@ export class SharedStack extends Stack {
       accessLogsBucket: accessLogs.bucket,
     });
 
+    // Deploys that failed for good (dead-letter queue) must reach a person: nothing is lost silently.
+    const alerts = new NotificationTopic(this, 'Alerts', {
+      displayName: `Biomes ${envName} deploy alerts`,
+      publishers: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      email: config.notifications.email,
+    });
+
     new DeployTrigger(this, 'DeployTrigger', {
       config,
       envName,
@@ -67,6 +77,7 @@ export class SharedStack extends Stack {
       modelBucket: inference.modelBucket,
       modelPrefix: inference.modelPrefix,
       endpointName: inference.endpointName,
+      alarmAction: new cw_actions.SnsAction(alerts.topic),
     });
 
     new SharedParameters(this, 'Parameters', {

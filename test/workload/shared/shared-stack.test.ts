@@ -386,6 +386,23 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
     expect(policies).toContain(`:endpoint/${name}`);
   });
 
+  test('the dead-letter alarm notifies an encrypted, TLS-only topic', () => {
+    const topics = template.findResources('AWS::SNS::Topic');
+    expect(Object.keys(topics)).toHaveLength(1);
+    const [topicId, topic] = Object.entries(topics)[0];
+    expect(topic.Properties.KmsMasterKeyId).toBeDefined();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: Match.arrayWith([{ Ref: topicId }]),
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
   test("an alarm watches the deploy trigger's dead-letter queue", () => {
     expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThanOrEqual(1);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
