@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../lib/app';
 import {
   featureFlags,
@@ -12,6 +13,9 @@ import {
 } from './fixtures/config';
 
 const ROOT = path.join(__dirname, '..');
+// Template JSON is walked generically below.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
 
 describe('the whole app (placeholders, no -c biome)', () => {
   const app = testApp();
@@ -42,6 +46,34 @@ describe('the whole app (placeholders, no -c biome)', () => {
   test('prod shared has termination protection, dev does not', () => {
     expect(built.shared.prod!.terminationProtection).toBe(true);
     expect(built.shared.dev!.terminationProtection).toBe(false);
+  });
+
+  test('no IAM statement anywhere allows every action on every resource', () => {
+    const asList = (v: unknown) => (Array.isArray(v) ? v : [v]);
+    const offenders: string[] = [];
+    for (const stack of built.stacks) {
+      const template = Template.fromStack(stack).toJSON() as {
+        Resources: Record<string, { Type: string; Properties?: Loose }>;
+      };
+      for (const [id, r] of Object.entries(template.Resources)) {
+        const documents = [
+          r.Properties?.PolicyDocument,
+          r.Properties?.KeyPolicy,
+          ...asList(r.Properties?.Policies ?? []).map((p: { PolicyDocument: unknown }) => p.PolicyDocument),
+        ].filter(Boolean);
+        for (const doc of documents) {
+          for (const st of asList(doc.Statement)) {
+            if (st.Effect !== 'Allow') continue;
+            const actions = asList(st.Action ?? []);
+            const resources = asList(st.Resource ?? []);
+            if (actions.some((a) => a === '*' || a === '*:*') && resources.includes('*')) {
+              offenders.push(`${stack.stackName}/${id}`);
+            }
+          }
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
   });
 
   test('no unacknowledged cdk-nag finding anywhere', () => {
