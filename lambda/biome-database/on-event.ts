@@ -5,7 +5,8 @@
  */
 import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { issueLines } from '../shared/issues';
 import { dataApiExecutor, type RetryOptions } from './data-api';
 import { dropBiomeDatabase, ensureBiomeDatabase, type Log, migrate } from './database';
 import { MIGRATIONS, type Migration } from './migrations';
@@ -67,9 +68,7 @@ export async function onEvent(raw: unknown, deps: Dependencies): Promise<OnEvent
   const parsedEvent = eventSchema.safeParse(raw);
   if (!parsedEvent.success) {
     throw new Error(
-      `Not a CloudFormation custom resource event (RequestType Create, Update or Delete with ResourceProperties): ${parsedEvent.error.issues
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`,
+      `Not a CloudFormation custom resource event (RequestType Create, Update or Delete with ResourceProperties): ${issueLines(parsedEvent.error).join('; ')}`,
     );
   }
   const event = parsedEvent.data;

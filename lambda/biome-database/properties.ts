@@ -2,8 +2,9 @@
  * The custom resource's properties: the construct writes them, the handler parses them, both from
  * here. CloudFormation passes every property as a string.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { biomeNameProblem, ENV_NAMES } from '../shared/grammar';
+import { issueLines } from '../shared/issues';
 
 export const RESOURCE_TYPE = 'Custom::BiomeDatabase';
 
@@ -26,16 +27,20 @@ export const ATTRIBUTE = {
 
 const clusterArn = z
   .string()
-  .regex(
-    /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z][a-z0-9-]*$/,
-    'must be an Aurora cluster ARN (arn:aws:rds:<region>:<account>:cluster:<id>); check the shared stack parameter database/cluster-arn',
+  .check(
+    z.regex(
+      /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z][a-z0-9-]*$/,
+      'must be an Aurora cluster ARN (arn:aws:rds:<region>:<account>:cluster:<id>); check the shared stack parameter database/cluster-arn',
+    ),
   );
 const secretArn = (what: string) =>
   z
     .string()
-    .regex(
-      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
-      `must be the ARN of ${what} (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`,
+    .check(
+      z.regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+        `must be the ARN of ${what} (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`,
+      ),
     );
 
 export const propertiesSchema = z.object({
@@ -43,11 +48,13 @@ export const propertiesSchema = z.object({
   [PROPERTY.masterSecretArn]: secretArn("the cluster's master secret"),
   [PROPERTY.biomeSecretArn]: secretArn("the biome's database secret"),
   [PROPERTY.env]: z.enum(ENV_NAMES, { error: `must be one of ${ENV_NAMES.join(', ')}` }),
-  [PROPERTY.biome]: z.string().superRefine((biome, ctx) => {
-    const problem = biomeNameProblem(biome, { allowMainline: true });
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
-  [PROPERTY.migrations]: z.string().optional(),
+  [PROPERTY.biome]: z.string().check(
+    z.superRefine((biome, ctx) => {
+      const problem = biomeNameProblem(biome, { allowMainline: true });
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  ),
+  [PROPERTY.migrations]: z.optional(z.string()),
 });
 
 export interface BiomeDatabaseProperties {
@@ -62,9 +69,7 @@ export interface BiomeDatabaseProperties {
 export function parseProperties(raw: unknown): BiomeDatabaseProperties {
   const result = propertiesSchema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map(
-      (i) => `  - ${i.path.map(String).join('.') || 'properties'}: ${i.message}`,
-    );
+    const lines = issueLines(result.error, 'properties').map((line) => `  - ${line}`);
     throw new Error(`Invalid ${RESOURCE_TYPE} properties:\n${lines.join('\n')}`);
   }
   const p = result.data;

@@ -3,8 +3,9 @@
  * the biome's objects on the model location are removed (never for prod main).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { MAINLINE_BIOME } from '../shared/grammar';
+import { issueLines } from '../shared/issues';
 import { deleteAllVersionsUnder, type Log } from './cleanup';
 import { biomeModelPrefix, parseProperties } from './properties';
 
@@ -31,9 +32,7 @@ export async function onEvent(raw: unknown, deps: Dependencies): Promise<{ Physi
   const parsed = eventSchema.safeParse(raw);
   if (!parsed.success) {
     throw new Error(
-      `Not a CloudFormation custom resource event (RequestType Create, Update or Delete with ResourceProperties): ${parsed.error.issues
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`,
+      `Not a CloudFormation custom resource event (RequestType Create, Update or Delete with ResourceProperties): ${issueLines(parsed.error).join('; ')}`,
     );
   }
   const event = parsed.data;

@@ -2,8 +2,9 @@
  * Properties of `Custom::BiomeModels`, written by the ModelNamespace construct and parsed by the
  * handler. CloudFormation passes every property as a string.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { biomeNameProblem, ENV_NAMES, type EnvName } from '../shared/grammar';
+import { issueLines } from '../shared/issues';
 
 export const RESOURCE_TYPE = 'Custom::BiomeModels';
 
@@ -23,21 +24,27 @@ export function biomeModelPrefix(modelPrefix: string, biome: string): string {
 export const propertiesSchema = z.object({
   [PROPERTY.bucket]: z
     .string()
-    .regex(
-      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-      'must be an S3 bucket name; check the shared parameter inference/model-bucket-name',
+    .check(
+      z.regex(
+        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+        'must be an S3 bucket name; check the shared parameter inference/model-bucket-name',
+      ),
     ),
   [PROPERTY.modelPrefix]: z
     .string()
-    .regex(
-      /^([A-Za-z0-9!_.*'()-]+\/)*$/,
-      'must be "" or a key prefix ending in "/" (e.g. "models/"); check the shared parameter inference/model-prefix',
+    .check(
+      z.regex(
+        /^([A-Za-z0-9!_.*'()-]+\/)*$/,
+        'must be "" or a key prefix ending in "/" (e.g. "models/"); check the shared parameter inference/model-prefix',
+      ),
     ),
   [PROPERTY.env]: z.enum(ENV_NAMES, { error: `must be one of ${ENV_NAMES.join(', ')}` }),
-  [PROPERTY.biome]: z.string().superRefine((biome, ctx) => {
-    const problem = biomeNameProblem(biome, { allowMainline: true });
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
+  [PROPERTY.biome]: z.string().check(
+    z.superRefine((biome, ctx) => {
+      const problem = biomeNameProblem(biome, { allowMainline: true });
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  ),
 });
 
 export interface BiomeModelsProperties {
@@ -50,9 +57,7 @@ export interface BiomeModelsProperties {
 export function parseProperties(raw: unknown): BiomeModelsProperties {
   const result = propertiesSchema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map(
-      (i) => `  - ${i.path.map(String).join('.') || 'properties'}: ${i.message}`,
-    );
+    const lines = issueLines(result.error, 'properties').map((line) => `  - ${line}`);
     throw new Error(`Invalid ${RESOURCE_TYPE} properties:\n${lines.join('\n')}`);
   }
   const p = result.data;

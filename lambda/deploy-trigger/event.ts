@@ -2,26 +2,27 @@
  * The EventBridge event the trigger receives: S3 `Object Created` from the landing bucket.
  * Parsed with a schema so a malformed event is refused with a reason instead of crashing later.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { decodeS3EventKey } from '../shared/grammar';
+import { issueLines } from '../shared/issues';
 
 export const OBJECT_CREATED = 'Object Created';
 
 export const s3EventSchema = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   source: z.literal('aws.s3'),
   'detail-type': z.string(),
-  time: z.string().optional(),
+  time: z.optional(z.string()),
   detail: z.object({
-    bucket: z.object({ name: z.string().min(1) }),
+    bucket: z.object({ name: z.string().check(z.minLength(1)) }),
     object: z.object({
-      key: z.string().min(1),
-      size: z.number().int().nonnegative().optional(),
-      etag: z.string().optional(),
-      'version-id': z.string().optional(),
+      key: z.string().check(z.minLength(1)),
+      size: z.optional(z.number().check(z.int(), z.nonnegative())),
+      etag: z.optional(z.string()),
+      'version-id': z.optional(z.string()),
     }),
-    reason: z.string().optional(),
-    'deletion-type': z.string().optional(),
+    reason: z.optional(z.string()),
+    'deletion-type': z.optional(z.string()),
   }),
 });
 
@@ -46,7 +47,7 @@ export type EventParse =
 export function parseEvent(raw: unknown): EventParse {
   const parsed = s3EventSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`);
+    const problems = issueLines(parsed.error, '(event)');
     return {
       ok: false,
       reason: `not an S3 EventBridge event (${problems.join('; ')}); only the landing bucket's rule should invoke this function`,

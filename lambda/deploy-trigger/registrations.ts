@@ -4,7 +4,7 @@
  * fixes differ: deploy the biome stack, or add the service/model to it.
  */
 import { GetParameterCommand, GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   biomeParameterRoot,
   LIVE_ALIAS,
@@ -15,17 +15,18 @@ import {
   serviceRegistrationName,
 } from '../shared/contracts';
 import type { ArtifactKind } from '../shared/grammar';
+import { issueLines } from '../shared/issues';
 import { Stop } from './outcome';
 
 const serviceSchema = z.object({
-  functionName: z.string().min(1),
+  functionName: z.string().check(z.minLength(1)),
   alias: z.literal(LIVE_ALIAS),
-  smokeCheck: z.object({ payload: z.record(z.string(), z.unknown()) }).optional(),
+  smokeCheck: z.optional(z.object({ payload: z.record(z.string(), z.unknown()) })),
 });
 
 const modelSchema = z.object({
-  pointerParameter: z.string().min(1),
-  warmUp: z.object({ contentType: z.string().min(1), body: z.string() }).optional(),
+  pointerParameter: z.string().check(z.minLength(1)),
+  warmUp: z.optional(z.object({ contentType: z.string().check(z.minLength(1)), body: z.string() })),
 });
 
 export interface Scope {
@@ -82,7 +83,7 @@ export async function serviceRegistration(
   const parsed = serviceSchema.safeParse(raw);
   if (!parsed.success) {
     throw Stop.rejected(
-      `registration of service "${name}" in biome "${biome}" is invalid (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); redeploy the biome stack`,
+      `registration of service "${name}" in biome "${biome}" is invalid (${issueLines(parsed.error).join('; ')}); redeploy the biome stack`,
     );
   }
   return parsed.data;
@@ -98,7 +99,7 @@ export async function modelRegistration(
   const parsed = modelSchema.safeParse(raw);
   if (!parsed.success) {
     throw Stop.rejected(
-      `registration of model "${name}" in biome "${biome}" is invalid (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); redeploy the biome stack`,
+      `registration of model "${name}" in biome "${biome}" is invalid (${issueLines(parsed.error).join('; ')}); redeploy the biome stack`,
     );
   }
   // IAM lets the trigger write every biome's pointers; this keeps one biome from moving another's.

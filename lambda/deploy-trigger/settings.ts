@@ -2,7 +2,8 @@
  * The deploy trigger's settings, parsed once from its environment (names in ./env). A missing or
  * bad value fails the cold start with the variable's name, never a deploy half-way through.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { issueLines } from '../shared/issues';
 import { DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_SERVICE_BYTES, DEPLOY_TRIGGER_ENV as ENV } from './env';
 
 export interface Settings {
@@ -18,8 +19,8 @@ export interface Settings {
   readonly leaseSeconds: number;
 }
 
-const required = z.string().min(1, 'must be set');
-const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const required = z.string().check(z.minLength(1, 'must be set'));
+const bytes = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
 
 const schema = z.object({
   [ENV.appName]: required,
@@ -27,17 +28,19 @@ const schema = z.object({
   [ENV.landingBucket]: required,
   [ENV.ledgerTable]: required,
   [ENV.modelBucket]: required,
-  [ENV.modelPrefix]: z.string().refine((p) => p === '' || p.endsWith('/'), 'must be empty or end in "/"'),
+  [ENV.modelPrefix]: z
+    .string()
+    .check(z.refine((p) => p === '' || p.endsWith('/'), 'must be empty or end in "/"')),
   [ENV.endpointName]: required,
   [ENV.maxServiceBytes]: bytes(DEFAULT_MAX_SERVICE_BYTES),
   [ENV.maxModelBytes]: bytes(DEFAULT_MAX_MODEL_BYTES),
-  [ENV.leaseSeconds]: z.coerce.number().int().min(60).default(960),
+  [ENV.leaseSeconds]: z._default(z.coerce.number().check(z.int(), z.minimum(60)), 960),
 });
 
 export function settingsFromEnv(env: Record<string, string | undefined>): Settings {
   const result = schema.safeParse(env);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const problems = issueLines(result.error).join('; ');
     throw new Error(`deploy-trigger environment is invalid (${problems}); redeploy the shared stack.`);
   }
   const e = result.data;

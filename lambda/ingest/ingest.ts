@@ -1,14 +1,18 @@
 /** The ingest service: validate a sample and store it in the biome's database. Pure: clients come in as arguments. */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type Database, execute } from '../shared/data-api';
+import { issueLines } from '../shared/issues';
 import { INGEST_ERRORS, ServiceError } from './errors';
 
 /** A sample record: an id the caller chooses (so a retried ingest is idempotent) and its feature vector. */
 export const SampleSchema = z.strictObject({
   sampleId: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"'),
-  features: z.array(z.number().finite('must be a finite number')).min(1).max(1024),
+    .check(
+      z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"'),
+    ),
+  // z.number() already refuses NaN and ±Infinity.
+  features: z.array(z.number()).check(z.minLength(1), z.maxLength(1024)),
 });
 export type Sample = z.infer<typeof SampleSchema>;
 
@@ -18,7 +22,7 @@ export const SAMPLE_SHAPE = '{"sampleId": "<id>", "features": [<number>, ...]}';
 export function parseSample(input: unknown): Sample {
   const result = SampleSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`);
+  const problems = issueLines(result.error, '(record)');
   throw new ServiceError(
     INGEST_ERRORS.invalidSample,
     `Invalid sample (${problems.join('; ')}). Send ${SAMPLE_SHAPE}.`,

@@ -1,22 +1,24 @@
 /** The predict service: score a sample with the biome's live model and store the prediction. Pure: clients come in as arguments. */
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type Database, execute } from '../shared/data-api';
+import { issueLines } from '../shared/issues';
 import { ServiceError } from '../shared/service-error';
 import { type RetryOptions, withRetry } from '../shared/retry';
 import { PREDICT_ERRORS } from './errors';
 import type { PointerCache } from './pointer';
 
 export const PredictRequestSchema = z.strictObject({
-  sampleId: z.string().min(1).max(128),
-  features: z.array(z.number().finite('must be a finite number')).min(1).max(1024),
+  sampleId: z.string().check(z.minLength(1), z.maxLength(128)),
+  // z.number() already refuses NaN and ±Infinity.
+  features: z.array(z.number()).check(z.minLength(1), z.maxLength(1024)),
 });
 export type PredictRequest = z.infer<typeof PredictRequestSchema>;
 
 export function parsePredictRequest(input: unknown): PredictRequest {
   const result = PredictRequestSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`);
+  const problems = issueLines(result.error, '(request)');
   throw new ServiceError(
     PREDICT_ERRORS.invalidRequest,
     `Invalid predict request (${problems.join('; ')}). Send {"sampleId": "<id of an ingested sample>", "features": [<number>, ...]}.`,
@@ -25,7 +27,7 @@ export function parsePredictRequest(input: unknown): PredictRequest {
 
 /** models/README.md: input `{"instances": [[f1, ...]]}`, output `{"predictions": [{"score", "label"}]}`. */
 const ModelOutputSchema = z.object({
-  predictions: z.array(z.object({ score: z.number(), label: z.number() })).min(1),
+  predictions: z.array(z.object({ score: z.number(), label: z.number() })).check(z.minLength(1)),
 });
 
 /** The first call to a model loads it on the endpoint (seconds); wait up to about 15 s. */

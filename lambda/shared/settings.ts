@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Reads a service's settings from its environment (`names` maps setting -> variable name). A missing
@@ -8,7 +8,9 @@ export function readSettings<M extends Record<string, string>>(
   names: M,
   source: Record<string, string | undefined>,
 ): { readonly [K in keyof M]: string } {
-  const missing = Object.values(names).filter((v) => !z.string().min(1).safeParse(source[v]).success);
+  const missing = Object.values(names).filter(
+    (v) => !z.string().check(z.minLength(1)).safeParse(source[v]).success,
+  );
   if (missing.length > 0) {
     throw new Error(
       `Missing environment variable(s) ${missing.join(', ')}: the biome stack sets them; redeploy the stack (cdk deploy -c biome=<name>).`,
