@@ -3,8 +3,8 @@
  * here. CloudFormation passes every property as a string.
  */
 import * as z from 'zod/mini';
-import { biomeNameProblem, ENV_NAMES } from '../shared/grammar';
-import { issueLines } from '../shared/issues';
+import { ENV_NAMES } from '../shared/grammar';
+import { biomeNameSchema, envNameSchema, parseResourceProperties } from '../shared/issues';
 
 export const RESOURCE_TYPE = 'Custom::BiomeDatabase';
 
@@ -47,13 +47,8 @@ export const propertiesSchema = z.object({
   [PROPERTY.clusterArn]: clusterArn,
   [PROPERTY.masterSecretArn]: secretArn("the cluster's master secret"),
   [PROPERTY.biomeSecretArn]: secretArn("the biome's database secret"),
-  [PROPERTY.env]: z.enum(ENV_NAMES, { error: `must be one of ${ENV_NAMES.join(', ')}` }),
-  [PROPERTY.biome]: z.string().check(
-    z.superRefine((biome, ctx) => {
-      const problem = biomeNameProblem(biome, { allowMainline: true });
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-  ),
+  [PROPERTY.env]: envNameSchema,
+  [PROPERTY.biome]: biomeNameSchema,
   [PROPERTY.migrations]: z.optional(z.string()),
 });
 
@@ -67,12 +62,7 @@ export interface BiomeDatabaseProperties {
 
 /** Parses the properties, or throws an error that names each bad property and what to do. */
 export function parseProperties(raw: unknown): BiomeDatabaseProperties {
-  const result = propertiesSchema.safeParse(raw);
-  if (!result.success) {
-    const lines = issueLines(result.error, 'properties').map((line) => `  - ${line}`);
-    throw new Error(`Invalid ${RESOURCE_TYPE} properties:\n${lines.join('\n')}`);
-  }
-  const p = result.data;
+  const p = parseResourceProperties(propertiesSchema, raw, RESOURCE_TYPE);
   return {
     clusterArn: p[PROPERTY.clusterArn],
     masterSecretArn: p[PROPERTY.masterSecretArn],

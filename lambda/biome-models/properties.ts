@@ -3,8 +3,8 @@
  * handler. CloudFormation passes every property as a string.
  */
 import * as z from 'zod/mini';
-import { biomeNameProblem, ENV_NAMES, type EnvName } from '../shared/grammar';
-import { issueLines } from '../shared/issues';
+import type { EnvName } from '../shared/grammar';
+import { biomeNameSchema, envNameSchema, parseResourceProperties } from '../shared/issues';
 
 export const RESOURCE_TYPE = 'Custom::BiomeModels';
 
@@ -38,13 +38,8 @@ export const propertiesSchema = z.object({
         'must be "" or a key prefix ending in "/" (e.g. "models/"); check the shared parameter inference/model-prefix',
       ),
     ),
-  [PROPERTY.env]: z.enum(ENV_NAMES, { error: `must be one of ${ENV_NAMES.join(', ')}` }),
-  [PROPERTY.biome]: z.string().check(
-    z.superRefine((biome, ctx) => {
-      const problem = biomeNameProblem(biome, { allowMainline: true });
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-  ),
+  [PROPERTY.env]: envNameSchema,
+  [PROPERTY.biome]: biomeNameSchema,
 });
 
 export interface BiomeModelsProperties {
@@ -55,12 +50,7 @@ export interface BiomeModelsProperties {
 }
 
 export function parseProperties(raw: unknown): BiomeModelsProperties {
-  const result = propertiesSchema.safeParse(raw);
-  if (!result.success) {
-    const lines = issueLines(result.error, 'properties').map((line) => `  - ${line}`);
-    throw new Error(`Invalid ${RESOURCE_TYPE} properties:\n${lines.join('\n')}`);
-  }
-  const p = result.data;
+  const p = parseResourceProperties(propertiesSchema, raw, RESOURCE_TYPE);
   return {
     bucket: p[PROPERTY.bucket],
     modelPrefix: p[PROPERTY.modelPrefix],
