@@ -77,6 +77,9 @@ export function buildApp(app: App, config: BiomesConfig, selection: Selection): 
     built.shared[env] = shared;
     built.stacks.push(shared);
   }
+  // S3 refuses a replication rule whose destination bucket does not exist yet, so `cdk deploy --all`
+  // must create every landing bucket (shared stacks) before the DevOps stack's release buckets.
+  for (const env of ENV_NAMES) devops.addDependency(built.shared[env]!, 'landing bucket must exist first');
   for (const env of ENV_NAMES) addBiome(env, MAINLINE_BIOME);
   return { ...built, devops };
 }

@@ -5,6 +5,13 @@
  */
 import type { BiomesConfig, EnvName } from './config';
 
+/** The ARN partition of a region: these names are literal ARNs in another account's policies. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
 export function devopsStackName(config: BiomesConfig): string {
   return `${config.appName}-devops`;
 }
@@ -32,7 +39,7 @@ export function landingKeyAlias(config: BiomesConfig, env: EnvName): string {
 }
 
 export function landingKeyAliasArn(config: BiomesConfig, env: EnvName): string {
-  return `arn:aws:kms:${config.region}:${config.accounts[env]}:${landingKeyAlias(config, env)}`;
+  return `arn:${partitionOf(config.region)}:kms:${config.region}:${config.accounts[env]}:${landingKeyAlias(config, env)}`;
 }
 
 /**
@@ -44,7 +51,7 @@ export function replicationRoleName(config: BiomesConfig): string {
 }
 
 export function replicationRoleArn(config: BiomesConfig): string {
-  return `arn:aws:iam::${config.accounts.devops}:role/${replicationRoleName(config)}`;
+  return `arn:${partitionOf(config.region)}:iam::${config.accounts.devops}:role/${replicationRoleName(config)}`;
 }
 
 /**

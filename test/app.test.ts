@@ -43,6 +43,11 @@ describe('the whole app (placeholders, no -c biome)', () => {
     expect(account('biomes-prod-main')).toBe('444444444444');
   });
 
+  test('the DevOps stack deploys after every shared stack (its replication needs the landing buckets)', () => {
+    const deps = built.devops!.dependencies.map((s) => s.stackName).sort();
+    expect(deps).toEqual(['biomes-dev-shared', 'biomes-prod-shared', 'biomes-staging-shared']);
+  });
+
   test('prod shared has termination protection, dev does not', () => {
     expect(built.shared.prod!.terminationProtection).toBe(true);
     expect(built.shared.dev!.terminationProtection).toBe(false);

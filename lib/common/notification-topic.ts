@@ -2,18 +2,48 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+
+export interface TopicPublisher {
+  readonly service: string;
+  readonly conditions: (stack: Stack) => Record<string, Record<string, string>>;
+}
+
+/** Services that publish to Biomes topics, with the key-policy conditions each supports. */
+export const PUBLISHERS = {
+  /** Pipeline notification rules; AWS's example key policy for them scopes by `kms:ViaService` SNS. */
+  codestarNotifications: {
+    service: 'codestar-notifications.amazonaws.com',
+    conditions: (stack) => ({ StringEquals: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } }),
+  },
+  /**
+   * CloudWatch alarm actions. CloudWatch is not a forward-access session, so `kms:ViaService` would
+   * never match and alarms would be dropped; it does send `aws:SourceAccount` (confused-deputy guard).
+   */
+  cloudwatchAlarms: {
+    service: 'cloudwatch.amazonaws.com',
+    conditions: (stack) => ({ StringEquals: { 'aws:SourceAccount': stack.account } }),
+  },
+} satisfies Record<string, TopicPublisher>;
 
 export interface NotificationTopicProps {
   readonly displayName: string;
-  /** AWS services that publish to the topic (and so must use its key, through SNS only). */
-  readonly publishers: readonly iam.ServicePrincipal[];
+  /**
+   * AWS services that publish to the topic and so must use its key, each with the conditions that
+   * service documents for an encrypted topic (they differ: see `PUBLISHERS`).
+   */
+  readonly publishers: readonly TopicPublisher[];
   /**
    * Address subscribed to the topic.
    * @default - no subscription
    */
   readonly email?: string;
+  /**
+   * What happens to the key when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -30,15 +60,18 @@ export class NotificationTopic extends Construct {
     this.key = new kms.Key(this, 'Key', {
       description: `Biomes notifications: ${props.displayName}`,
       enableKeyRotation: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [...props.publishers],
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'kms:ViaService': `sns.${Stack.of(this).region}.amazonaws.com` } },
-      }),
-    );
+    for (const publisher of props.publishers) {
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal(publisher.service)],
+          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: publisher.conditions(Stack.of(this)),
+        }),
+      );
+    }
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: props.displayName,
       masterKey: this.key,

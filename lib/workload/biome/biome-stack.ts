@@ -10,6 +10,7 @@ import {
   type SharedParameter,
   sharedParameterName,
 } from '../../../lambda/shared/contracts';
+import { MAINLINE_BIOME } from '../../../lambda/shared/grammar';
 import type { BiomesConfig, EnvName } from '../../config';
 import { BiomeDatabase } from './biome-database';
 import { type BiomeSettings, Microservice, type ServiceEnvNames } from './microservice';
@@ -91,6 +92,9 @@ export class BiomeStack extends Stack {
         service: name,
         settings,
         envNames,
+        // `main` runs only what the pipeline released (traceable to a commit); sandpits run what
+        // their developer deploys, too.
+        codeOwner: biome === MAINLINE_BIOME ? 'pipeline' : 'cdk',
       });
     const ingest = service('ingest', INGEST_ENV);
     const predict = service('predict', PREDICT_ENV);
@@ -102,6 +106,8 @@ export class BiomeStack extends Stack {
     predict.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['sagemaker:InvokeEndpoint'],
+        // A multi-model endpoint serves every biome's models: this biome may call its own only.
+        conditions: { StringLike: { 'sagemaker:TargetModel': `${biome}/*` } },
         resources: [
           this.formatArn({
             service: 'sagemaker',

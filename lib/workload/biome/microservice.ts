@@ -47,6 +47,36 @@ export interface MicroserviceProps {
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
+  /**
+   * Who puts code live. `pipeline`: CloudFormation deploys a fixed bootstrap that serves nothing and
+   * never touches the code or alias `live` again, so only the deploy trigger (a commit, smoke-checked,
+   * in the ledger) changes what runs: every environment's `main`. `cdk`: the code bundled from the
+   * working tree goes live on `cdk deploy` (and `--hotswap`), for a developer iterating in a sandpit.
+   * @default 'cdk'
+   */
+  readonly codeOwner?: CodeOwner;
+}
+
+export type CodeOwner = 'pipeline' | 'cdk';
+
+/**
+ * The code a pipeline-owned service starts with: it refuses every call, naming what to do, until the
+ * deploy trigger puts a release live. CommonJS inline code: stable bytes, so CloudFormation never
+ * sees a code change and never resets what the trigger deployed.
+ */
+export function bootstrapCode(service: string): string {
+  const message = `No release of service ${service} is live in this biome yet: push to the release branch (or sandpit/<biome>) and let the pipeline publish one.`;
+  return [
+    '"use strict";',
+    `const MESSAGE = ${JSON.stringify(message)};`,
+    'exports.handler = async (event) => {',
+    '  if (event && event.smoke === true) return { ok: false, detail: MESSAGE };',
+    '  const error = new Error(MESSAGE);',
+    "  error.name = 'NoReleaseDeployed';",
+    '  throw error;',
+    '};',
+    '',
+  ].join('\n');
 }
 
 export class Microservice extends Construct {
@@ -78,9 +108,12 @@ export class Microservice extends Construct {
       environment[name] = props.settings[key];
     }
 
+    const pipelineOwned = props.codeOwner === 'pipeline';
     this.function = new lambda.Function(this, 'Function', {
-      description: `Biomes ${envName}/${biome}: ${service} service (code deployed by the deploy trigger)`,
-      code: LambdaBundles.instance().code(service),
+      description: `Biomes ${envName}/${biome}: ${service} service (code deployed by the ${pipelineOwned ? 'deploy trigger' : 'deploy trigger or cdk deploy'})`,
+      code: pipelineOwned
+        ? lambda.Code.fromInline(bootstrapCode(service))
+        : LambdaBundles.instance().code(service),
       handler: HANDLER,
       runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -100,7 +133,14 @@ export class Microservice extends Construct {
 
     this.live = new lambda.Alias(this, 'Live', {
       aliasName: LIVE_ALIAS,
-      version: this.function.currentVersion,
+      // Pipeline-owned: one version of the bootstrap, created once; its properties never change, so
+      // CloudFormation never moves the alias off what the deploy trigger made live.
+      version: pipelineOwned
+        ? new lambda.Version(this, 'Bootstrap', {
+            lambda: this.function,
+            description: 'bootstrap: no release deployed yet',
+          })
+        : this.function.currentVersion,
     });
 
     const registration: ServiceRegistration = {

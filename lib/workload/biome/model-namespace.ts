@@ -48,6 +48,7 @@ export class ModelNamespace extends Construct {
   /** Key prefix of this biome's models, `<modelPrefix><biome>/`; undefined where models are kept (prod `main`). */
   readonly biomePrefix?: string;
   private readonly pointers = new Map<string, ssm.StringParameter>();
+  private readonly registrations: ssm.StringParameter[] = [];
 
   constructor(scope: Construct, id: string, props: ModelNamespaceProps) {
     super(scope, id);
@@ -71,6 +72,8 @@ export class ModelNamespace extends Construct {
     for (const model of props.models) {
       const pointerName = modelPointerName(app, props.envName, props.biome, model);
       // Contract names (lambda/shared/contracts.ts): the deploy trigger finds them by biome and model.
+      // The deploy trigger owns the value after creation; CloudFormation writes it again only if a
+      // property here changes, which would reset the pointer to `none`: keep these properties stable.
       const pointer = new ssm.StringParameter(this, `Pointer-${model}`, {
         parameterName: pointerName,
         stringValue: MODEL_POINTER_NONE,
@@ -82,11 +85,13 @@ export class ModelNamespace extends Construct {
         pointerParameter: pointerName,
         ...(warmUp ? { warmUp } : {}),
       };
-      new ssm.StringParameter(this, `Registration-${model}`, {
-        parameterName: modelRegistrationName(app, props.envName, props.biome, model),
-        stringValue: JSON.stringify(registration),
-        description: `Biomes: registration of model ${model} in biome ${props.biome} for the deploy trigger`,
-      });
+      this.registrations.push(
+        new ssm.StringParameter(this, `Registration-${model}`, {
+          parameterName: modelRegistrationName(app, props.envName, props.biome, model),
+          stringValue: JSON.stringify(registration),
+          description: `Biomes: registration of model ${model} in biome ${props.biome} for the deploy trigger`,
+        }),
+      );
     }
 
     // Production's mainline models are never deleted by a stack operation.
@@ -123,7 +128,7 @@ export class ModelNamespace extends Construct {
       provider.role,
       "Deleting every object of a biome needs a key wildcard; it is confined to the biome's own prefix of the model location.",
     );
-    new CustomResource(this, 'Resource', {
+    const cleanup = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: RESOURCE_TYPE,
       properties: {
@@ -134,6 +139,9 @@ export class ModelNamespace extends Construct {
       },
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // Delete registrations and pointers before the cleanup runs: once they are gone the deploy trigger
+    // rejects this biome's models, so no object can land under the prefix after it was emptied.
+    for (const p of [...this.registrations, ...this.pointers.values()]) p.node.addDependency(cleanup);
   }
 
   /** The models this biome serves. */

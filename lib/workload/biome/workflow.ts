@@ -109,6 +109,11 @@ export class BiomeWorkflow extends Construct {
     });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // Step Functions adds each log group it writes to to the account's CloudWatch Logs resource
+      // policy (5,120 characters at most) unless the name starts with /aws/vendedlogs/: with a
+      // generated name, every new sandpit would grow that policy until deploys fail. Derived from app,
+      // env and biome, so two biomes never collide.
+      logGroupName: `/aws/vendedlogs/states/${props.config.appName}-${props.envName}-${props.biome}-workflow`,
       retention: logRetention(props.config.environments[props.envName].logRetentionDays),
       removalPolicy: RemovalPolicy.DESTROY,
     });

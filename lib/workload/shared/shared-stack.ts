@@ -1,14 +1,14 @@
 import { Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { NotificationTopic } from '../../common/notification-topic';
+import { NotificationTopic, PUBLISHERS } from '../../common/notification-topic';
 import type { BiomesConfig, EnvName } from '../../config';
 import { AccessLogsBucket } from './access-logs';
 import { Database } from './database';
+import { statefulPolicy } from './env-policy';
 import { DeployTrigger } from './deploy-trigger';
 import { Inference } from './inference';
 import { LandingBucket } from './landing-bucket';
@@ -65,8 +65,9 @@ export class SharedStack extends Stack {
     // Deploys that failed for good (dead-letter queue) must reach a person: nothing is lost silently.
     const alerts = new NotificationTopic(this, 'Alerts', {
       displayName: `Biomes ${envName} deploy alerts`,
-      publishers: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      publishers: [PUBLISHERS.cloudwatchAlarms],
       email: config.notifications.email,
+      removalPolicy: statefulPolicy(envName).removalPolicy,
     });
 
     new DeployTrigger(this, 'DeployTrigger', {

@@ -7,7 +7,7 @@ import { serviceRegistrationName, TAGS } from '../../../lambda/shared/contracts'
 import { INGEST_ENV } from '../../../lambda/ingest/env';
 import { PREDICT_ENV } from '../../../lambda/predict/env';
 import { BiomeStack } from '../../../lib/workload/biome/biome-stack';
-import { logRetention } from '../../../lib/workload/biome/microservice';
+import { bootstrapCode, logRetention } from '../../../lib/workload/biome/microservice';
 import { discoverModels } from '../../../lib/workload/biome/models';
 import { testApp, testConfig, unacknowledgedNagFindings } from '../../fixtures/config';
 
@@ -176,7 +176,7 @@ describe('least privilege', () => {
     const policy = logicalId('AWS::IAM::Policy', prefix);
     return (
       resources[policy].Properties!.PolicyDocument as {
-        Statement: { Action: string | string[]; Resource: unknown }[];
+        Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[];
       }
     ).Statement;
   };
@@ -193,6 +193,8 @@ describe('least privilege', () => {
     expect(joined(invoke.Resource)).toMatch(
       /:endpoint\/<Ref:SsmParameterValuebiomesdevsharedinferenceendpointname\w+>$/,
     );
+    // The endpoint serves every biome's models: alice may name only hers as TargetModel.
+    expect(invoke.Condition).toEqual({ StringLike: { 'sagemaker:TargetModel': 'alice/*' } });
   });
 
   test('ingest may not read model pointers or call the endpoint', () => {
@@ -302,5 +304,58 @@ describe('bad input fails synth with what to do', () => {
       /models\/Bad_Model\/: name "Bad_Model" must match .*rename the folder/,
     );
     expect(discoverModels(path.join(root, 'missing'))).toEqual([]);
+  });
+});
+
+describe('who puts code live', () => {
+  test('a sandpit runs the code CDK bundled: live follows the current version (cdk deploy, --hotswap)', () => {
+    for (const id of Object.keys(template.findResources('AWS::Lambda::Function')).filter((i) =>
+      i.startsWith('Service'),
+    )) {
+      expect((resources[id].Properties!.Code as Record<string, unknown>).S3Key).toBeDefined();
+    }
+    expect(
+      Object.keys(template.findResources('AWS::Lambda::Version')).some((i) => i.includes('CurrentVersion')),
+    ).toBe(true);
+  });
+
+  test('main runs only what the pipeline released: a fixed bootstrap CloudFormation never changes', () => {
+    const main = Template.fromStack(biomeStack('main', 'staging'));
+    const fns = main.findResources('AWS::Lambda::Function');
+    const services = Object.entries(fns).filter(([id]) => id.startsWith('Service'));
+    expect(services).toHaveLength(SERVICES.length);
+    for (const [, fn] of services) {
+      const code = fn.Properties.Code as { ZipFile?: string };
+      expect(code.ZipFile).toMatch(/No release of service \w+ is live in this biome yet/);
+    }
+    const versions = Object.keys(main.findResources('AWS::Lambda::Version'));
+    expect(versions.every((id) => id.includes('Bootstrap'))).toBe(true);
+    // The same synth twice gives the same bootstrap (no code change, so no reset of what is live).
+    const again = Template.fromStack(biomeStack('main', 'staging')).findResources('AWS::Lambda::Function');
+    for (const [id, fn] of services) expect(again[id].Properties.Code).toEqual(fn.Properties.Code);
+  });
+
+  test('the bootstrap refuses calls with what to do, and fails its smoke check', async () => {
+    const mod: { exports: { handler?: (e: unknown) => Promise<unknown> } } = { exports: {} };
+    new Function('exports', 'module', bootstrapCode('ingest'))(mod.exports, mod);
+    await expect(mod.exports.handler!({ smoke: true })).resolves.toMatchObject({ ok: false });
+    await expect(mod.exports.handler!({ sampleId: 's' })).rejects.toThrow(/push to the release branch/);
+  });
+});
+
+describe('teardown order and shared account limits', () => {
+  test('the workflow logs under /aws/vendedlogs/ (no account-wide resource policy growth per biome)', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/vendedlogs/states/biomes-dev-alice-workflow',
+    });
+  });
+
+  test("model registrations and pointers are deleted before the cleanup empties the biome's prefix", () => {
+    const cleanup = logicalId('Custom::BiomeModels', 'Models');
+    for (const [id, r] of Object.entries(template.findResources('AWS::SSM::Parameter'))) {
+      if (id.startsWith('ModelsRegistration') || id.startsWith('ModelsPointer')) {
+        expect(r.DependsOn).toEqual(expect.arrayContaining([cleanup]));
+      }
+    }
   });
 });

@@ -394,6 +394,18 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmActions: Match.arrayWith([{ Ref: topicId }]),
     });
+    // CloudWatch must be able to use the topic's key, scoped to this account (not kms:ViaService).
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: { StringEquals: { 'aws:SourceAccount': config.accounts[env] } },
+          }),
+        ]),
+      },
+    });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
