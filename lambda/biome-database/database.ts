@@ -68,37 +68,61 @@ export async function ensureBiomeDatabase(
 
 export interface MigrationResult {
   readonly applied: readonly number[];
+  /** The database's schema version: the highest migration recorded in it. */
   readonly current: number;
+}
+
+export interface MigrateOptions {
+  /**
+   * What to do when the database has migrations this code does not know (it is ahead of the code).
+   * `refuse` throws; `keep` logs a warning and applies nothing, for an Update that rolls back to
+   * older code, which must not fail (UPDATE_ROLLBACK_FAILED needs an operator).
+   * @default 'refuse'
+   */
+  readonly whenAhead?: 'refuse' | 'keep';
 }
 
 /**
  * Applies, in order and each in its own transaction, the migrations not yet recorded in
  * `schema_migrations`. `exec` is the biome's own role, so what a migration creates, the biome owns.
- * Refuses to run when an applied migration was edited or the database is ahead of the code.
+ * Always refuses to run when an applied migration was edited; see {@link MigrateOptions.whenAhead}
+ * for a database ahead of the code.
  */
 export async function migrate(
   exec: SqlExecutor,
   database: string,
   migrations: readonly Migration[],
   log: Log,
+  options: MigrateOptions = {},
 ): Promise<MigrationResult> {
   checkMigrations(migrations);
   await run(exec, SCHEMA_MIGRATIONS_TABLE_SQL, database);
   const applied = new Map(
     (await run(exec, APPLIED_MIGRATIONS_SQL, database)).map((r) => [Number(r.version), r]),
   );
+  const unknown: string[] = [];
   for (const [version, row] of applied) {
     const known = migrations.find((m) => m.version === version);
     if (!known) {
-      throw new Error(
-        `Database ${database} has migration ${version} (${String(row.name)}), which this code does not know: deploy code that includes it, never remove a released migration.`,
-      );
-    }
-    if (row.checksum !== migrationChecksum(known)) {
+      unknown.push(`${version} (${String(row.name)})`);
+    } else if (row.checksum !== migrationChecksum(known)) {
       throw new Error(
         `Migration ${version} (${known.name}) changed after it was applied to ${database}: never edit a released migration; add a new one with version ${migrations.length + 1}.`,
       );
     }
+  }
+  if (unknown.length > 0) {
+    if (options.whenAhead !== 'keep') {
+      throw new Error(
+        `Database ${database} has migration${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}, which this code does not know: deploy code that includes it, never remove a released migration.`,
+      );
+    }
+    log.warn('database is ahead of the code: applying nothing, keeping its schema', {
+      database,
+      unknown,
+      codeVersion: migrations.length,
+    });
+    return { applied: [], current: Math.max(...applied.keys()) };
   }
   const done: number[] = [];
   for (const m of migrations) {

@@ -1,6 +1,7 @@
 /**
- * The Provider framework's onEvent for `Custom::BiomeDatabase`: Create makes the biome's role and
- * database and migrates it; Update applies new migrations; Delete drops both (never in prod main).
+ * The Provider framework's onEvent for `Custom::BiomeDatabase`: Create and Update make or converge
+ * the biome's role (with the secret's password) and database, then apply new migrations; a failed
+ * Create drops what it made; Delete drops both (never in prod main).
  * Dependencies come in as arguments, so tests run it with mocked clients.
  */
 import type { RDSDataClient } from '@aws-sdk/client-rds-data';
@@ -8,10 +9,11 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import * as z from 'zod/mini';
 import { issueLines } from '../shared/issues';
 import { dataApiExecutor, type RetryOptions } from './data-api';
-import { dropBiomeDatabase, ensureBiomeDatabase, type Log, migrate } from './database';
+import { dropBiomeDatabase, ensureBiomeDatabase, type Log, migrate, type SqlExecutor } from './database';
 import { MIGRATIONS, type Migration } from './migrations';
-import { type BiomeDatabaseNames, biomeDatabaseNames } from './names';
+import { type BiomeDatabaseNames, biomeDatabaseNames, isProtectedDatabase } from './names';
 import { ATTRIBUTE, type BiomeDatabaseProperties, parseProperties } from './properties';
+import { checkPassword } from './sql';
 
 const base = { ResourceProperties: z.record(z.string(), z.unknown()) };
 export const eventSchema = z.discriminatedUnion('RequestType', [
@@ -61,7 +63,49 @@ async function biomePassword(deps: Dependencies, props: BiomeDatabaseProperties,
       `Secret ${props.biomeSecretArn} has username "${parsed.username}" but biome ${props.biome} uses role "${names.role}": the secret belongs to another biome.`,
     );
   }
+  // Checked here, before any SQL: a bad secret must fail the Create without a cleanup to run.
+  checkPassword(parsed.password);
   return parsed.password;
+}
+
+/**
+ * Runs a Create; if it fails, drops what it made before rethrowing. The Provider framework answers a
+ * failed Create with a marker physical id and ignores the Delete that follows, so nothing else would
+ * ever drop it. Best effort: a failed cleanup is logged, the Create's own error is what CloudFormation
+ * shows. Production's `main` is never dropped.
+ */
+async function createOrCleanUp<T>(
+  create: () => Promise<T>,
+  admin: SqlExecutor,
+  props: BiomeDatabaseProperties,
+  names: BiomeDatabaseNames,
+  log: Log,
+): Promise<T> {
+  try {
+    return await create();
+  } catch (error) {
+    if (isProtectedDatabase(props.env, props.biome)) {
+      log.warn('create of prod main failed: keeping its database and role', {
+        database: names.database,
+        error: String(error),
+      });
+      throw error;
+    }
+    log.warn('create failed: dropping the database and role so nothing is left behind', {
+      database: names.database,
+      error: String(error),
+    });
+    try {
+      await dropBiomeDatabase(admin, names, props, log);
+    } catch (cleanup) {
+      log.warn('could not drop after the failed create; drop them by hand', {
+        database: names.database,
+        role: names.role,
+        error: String(cleanup),
+      });
+    }
+    throw error;
+  }
 }
 
 export async function onEvent(raw: unknown, deps: Dependencies): Promise<OnEventResponse> {
@@ -110,12 +154,22 @@ export async function onEvent(raw: unknown, deps: Dependencies): Promise<OnEvent
     deps.retry,
   );
 
-  // An Update that moves the database (another cluster) is a Create of the new one; CloudFormation
-  // then deletes the old one with its old properties.
-  if (event.RequestType === 'Create' || event.PhysicalResourceId !== id) {
-    await ensureBiomeDatabase(admin, names, await biomePassword(deps, props, names), deps.log);
-  }
-  const result = await migrate(own, names.database, migrations, deps.log);
+  // Every Create and Update converges the role and database: repeating it is safe, and it is what
+  // carries a rotated or replaced biome secret to the role's password. An Update that moves the
+  // database (another cluster) makes the new one here; CloudFormation then deletes the old one with
+  // its old properties.
+  const password = await biomePassword(deps, props, names);
+  const provision = async () => {
+    await ensureBiomeDatabase(admin, names, password, deps.log);
+    // A rollback sends an Update with the old properties, possibly to older code: it must succeed.
+    return migrate(own, names.database, migrations, deps.log, {
+      whenAhead: event.RequestType === 'Update' ? 'keep' : 'refuse',
+    });
+  };
+  const result =
+    event.RequestType === 'Create'
+      ? await createOrCleanUp(provision, admin, props, names, deps.log)
+      : await provision();
   deps.log.info('database ready', {
     database: names.database,
     applied: result.applied,

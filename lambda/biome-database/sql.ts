@@ -109,12 +109,22 @@ export function schemaOwnershipSql(names: BiomeDatabaseNames): Statement[] {
 
 /**
  * Drops the biome's database: no new sessions, end the open ones, then drop (FORCE ends any that
- * slipped in between). Run connected to the maintenance database, each statement on its own.
+ * slipped in between). Run connected to the maintenance database, each statement on its own. The
+ * role may already be gone (a Delete that raced a Create dropped it), which must not keep the
+ * database: the revoke is skipped then.
  */
 export function dropDatabaseSql(names: BiomeDatabaseNames): Statement[] {
   const db = quoteIdent(names.database);
   return [
-    { sql: `REVOKE ALL ON DATABASE ${db} FROM ${quoteIdent(names.role)}` },
+    {
+      sql: `DO $biome$
+BEGIN
+  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(names.role)}) THEN
+    REVOKE ALL ON DATABASE ${db} FROM ${quoteIdent(names.role)};
+  END IF;
+END
+$biome$`,
+    },
     {
       sql: 'SELECT pg_catalog.pg_terminate_backend(pid) AS terminated FROM pg_catalog.pg_stat_activity WHERE datname = :name AND pid <> pg_catalog.pg_backend_pid()',
       params: { name: names.database },

@@ -35,17 +35,21 @@ export interface IngestResult {
   readonly status: 'inserted' | 'already-present';
 }
 
-/** Inserts the sample once; a repeat with the same features is a no-op, with other features a conflict. */
+/**
+ * Inserts the sample once; a repeat with the same features is a no-op, with other features a conflict.
+ * The Data API sends a JSON typeHint as `json`; `features` is `jsonb`, and PostgreSQL has no
+ * `jsonb = json` operator (that cast is assignment-only), so the parameter is cast explicitly.
+ */
 export async function ingestSample(db: Database, sample: Sample): Promise<IngestResult> {
   const inserted = await execute(
     db,
-    'INSERT INTO samples (sample_id, features) VALUES (:sample_id, :features) ON CONFLICT (sample_id) DO NOTHING',
+    'INSERT INTO samples (sample_id, features) VALUES (:sample_id, CAST(:features AS jsonb)) ON CONFLICT (sample_id) DO NOTHING',
     { sample_id: sample.sampleId, features: { json: sample.features } },
   );
   if ((inserted.numberOfRecordsUpdated ?? 0) > 0) return { sampleId: sample.sampleId, status: 'inserted' };
   const same = await execute(
     db,
-    'SELECT features = :features AS same FROM samples WHERE sample_id = :sample_id',
+    'SELECT features = CAST(:features AS jsonb) AS same FROM samples WHERE sample_id = :sample_id',
     { sample_id: sample.sampleId, features: { json: sample.features } },
   );
   if (same.records?.[0]?.[0]?.booleanValue === true) {

@@ -180,6 +180,27 @@ describe('create and migrate', () => {
       n.database,
     );
     await expect(migrate(own, n.database, MIGRATIONS, log)).rejects.toThrow(/has migration 9 \(future\)/);
+    // An Update rolling back to older code keeps it: nothing applied, the database's version reported.
+    log.lines.length = 0;
+    expect(await migrate(own, n.database, MIGRATIONS, log, { whenAhead: 'keep' })).toEqual({
+      applied: [],
+      current: 9,
+    });
+    expect(log.lines).toEqual([expect.stringMatching(/^warn database is ahead of the code/)]);
+  });
+
+  test('an edited released migration is refused even when a database ahead is kept', async () => {
+    const { names: n, password: pw } = await createBiome('edited-ahead');
+    const own = pg.executor(n.role, pw);
+    await own.execute(
+      "INSERT INTO schema_migrations (version, name, checksum) VALUES (2, 'future', 'x')",
+      undefined,
+      n.database,
+    );
+    const edited = [{ ...MIGRATIONS[0], statements: [...MIGRATIONS[0].statements, 'SELECT 1'] }];
+    await expect(migrate(own, n.database, edited, log, { whenAhead: 'keep' })).rejects.toThrow(
+      /changed after it was applied/,
+    );
   });
 
   test('re-creating converges: the database is adopted and the role takes the new password', async () => {
@@ -234,6 +255,16 @@ describe('drop', () => {
     await admin().execute(`CREATE ROLE ${n.role} LOGIN`);
     await dropBiomeDatabase(admin(), n, { env: 'dev', biome: 'half' }, log);
     expect(await roleExists(n.role)).toBe(false);
+  });
+
+  test('drops a database whose role is already gone (a Delete that raced a Create)', async () => {
+    const { names: n } = await createBiome('orphan');
+    await superuser().execute(`REASSIGN OWNED BY ${n.role} TO ${MASTER.user}`, undefined, n.database);
+    await superuser().execute(`DROP OWNED BY ${n.role}`, undefined, n.database);
+    await superuser().execute(`DROP OWNED BY ${n.role}`);
+    await superuser().execute(`DROP ROLE ${n.role}`);
+    expect(await dropBiomeDatabase(admin(), n, { env: 'dev', biome: 'orphan' }, log)).toBe('dropped');
+    expect(await databaseExists(n.database)).toBe(false);
   });
 
   test('never drops main in prod (kept and logged); main elsewhere is dropped', async () => {

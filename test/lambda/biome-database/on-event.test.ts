@@ -44,7 +44,8 @@ const deps = (): Dependencies => ({
 /** Each statement sent, as "<secret>|<database>|<first words of the SQL>". */
 function sent(): string[] {
   return rds.commandCalls(ExecuteStatementCommand).map(({ args: [c] }) => {
-    const who = c.input.secretArn === MASTER ? 'master' : c.input.secretArn === BIOME_SECRET ? 'biome' : '?';
+    const who =
+      c.input.secretArn === MASTER ? 'master' : c.input.secretArn?.startsWith(BIOME_SECRET) ? 'biome' : '?';
     const sql = c.input.sql!.replace(/\s+/g, ' ').slice(0, 40);
     return `${who}|${c.input.database}|${sql}`;
   });
@@ -127,39 +128,121 @@ describe('Create', () => {
     expect(sent()[0]).toBe(sent()[1]);
   });
 
-  test('a failing migration rolls back its transaction and fails the resource', async () => {
-    answer({}, { sql: 'CREATE TABLE samples', error: new Error('boom') });
+  test('a failing migration rolls back, then the Create drops what it made and fails with the original error', async () => {
+    answer({ 'AS present': [{ present: 1 }] }, { sql: 'CREATE TABLE samples', error: new Error('boom') });
     rds.on(RollbackTransactionCommand).resolves({});
     await expect(onEvent({ RequestType: 'Create', ResourceProperties: props() }, deps())).rejects.toThrow(
       'boom',
     );
     expect(rds).toHaveReceivedCommandTimes(RollbackTransactionCommand, 1);
     expect(rds).not.toHaveReceivedCommand(CommitTransactionCommand);
+    expect(sent().slice(-6)).toEqual([
+      'master|postgres|SELECT 1 AS present FROM pg_catalog.pg_d',
+      'master|postgres|DO $biome$ BEGIN IF EXISTS (SELECT FROM ',
+      'master|postgres|SELECT pg_catalog.pg_terminate_backend(p',
+      'master|postgres|DROP DATABASE IF EXISTS "biome_alice_b" ',
+      'master|postgres|SELECT 1 AS present FROM pg_catalog.pg_r',
+      'master|postgres|DROP ROLE IF EXISTS "biome_alice_b"',
+    ]);
+    expect(logs).toContainEqual(expect.stringMatching(/^warn create failed: dropping the database and role/));
+  });
+
+  test("a failed cleanup is logged; the error CloudFormation sees is still the Create's", async () => {
+    answer({ 'AS present': [{ present: 1 }] }, { sql: 'GRANT CONNECT', error: new Error('boom') });
+    rds
+      .on(ExecuteStatementCommand, { sql: 'DROP ROLE IF EXISTS "biome_alice_b"' })
+      .rejects(new Error('busy'));
+    await expect(onEvent({ RequestType: 'Create', ResourceProperties: props() }, deps())).rejects.toThrow(
+      /^boom$/,
+    );
+    expect(logs).toContainEqual(expect.stringMatching(/^warn could not drop after the failed create/));
+  });
+
+  test('a failed Create of prod main drops nothing', async () => {
+    answer({}, { sql: 'CREATE TABLE samples', error: new Error('boom') });
+    rds.on(RollbackTransactionCommand).resolves({});
+    sm.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ username: 'biome_main', password: PASSWORD }),
+    });
+    await expect(
+      onEvent({ RequestType: 'Create', ResourceProperties: props({ Env: 'prod', Biome: 'main' }) }, deps()),
+    ).rejects.toThrow('boom');
+    expect(sent().some((s) => s.includes('DROP') || s.includes('terminate'))).toBe(false);
+    expect(logs).toContainEqual(expect.stringMatching(/^warn create of prod main failed: keeping/));
+  });
+
+  test('a database ahead of the code is refused on Create', async () => {
+    answer({
+      'SELECT version, name, checksum': [
+        { version: 1, name: 'samples_and_predictions', checksum: migrationChecksum(MIGRATIONS[0]) },
+        { version: 2, name: 'future', checksum: 'x' },
+      ],
+    });
+    await expect(onEvent({ RequestType: 'Create', ResourceProperties: props() }, deps())).rejects.toThrow(
+      /has migration 2 \(future\), which this code does not know/,
+    );
   });
 });
 
 describe('Update', () => {
-  test('applies new migrations only: no role or database statements', async () => {
+  const update = (overrides: Record<string, unknown> = {}) => ({
+    RequestType: 'Update',
+    PhysicalResourceId: ID,
+    ResourceProperties: props(overrides),
+    OldResourceProperties: props(),
+  });
+
+  test("converges the role (the secret's password, which may have changed) and database, then migrates", async () => {
     answer({
+      'FROM pg_catalog.pg_database': [{ present: 1 }],
       'SELECT version, name, checksum': [
         { version: 1, name: 'samples_and_predictions', checksum: migrationChecksum(MIGRATIONS[0]) },
       ],
     });
-    const out = await onEvent(
-      {
-        RequestType: 'Update',
-        PhysicalResourceId: ID,
-        ResourceProperties: props(),
-        OldResourceProperties: props(),
-      },
-      deps(),
-    );
+    const NEW_SECRET = `${BIOME_SECRET}-rotated`;
+    sm.on(GetSecretValueCommand, { SecretId: NEW_SECRET }).resolves({
+      SecretString: JSON.stringify({ username: 'biome_alice_b', password: 'Rotated0123456789abc' }),
+    });
+    const out = await onEvent(update({ BiomeSecretArn: NEW_SECRET }), deps());
     expect(out.PhysicalResourceId).toBe(ID);
+    expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: NEW_SECRET });
+    const calls = rds.commandCalls(ExecuteStatementCommand).map(({ args: [c] }) => c.input);
+    expect(calls[0]).toMatchObject({
+      secretArn: MASTER,
+      sql: expect.stringContaining("PASSWORD 'Rotated0123456789abc'"),
+    });
     expect(sent()).toEqual([
+      'master|postgres|DO $biome$ BEGIN IF NOT EXISTS (SELECT F',
+      'master|postgres|SELECT 1 AS present FROM pg_catalog.pg_d',
+      'master|postgres|REVOKE ALL ON DATABASE "biome_alice_b" F',
+      'master|postgres|GRANT CONNECT, CREATE, TEMPORARY ON DATA',
+      'master|biome_alice_b|ALTER SCHEMA public OWNER TO "biome_alic',
+      'master|biome_alice_b|REVOKE ALL ON SCHEMA public FROM PUBLIC',
       'biome|biome_alice_b|CREATE TABLE IF NOT EXISTS schema_migrat',
       'biome|biome_alice_b|SELECT version, name, checksum FROM sche',
     ]);
-    expect(sm).not.toHaveReceivedCommand(GetSecretValueCommand);
+    expect(calls.at(-1)!.secretArn).toBe(NEW_SECRET);
+  });
+
+  test('a database ahead of the code (a rollback to older code) succeeds, applies nothing, warns', async () => {
+    answer({
+      'SELECT version, name, checksum': [
+        { version: 1, name: 'samples_and_predictions', checksum: migrationChecksum(MIGRATIONS[0]) },
+        { version: 2, name: 'future', checksum: 'x' },
+      ],
+    });
+    const out = await onEvent(update(), deps());
+    expect(out.Data?.SchemaVersion).toBe('2');
+    expect(rds).not.toHaveReceivedCommand(BeginTransactionCommand);
+    expect(logs).toContainEqual(expect.stringMatching(/^warn database is ahead of the code/));
+  });
+
+  test('an edited applied migration is still refused, and nothing is dropped', async () => {
+    answer({
+      'SELECT version, name, checksum': [{ version: 1, name: 'samples_and_predictions', checksum: 'edited' }],
+    });
+    await expect(onEvent(update(), deps())).rejects.toThrow(/changed after it was applied/);
+    expect(sent().some((s) => s.includes('DROP'))).toBe(false);
   });
 });
 
@@ -169,7 +252,7 @@ describe('Delete', () => {
     await onEvent({ RequestType: 'Delete', PhysicalResourceId: ID, ResourceProperties: props() }, deps());
     expect(sent()).toEqual([
       'master|postgres|SELECT 1 AS present FROM pg_catalog.pg_d',
-      'master|postgres|REVOKE ALL ON DATABASE "biome_alice_b" F',
+      'master|postgres|DO $biome$ BEGIN IF EXISTS (SELECT FROM ',
       'master|postgres|SELECT pg_catalog.pg_terminate_backend(p',
       'master|postgres|DROP DATABASE IF EXISTS "biome_alice_b" ',
       'master|postgres|SELECT 1 AS present FROM pg_catalog.pg_r',

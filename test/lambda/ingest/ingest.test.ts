@@ -70,7 +70,9 @@ describe('ingest', () => {
       ],
     });
     const sql = rds.commandCalls(ExecuteStatementCommand)[0].args[0].input.sql!;
-    expect(sql).toMatch(/INSERT INTO samples \(sample_id, features\) VALUES \(:sample_id, :features\)/);
+    expect(sql).toMatch(
+      /INSERT INTO samples \(sample_id, features\) VALUES \(:sample_id, CAST\(:features AS jsonb\)\)/,
+    );
     expect(sql).not.toContain('s-1');
   });
 
