@@ -1,3 +1,9 @@
+/*
+ * One build definition, instantiated once per pipeline (release, sandpit), not one shared project: a
+ * sandpit run executes its branch's own buildspec with its project's role, so only separate projects,
+ * each writing its own pipeline's artifact bucket and key, keep a sandpit branch away from the bytes
+ * that are promoted to staging and prod.
+ */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -16,8 +22,13 @@ export const BUILD_ENV = {
   pipelineKind: 'PIPELINE_KIND',
 } as const;
 
+/** The two pipelines; each has its own build project and its own artifact bucket and key. */
+export type PipelineKind = 'release' | 'sandpit';
+
 export interface BuildProjectProps {
-  /** Key of the pipeline artifacts; the build encrypts its output and logs with it. */
+  /** The pipeline this instance of the build serves (descriptions only: the definition is the same). */
+  readonly pipelineKind: PipelineKind;
+  /** Key of that pipeline's artifacts; the build encrypts its output with it. */
   readonly artifactsKey: kms.IKey;
   /** Days the build logs are kept. */
   readonly logRetention: logs.RetentionDays;
@@ -29,9 +40,10 @@ export interface BuildProjectProps {
 }
 
 /**
- * The one build of Biomes (test + package), shared by the release and sandpit pipelines, on ARM.
- * Its role gets only what CodePipeline grants a build action (read the source artifact, write its
- * output artifact) plus its logs: it runs any branch's code, so it must not reach a release bucket.
+ * The build of Biomes (test + package) on ARM, one instance per pipeline with the same buildspec and
+ * settings. Its role gets only what CodePipeline grants a build action in its own pipeline (read the
+ * source artifact, write its output artifact) plus its logs: it runs a branch's code, so it must reach
+ * neither a release bucket nor the other pipeline's artifacts.
  */
 export class BuildProject extends Construct {
   readonly project: codebuild.PipelineProject;
@@ -43,7 +55,7 @@ export class BuildProject extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.project = new codebuild.PipelineProject(this, 'Project', {
-      description: 'Biomes: test and package every microservice and model of one commit',
+      description: `Biomes (${props.pipelineKind} pipeline): test and package every microservice and model of one commit`,
       buildSpec: codebuild.BuildSpec.fromSourceFilename(BUILD_SPEC_PATH),
       environment: {
         buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0,

@@ -6,10 +6,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { ENV_NAMES } from '../../lambda/shared/grammar';
-import { NotificationTopic } from '../common/notification-topic';
+import { NotificationTopic, PUBLISHERS } from '../common/notification-topic';
 import type { BiomesConfig, EnvName } from '../config';
 import { landingBucketName, landingKeyAliasArn, replicationRoleName } from '../naming';
-import { BuildProject } from './build-project';
+import { BuildProject, type PipelineKind } from './build-project';
 import { Pipelines } from './pipelines';
 import { PublishProject } from './publish-project';
 import { ReleaseBucket } from './release-bucket';
@@ -26,7 +26,7 @@ export function retentionAtLeast(days: number): logs.RetentionDays {
   return (allowed.find((v) => v >= days) ?? logs.RetentionDays.INFINITE) as logs.RetentionDays;
 }
 
-/** The DevOps account: pipelines, the shared build, release buckets replicating to each workload account. */
+/** The DevOps account: pipelines with their own builds and artifacts, release buckets replicating to each workload account. */
 export class DevopsStack extends Stack {
   /** Lambda folders this stack bundles (none: the DevOps account runs CodeBuild, not functions). */
   static readonly FUNCTIONS: readonly string[] = [];
@@ -34,7 +34,10 @@ export class DevopsStack extends Stack {
   readonly releaseBuckets: Readonly<Record<EnvName, ReleaseBucket>>;
   readonly pipelines: Pipelines;
   readonly topic: sns.Topic;
-  readonly artifactBucket: s3.Bucket;
+  /** Each pipeline's artifact store, with its own key: the sandpit build cannot reach release artifacts. */
+  readonly artifactBuckets: Readonly<Record<PipelineKind, s3.Bucket>>;
+  /** Each pipeline's instance of the one build definition. */
+  readonly builds: Readonly<Record<PipelineKind, BuildProject>>;
   readonly replicationRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: DevopsStackProps) {
@@ -81,19 +84,75 @@ export class DevopsStack extends Stack {
     }
     this.releaseBuckets = releaseBuckets;
 
-    const artifactsKey = new kms.Key(this, 'ArtifactsKey', {
-      description: 'Biomes pipeline artifacts, build output and build logs',
+    // The release store keeps the ids it had when both pipelines shared it (no bucket replacement).
+    const release = this.artifactStore('Artifacts', 'ArtifactsKey', 'release', accessLogs, config);
+    const sandpit = this.artifactStore(
+      'SandpitArtifacts',
+      'SandpitArtifactsKey',
+      'sandpit',
+      accessLogs,
+      config,
+    );
+    this.artifactBuckets = { release: release.bucket, sandpit: sandpit.bucket };
+
+    this.topic = this.notificationTopic(config);
+
+    // One build definition, two instances (see lib/devops/build-project.ts); 'Build' keeps its id and logs.
+    this.builds = {
+      release: new BuildProject(this, 'Build', {
+        pipelineKind: 'release',
+        artifactsKey: release.key,
+        logRetention,
+      }),
+      sandpit: new BuildProject(this, 'SandpitBuild', {
+        pipelineKind: 'sandpit',
+        artifactsKey: sandpit.key,
+        logRetention,
+      }),
+    };
+    const publishProjects = {} as Record<EnvName, PublishProject['project']>;
+    for (const env of ENV_NAMES) {
+      publishProjects[env] = new PublishProject(this, `Publish-${env}`, {
+        envName: env,
+        releaseBucket: releaseBuckets[env].bucket,
+        releaseKey: releaseBuckets[env].key,
+        artifactsKey: release.key,
+        logRetention,
+      }).project;
+    }
+
+    this.pipelines = new Pipelines(this, 'Pipelines', {
+      source: config.source,
+      resources: {
+        release: { artifactBucket: release.bucket, buildProject: this.builds.release.project },
+        sandpit: { artifactBucket: sandpit.bucket, buildProject: this.builds.sandpit.project },
+      },
+      publishProjects,
+      topic: this.topic,
+    });
+  }
+
+  /** A pipeline's artifact bucket with its own rotating key. */
+  private artifactStore(
+    bucketId: string,
+    keyId: string,
+    kind: PipelineKind,
+    accessLogs: s3.IBucket,
+    config: BiomesConfig,
+  ): { bucket: s3.Bucket; key: kms.Key } {
+    const key = new kms.Key(this, keyId, {
+      description: `Biomes ${kind} pipeline artifacts and build output`,
       enableKeyRotation: true,
     });
-    this.artifactBucket = new s3.Bucket(this, 'Artifacts', {
+    const bucket = new s3.Bucket(this, bucketId, {
       encryption: s3.BucketEncryption.KMS,
-      encryptionKey: artifactsKey,
+      encryptionKey: key,
       bucketKeyEnabled: true,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'artifacts/',
+      serverAccessLogsPrefix: kind === 'release' ? 'artifacts/' : `artifacts-${kind}/`,
       // Pipeline artifacts are intermediate: what was released lives on in the release buckets.
       lifecycleRules: [
         {
@@ -102,35 +161,14 @@ export class DevopsStack extends Stack {
         },
       ],
     });
-
-    this.topic = this.notificationTopic(config);
-
-    const build = new BuildProject(this, 'Build', { artifactsKey, logRetention });
-    const publishProjects = {} as Record<EnvName, PublishProject['project']>;
-    for (const env of ENV_NAMES) {
-      publishProjects[env] = new PublishProject(this, `Publish-${env}`, {
-        envName: env,
-        releaseBucket: releaseBuckets[env].bucket,
-        releaseKey: releaseBuckets[env].key,
-        artifactsKey,
-        logRetention,
-      }).project;
-    }
-
-    this.pipelines = new Pipelines(this, 'Pipelines', {
-      source: config.source,
-      artifactBucket: this.artifactBucket,
-      buildProject: build.project,
-      publishProjects,
-      topic: this.topic,
-    });
+    return { bucket, key };
   }
 
   private notificationTopic(config: BiomesConfig): sns.Topic {
     // CodeStar Notifications publishes pipeline failures and pending approvals.
     return new NotificationTopic(this, 'Notifications', {
       displayName: 'Biomes pipelines',
-      publishers: [new iam.ServicePrincipal('codestar-notifications.amazonaws.com')],
+      publishers: [PUBLISHERS.codestarNotifications],
       email: config.notifications.email,
     }).topic;
   }

@@ -1,6 +1,7 @@
-import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -8,32 +9,64 @@ import { acknowledgeWildcards, artifactGrantFindings } from './nag';
 import { MAINLINE_BIOME } from '../../lambda/shared/grammar';
 import type { BiomesConfig, EnvName } from '../config';
 import { SANDPIT_BRANCH_GLOB, SANDPIT_BRANCH_PREFIX } from './branches';
-import { BUILD_ENV } from './build-project';
+import { BUILD_ENV, type PipelineKind } from './build-project';
 import { PUBLISH_ENV } from './publish-project';
 
 /** Namespace of the source action's variables (`#{Source.CommitId}`, `#{Source.BranchName}`). */
 export const SOURCE_NAMESPACE = 'Source';
 
+/** What one pipeline has to itself. */
+export interface PipelineResources {
+  /** Bucket of this pipeline's artifacts, encrypted with its own key; no other pipeline uses it. */
+  readonly artifactBucket: s3.IBucket;
+  /** This pipeline's instance of the test + package build (lib/devops/build-project.ts). */
+  readonly buildProject: codebuild.IProject;
+}
+
 export interface PipelinesProps {
   /** The Git source: CodeConnections connection, `<owner>/<repo>`, release branch. */
   readonly source: BiomesConfig['source'];
-  /** Bucket of pipeline artifacts (encrypted, with lifecycle); shared by both pipelines. */
-  readonly artifactBucket: s3.IBucket;
-  /** The one test + package project. */
-  readonly buildProject: codebuild.IProject;
-  /** One publish project per environment. */
+  /** Artifact store and build of each pipeline: a sandpit run never touches release artifacts. */
+  readonly resources: Readonly<Record<PipelineKind, PipelineResources>>;
+  /** One publish project per environment (the dev one serves both pipelines). */
   readonly publishProjects: Readonly<Record<EnvName, codebuild.IProject>>;
   /** Topic for failed executions and pending approvals. */
   readonly topic: sns.ITopic;
 }
 
-type PipelineKind = 'release' | 'sandpit';
+/**
+ * CodeStarConnectionsSourceAction whose role may use the connection under either service prefix.
+ * CDK grants `codestar-connections:UseConnection` only, but IAM authorizes a connection against the
+ * prefix of its ARN, and connections created since the rename are `arn:aws:codeconnections:...`.
+ */
+class ConnectionSourceAction extends actions.CodeStarConnectionsSourceAction {
+  private readonly connection: string;
+
+  constructor(props: actions.CodeStarConnectionsSourceActionProps) {
+    super(props);
+    this.connection = props.connectionArn;
+  }
+
+  protected bound(
+    scope: Construct,
+    stage: codepipeline.IStage,
+    options: codepipeline.ActionBindOptions,
+  ): codepipeline.ActionConfig {
+    const config = super.bound(scope, stage, options);
+    options.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['codeconnections:UseConnection'], resources: [this.connection] }),
+    );
+    return config;
+  }
+}
 
 /**
  * The two CodePipeline V2 pipelines of DESIGN.md: `release` (release branch -> dev, staging, prod,
  * with an approval before staging and before prod) and `sandpit` (`sandpit/*` -> dev/<biome>, in
  * parallel mode so two developers never wait for each other). Both build once and publish the
- * build's output artifact: a promotion copies the same bytes, it never rebuilds.
+ * build's output artifact: a promotion copies the same bytes, it never rebuilds. Each pipeline has
+ * its own artifact bucket and build project, so a sandpit run cannot read or replace what the release
+ * pipeline promotes.
  */
 export class Pipelines extends Construct {
   readonly release: codepipeline.Pipeline;
@@ -45,11 +78,17 @@ export class Pipelines extends Construct {
     this.release = this.pipeline('Release', 'release', props, codepipeline.ExecutionMode.SUPERSEDED);
     this.sandpit = this.pipeline('Sandpit', 'sandpit', props, codepipeline.ExecutionMode.PARALLEL);
 
-    // CDK grants every role that reads or writes pipeline artifacts read/write on the artifact bucket and its key.
+    // CDK grants every role that reads or writes a pipeline's artifacts on that pipeline's bucket and key.
     const reason =
-      'CDK-generated CodePipeline grant on the one artifact bucket and its key; artifact object keys are generated per execution.';
-    for (const scope of [this, props.buildProject, ...Object.values(props.publishProjects)]) {
-      acknowledgeWildcards(scope, artifactGrantFindings(props.artifactBucket), reason);
+      "CDK-generated CodePipeline grant on the pipeline's own artifact bucket and key; artifact object keys are generated per execution.";
+    const users: Record<PipelineKind, codebuild.IProject[]> = {
+      release: [props.resources.release.buildProject, ...Object.values(props.publishProjects)],
+      sandpit: [props.resources.sandpit.buildProject, props.publishProjects.dev],
+    };
+    for (const kind of ['release', 'sandpit'] as const) {
+      for (const scope of [this, ...users[kind]]) {
+        acknowledgeWildcards(scope, artifactGrantFindings(props.resources[kind].artifactBucket), reason);
+      }
     }
   }
 
@@ -63,7 +102,8 @@ export class Pipelines extends Construct {
     const buildOutput = new codepipeline.Artifact('Packages');
     const repository = props.source.repository;
     const slash = repository.lastIndexOf('/');
-    const source = new actions.CodeStarConnectionsSourceAction({
+    const { artifactBucket, buildProject } = props.resources[kind];
+    const source = new ConnectionSourceAction({
       actionName: 'Source',
       connectionArn: props.source.connectionArn,
       owner: repository.slice(0, slash),
@@ -82,7 +122,7 @@ export class Pipelines extends Construct {
 
     const build = new actions.CodeBuildAction({
       actionName: 'TestAndPackage',
-      project: props.buildProject,
+      project: buildProject,
       input: sourceOutput,
       outputs: [buildOutput],
       environmentVariables: {
@@ -92,8 +132,10 @@ export class Pipelines extends Construct {
       },
     });
 
-    const publish = (env: EnvName) =>
-      new actions.CodeBuildAction({
+    const publishers: codebuild.IProject[] = [];
+    const publish = (env: EnvName) => {
+      publishers.push(props.publishProjects[env]);
+      return new actions.CodeBuildAction({
         actionName: `Publish-${env}`,
         project: props.publishProjects[env],
         input: buildOutput,
@@ -101,10 +143,15 @@ export class Pipelines extends Construct {
           ...commonEnv,
           [PUBLISH_ENV.pipelineExecutionId]: { value: codepipeline.GlobalVariables.executionId },
           ...(kind === 'release'
-            ? { [PUBLISH_ENV.biome]: { value: MAINLINE_BIOME } }
+            ? {
+                [PUBLISH_ENV.biome]: { value: MAINLINE_BIOME },
+                // The publisher refuses a commit of any other branch (a manual start on another branch).
+                [PUBLISH_ENV.releaseBranch]: { value: props.source.branch },
+              }
             : { [PUBLISH_ENV.sandpitBranchPrefix]: { value: SANDPIT_BRANCH_PREFIX } }),
         },
       });
+    };
     const approve = (env: EnvName) =>
       new actions.ManualApprovalAction({
         actionName: `Approve-${env}`,
@@ -128,7 +175,7 @@ export class Pipelines extends Construct {
     const pipeline = new codepipeline.Pipeline(this, id, {
       pipelineType: codepipeline.PipelineType.V2,
       executionMode,
-      artifactBucket: props.artifactBucket,
+      artifactBucket,
       restartExecutionOnUpdate: false,
       stages,
       triggers: [
@@ -143,6 +190,17 @@ export class Pipelines extends Construct {
         },
       ],
     });
+
+    // publish.sh stamps published-at with the start time of the execution it publishes, which it
+    // reads from the execution history of the pipeline that started it (CODEBUILD_INITIATOR).
+    for (const project of new Set(publishers)) {
+      project.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['codepipeline:ListPipelineExecutions'],
+          resources: [pipeline.pipelineArn],
+        }),
+      );
+    }
 
     pipeline.notifyOn('Notify', props.topic, {
       events:

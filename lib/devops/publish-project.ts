@@ -32,6 +32,8 @@ export const PUBLISH_ENV = {
   pipelineExecutionId: 'PIPELINE_EXECUTION_ID',
   /** Release pipeline: the biome to publish to. */
   biome: 'BIOME',
+  /** Release pipeline: the only branch whose commits it publishes (`config.source.branch`). */
+  releaseBranch: 'RELEASE_BRANCH',
   /** Sandpit pipeline: the biome is the branch name after this prefix. */
   sandpitBranchPrefix: 'SANDPIT_BRANCH_PREFIX',
 } as const;
@@ -64,7 +66,7 @@ export interface PublishProjectProps {
   readonly releaseBucket: s3.IBucket;
   /** The release bucket's key; every object is written SSE-KMS with it. */
   readonly releaseKey: kms.IKey;
-  /** Key of the pipeline artifacts (CodeBuild encrypts its own artifacts and logs with it). */
+  /** Key of the release pipeline's artifacts (CodeBuild encrypts its own artifacts with it). */
   readonly artifactsKey: kms.IKey;
   /** Days the project's logs are kept. */
   readonly logRetention: logs.RetentionDays;
@@ -75,6 +77,8 @@ export interface PublishProjectProps {
  * (the dev one serves both pipelines): the role of a project can write into its own environment's
  * release bucket only, so a sandpit run cannot reach staging or prod even through a mistake in the
  * pipeline definition. Its buildspec is inline (from {@link PUBLISH_SCRIPT}), not from the branch.
+ * The pipelines grant it read access to their artifacts and `codepipeline:ListPipelineExecutions`
+ * on themselves (the script stamps `published-at` with the execution's start time).
  */
 export class PublishProject extends Construct {
   readonly project: codebuild.PipelineProject;

@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- synthesized templates are untyped JSON; the assertions give them shape. */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +12,7 @@ import { ENV_NAMES } from '../../lambda/shared/grammar';
 import type { BiomesConfig } from '../../lib/config';
 import { DevopsStack } from '../../lib/devops/devops-stack';
 import { ReleaseBucket } from '../../lib/devops/release-bucket';
-import { PUBLISH_SCRIPT, publishContractVariables } from '../../lib/devops/publish-project';
+import { MANIFEST_FILE, PUBLISH_SCRIPT, publishContractVariables } from '../../lib/devops/publish-project';
 import {
   landingBucketName,
   landingKeyAliasArn,
@@ -45,6 +46,32 @@ function pipeline(which: 'release' | 'sandpit') {
   return resources[id].Properties;
 }
 const stagesOf = (which: 'release' | 'sandpit') => pipeline(which).Stages as Stage[];
+/** Every policy document attached to the role with this logical id (its policies and inline policies). */
+const policiesOfRole = (roleId: string) => [
+  ...ofType('AWS::IAM::Policy')
+    .filter(([, p]) =>
+      (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })),
+    )
+    .map(([, p]) => p.Properties.PolicyDocument as { Statement: Array<Record<string, any>> }),
+  ...(
+    (resources[roleId].Properties.Policies ?? []) as Array<{
+      PolicyDocument: { Statement: Array<Record<string, any>> };
+    }>
+  ).map((p) => p.PolicyDocument),
+];
+const statementsOfRole = (roleId: string) => policiesOfRole(roleId).flatMap((d) => d.Statement);
+/** Each (action, resource) pair the Allow statements grant (CDK merges statements, so compare pairs). */
+const grants = (statements: Array<Record<string, any>>) =>
+  statements
+    .filter((s) => s.Effect === 'Allow')
+    .flatMap((s) =>
+      ([s.Action].flat() as string[]).flatMap((action) =>
+        [s.Resource].flat().map((resource: unknown) => ({ action, resource })),
+      ),
+    );
+/** Logical id of a role referenced as `{ "Fn::GetAtt": [id, "Arn"] }`. */
+const roleIdOf = (arn: unknown) => (arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+const projectRoleId = (project: { role?: unknown }) => logicalId(project.role as never);
 const envVars = (action: Record<string, any>) =>
   Object.fromEntries(
     (JSON.parse(action.Configuration.EnvironmentVariables) as Array<{ name: string; value: string }>).map(
@@ -65,6 +92,17 @@ describe('pipelines', () => {
         FullRepositoryId: config.source.repository,
       });
       expect(source.Namespace).toBe('Source');
+    }
+  });
+
+  test('the source role may use the connection under both service prefixes (codeconnections ARNs need codeconnections:*)', () => {
+    expect(config.source.connectionArn).toMatch(/^arn:aws:codeconnections:/);
+    for (const which of ['release', 'sandpit'] as const) {
+      const source = stagesOf(which)[0].Actions[0];
+      const granted = grants(statementsOfRole(roleIdOf(source.RoleArn)));
+      for (const action of ['codeconnections:UseConnection', 'codestar-connections:UseConnection']) {
+        expect(granted).toContainEqual({ action, resource: config.source.connectionArn });
+      }
     }
   });
 
@@ -107,16 +145,15 @@ describe('pipelines', () => {
     ]);
   });
 
-  test('both pipelines build once with the one shared ARM project, and every publication takes that build output', () => {
-    template.resourceCountIs('AWS::CodeBuild::Project', 4); // 1 build + 1 publish per env
-    const buildProject = logicalId(stack.node.findChild('Build').node.findChild('Project'));
+  test('each pipeline builds once with its own instance of the one ARM build definition, and every publication takes that build output', () => {
+    template.resourceCountIs('AWS::CodeBuild::Project', 5); // 1 build per pipeline + 1 publish per env
     for (const which of ['release', 'sandpit'] as const) {
       const actions = stagesOf(which).flatMap((s) => s.Actions);
       const builds = actions.filter(
         (a) => a.ActionTypeId.Category === 'Build' && a.Name === 'TestAndPackage',
       );
       expect(builds).toHaveLength(1);
-      expect(builds[0].Configuration.ProjectName).toEqual({ Ref: buildProject });
+      expect(builds[0].Configuration.ProjectName).toEqual({ Ref: logicalId(stack.builds[which].project) });
       expect(envVars(builds[0])).toEqual({
         COMMIT_SHA: '#{Source.CommitId}',
         BRANCH: '#{Source.BranchName}',
@@ -127,17 +164,125 @@ describe('pipelines', () => {
       expect(publishes.length).toBe(which === 'release' ? 3 : 1);
       for (const p of publishes) expect(p.InputArtifacts).toEqual([{ Name: output }]);
     }
-    template.hasResourceProperties('AWS::CodeBuild::Project', {
-      Environment: Match.objectLike({
+    // The same definition twice: only the artifacts key (and the description) differ.
+    const [release, sandpit] = (['release', 'sandpit'] as const).map(
+      (which) => resources[logicalId(stack.builds[which].project)].Properties,
+    );
+    expect(logicalId(stack.builds.release.project)).not.toBe(logicalId(stack.builds.sandpit.project));
+    for (const p of [release, sandpit]) {
+      expect(p.Environment).toMatchObject({
         Type: 'ARM_CONTAINER',
         Image: 'aws/codebuild/amazonlinux-aarch64-standard:3.0',
-      }),
-      Source: { Type: 'CODEPIPELINE', BuildSpec: 'lib/devops/buildspec/build.yml' },
+      });
+      expect(p.Source).toEqual({ Type: 'CODEPIPELINE', BuildSpec: 'lib/devops/buildspec/build.yml' });
+    }
+    const same = ({ Environment, Source, TimeoutInMinutes, Artifacts }: Record<string, unknown>) => ({
+      Environment,
+      Source,
+      TimeoutInMinutes,
+      Artifacts,
     });
+    expect(same(sandpit)).toEqual(same(release));
     expect(fs.existsSync(path.join(__dirname, '..', '..', 'lib/devops/buildspec/build.yml'))).toBe(true);
   });
 
-  test('each publish action uses its own environment project and passes commit, branch, execution id and biome', () => {
+  test('each pipeline has its own artifact store, with its own key', () => {
+    // Read from the template alone, so the test means the same whatever the stack's fields are.
+    const store = (which: 'release' | 'sandpit') => pipeline(which).ArtifactStore;
+    expect(store('release').Location).not.toEqual(store('sandpit').Location);
+    expect(store('release').EncryptionKey.Id).not.toEqual(store('sandpit').EncryptionKey.Id);
+    for (const which of ['release', 'sandpit'] as const) {
+      expect(store(which)).toEqual({
+        Type: 'S3',
+        Location: { Ref: logicalId(stack.artifactBuckets[which]) },
+        EncryptionKey: {
+          Type: 'KMS',
+          Id: { 'Fn::GetAtt': [logicalId(stack.artifactBuckets[which].encryptionKey as never), 'Arn'] },
+        },
+      });
+      // The build of each pipeline encrypts its output with that pipeline's key.
+      const build = stagesOf(which)
+        .flatMap((s) => s.Actions)
+        .find((a) => a.Name === 'TestAndPackage')!;
+      expect(resources[build.Configuration.ProjectName.Ref].Properties.EncryptionKey).toEqual(
+        store(which).EncryptionKey.Id,
+      );
+    }
+  });
+
+  test('no role of the sandpit pipeline or its build names the release artifacts bucket or key', () => {
+    // Template only: the release store is what the release pipeline names, the sandpit build is what
+    // the sandpit pipeline runs.
+    const releaseStore = pipeline('release').ArtifactStore;
+    const bucket = releaseStore.Location.Ref as string;
+    const key = roleIdOf(releaseStore.EncryptionKey.Id);
+    const sandpitActions = stagesOf('sandpit').flatMap((s) => s.Actions);
+    const sandpitBuild = sandpitActions.find((a) => a.Name === 'TestAndPackage')!;
+    const sandpitBuildRole = roleIdOf(
+      resources[sandpitBuild.Configuration.ProjectName.Ref].Properties.ServiceRole,
+    );
+    const sandpitRoles = new Set([
+      roleIdOf(pipeline('sandpit').RoleArn),
+      ...sandpitActions.filter((a) => a.RoleArn).map((a) => roleIdOf(a.RoleArn)),
+      sandpitBuildRole,
+    ]);
+    expect(sandpitRoles.size).toBeGreaterThanOrEqual(4);
+    for (const role of sandpitRoles) {
+      const docs = JSON.stringify(policiesOfRole(role));
+      expect(docs).not.toContain(`"${bucket}"`);
+      expect(docs).not.toContain(`"${key}"`);
+    }
+    // The sandpit build writes its own store; the release build never sees the sandpit's.
+    const sandpitStore = pipeline('sandpit').ArtifactStore.Location.Ref as string;
+    expect(JSON.stringify(policiesOfRole(sandpitBuildRole))).toContain(`"${sandpitStore}"`);
+    const releaseBuild = JSON.stringify(policiesOfRole(projectRoleId(stack.builds.release.project)));
+    expect(releaseBuild).toContain(`"${bucket}"`);
+    expect(releaseBuild).not.toContain(`"${sandpitStore}"`);
+  });
+
+  test('publish roles read the artifacts but never write an artifact store', () => {
+    for (const env of ENV_NAMES) {
+      const project = stack.node.findChild(`Publish-${env}`).node.findChild('Project') as any;
+      for (const s of statementsOfRole(projectRoleId(project))) {
+        const actions = [s.Action].flat() as string[];
+        const resourcesOf = JSON.stringify(s.Resource);
+        if (actions.some((a) => /^s3:(Put|Delete|Abort)/.test(a))) {
+          for (const which of ['release', 'sandpit'] as const) {
+            expect(resourcesOf).not.toContain(logicalId(stack.artifactBuckets[which]));
+          }
+        }
+      }
+    }
+  });
+
+  test('each publish role may list the executions of exactly the pipelines it publishes for (published-at), nothing more of CodePipeline', () => {
+    const pipelineArn = (which: 'release' | 'sandpit') =>
+      stack.resolve(stack.pipelines[which].pipelineArn) as Record<string, unknown>;
+    const expected: Record<string, Array<'release' | 'sandpit'>> = {
+      dev: ['release', 'sandpit'],
+      staging: ['release'],
+      prod: ['release'],
+    };
+    for (const env of ENV_NAMES) {
+      const project = stack.node.findChild(`Publish-${env}`).node.findChild('Project') as any;
+      const codepipelineGrants = grants(statementsOfRole(projectRoleId(project))).filter((g) =>
+        g.action.startsWith('codepipeline:'),
+      );
+      expect(codepipelineGrants).toEqual(
+        expected[env].map((which) => ({
+          action: 'codepipeline:ListPipelineExecutions',
+          resource: pipelineArn(which),
+        })),
+      );
+    }
+    for (const which of ['release', 'sandpit'] as const) {
+      expect(JSON.stringify(policiesOfRole(projectRoleId(stack.builds[which].project)))).not.toContain(
+        'codepipeline:',
+      );
+    }
+  });
+
+  test('each publish action uses its own environment project and passes commit, branch, execution id, biome and (release) the release branch', () => {
     const check = (
       which: 'release' | 'sandpit',
       stageName: string,
@@ -155,9 +300,11 @@ describe('pipelines', () => {
         ...biomeVars,
       });
     };
-    check('release', 'PublishDev', 'dev', { BIOME: 'main' });
-    check('release', 'PublishStaging', 'staging', { BIOME: 'main' });
-    check('release', 'PublishProd', 'prod', { BIOME: 'main' });
+    // The release publishes refuse commits of any branch but the configured release branch.
+    const release = { BIOME: 'main', RELEASE_BRANCH: config.source.branch };
+    check('release', 'PublishDev', 'dev', release);
+    check('release', 'PublishStaging', 'staging', release);
+    check('release', 'PublishProd', 'prod', release);
     check('sandpit', 'PublishDev', 'dev', { SANDPIT_BRANCH_PREFIX: 'sandpit/' });
   });
 
@@ -336,7 +483,7 @@ describe('release buckets and replication', () => {
 describe('security by default', () => {
   test('every bucket is encrypted, TLS-only and blocks all public access', () => {
     const buckets = ofType('AWS::S3::Bucket');
-    expect(buckets).toHaveLength(5); // 3 release + artifacts + access logs
+    expect(buckets).toHaveLength(6); // 3 release + 2 pipeline artifact stores + access logs
     for (const [id, b] of buckets) {
       expect(
         b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault
@@ -374,16 +521,27 @@ describe('security by default', () => {
   });
 
   test('pipeline artifacts expire after the dev artifact retention', () => {
-    const props = resources[logicalId(stack.artifactBucket)].Properties;
-    expect(props.LifecycleConfiguration.Rules).toContainEqual(
-      expect.objectContaining({
-        ExpirationInDays: config.environments.dev.artifactRetentionDays,
-        Status: 'Enabled',
-      }),
+    for (const which of ['release', 'sandpit'] as const) {
+      const props = resources[logicalId(stack.artifactBuckets[which])].Properties;
+      expect(props.LifecycleConfiguration.Rules).toContainEqual(
+        expect.objectContaining({
+          ExpirationInDays: config.environments.dev.artifactRetentionDays,
+          Status: 'Enabled',
+        }),
+      );
+      expect(
+        props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault
+          .SSEAlgorithm,
+      ).toBe('aws:kms');
+    }
+  });
+
+  test('the release artifact store keeps its logical ids (a changed id would replace the bucket)', () => {
+    expect(logicalId(stack.artifactBuckets.release)).toMatch(/^Artifacts[0-9A-F]{8}$/);
+    expect(logicalId(stack.artifactBuckets.release.encryptionKey as never)).toMatch(
+      /^ArtifactsKey[0-9A-F]{8}$/,
     );
-    expect(
-      props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm,
-    ).toBe('aws:kms');
+    expect(logicalId(stack.builds.release.project)).toMatch(/^BuildProject[0-9A-F]{8}$/);
   });
 
   test('no IAM statement allows "*" actions on "*" resources', () => {
@@ -404,7 +562,7 @@ describe('security by default', () => {
     }
   });
 
-  test('the build role cannot touch a release bucket or key; each publish role writes its own environment only', () => {
+  test('the build roles cannot touch a release bucket or key; each publish role writes its own environment only', () => {
     const roleDocs = (projectPath: string) => {
       const project = stack.node.findChild(projectPath).node.findChild('Project') as any;
       const roleId = logicalId(project.role);
@@ -416,10 +574,11 @@ describe('security by default', () => {
     };
     const bucketId = (env: (typeof ENV_NAMES)[number]) => logicalId(stack.releaseBuckets[env].bucket);
     const keyId = (env: (typeof ENV_NAMES)[number]) => logicalId(stack.releaseBuckets[env].key);
-    const build = roleDocs('Build');
-    for (const env of ENV_NAMES) {
-      expect(build).not.toContain(bucketId(env));
-      expect(build).not.toContain(keyId(env));
+    for (const build of [roleDocs('Build'), roleDocs('SandpitBuild')]) {
+      for (const env of ENV_NAMES) {
+        expect(build).not.toContain(bucketId(env));
+        expect(build).not.toContain(keyId(env));
+      }
     }
     for (const env of ENV_NAMES) {
       const publish = roleDocs(`Publish-${env}`);
@@ -437,7 +596,7 @@ describe('security by default', () => {
       expect(p.Properties.EncryptionKey).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
       expect(p.Properties.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
     }
-    template.resourceCountIs('AWS::Logs::LogGroup', 4);
+    template.resourceCountIs('AWS::Logs::LogGroup', 5);
   });
 
   test('no cdk-nag finding is left unacknowledged', () => {
@@ -471,13 +630,28 @@ describe('the publish buildspec', () => {
     try {
       const bin = path.join(work, 'bin');
       fs.mkdirSync(bin);
-      fs.writeFileSync(path.join(bin, 'aws'), `#!/usr/bin/env bash\necho "$4" >> "${work}/calls"\n`, {
-        mode: 0o755,
+      // Records the destination of each upload; answers the execution lookup with one execution.
+      const executions = JSON.stringify({
+        pipelineExecutionSummaries: [{ pipelineExecutionId: 'e-1', startTime: '2024-05-01T12:00:00+00:00' }],
       });
+      fs.writeFileSync(
+        path.join(bin, 'aws'),
+        `#!/usr/bin/env bash\nif [ "$1" = s3 ]; then echo "$4" >> "${work}/calls"; else echo '${executions}'; fi\n`,
+        { mode: 0o755 },
+      );
       const src = path.join(work, 'src');
       fs.mkdirSync(src);
       const sha = 'c'.repeat(40);
-      fs.writeFileSync(path.join(src, `predict-${sha}.zip`), 'zip');
+      const file = `predict-${sha}.zip`;
+      fs.writeFileSync(path.join(src, file), 'zip');
+      const digest = createHash('sha256').update('zip').digest('hex');
+      fs.writeFileSync(
+        path.join(src, MANIFEST_FILE),
+        JSON.stringify({
+          sha,
+          artifacts: [{ kind: 'service', name: 'predict', file, bytes: 3, sha256: digest }],
+        }),
+      );
       const r = spawnSync('bash', ['--norc', '--noprofile', '-c', spec.phases.build.commands.join('\n')], {
         encoding: 'utf8',
         env: {
@@ -490,6 +664,7 @@ describe('the publish buildspec', () => {
           BRANCH: 'sandpit/alice',
           PIPELINE_EXECUTION_ID: 'e-1',
           SANDPIT_BRANCH_PREFIX: 'sandpit/',
+          CODEBUILD_INITIATOR: 'codepipeline/biomes-sandpit',
         },
       });
       expect(r.stderr).toBe('');

@@ -1,8 +1,10 @@
 /**
  * Runs the real publish script (lib/devops/buildspec/publish.sh) with bash and a fake `aws` on the
- * PATH that records its arguments: what would be uploaded, where, with which metadata and key.
+ * PATH that records its arguments (what would be uploaded, where, with which metadata and key) and
+ * answers `codepipeline list-pipeline-executions` from JSON pages written by the test.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,27 +14,80 @@ import { MANIFEST_FILE, PUBLISH_SCRIPT, publishContractVariables } from '../../l
 const SHA = 'a'.repeat(40);
 const OTHER_SHA = 'b'.repeat(40);
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555';
+const EXECUTION_ID = '0f2d6c1e-7a3b-4c5d-9e8f-0123456789ab';
+const PIPELINE = 'biomes-devops-PipelinesRelease18B378D0-ABC123';
+/** How the AWS CLI v2 prints the start time of EXECUTION_ID in the default executions page. */
+const STARTED = '2024-05-01T14:34:56.789123+02:00';
+const STARTED_UTC = '2024-05-01T12:34:56.789Z';
 
 let work: string;
 let bin: string;
 let calls: string;
+
+type Execution = { pipelineExecutionId: string; startTime: unknown; status?: string };
+/** Writes one page of ListPipelineExecutions output; `token` names the page a --starting-token asks for. */
+function executionsPage(summaries: Execution[], options: { token?: string; next?: string } = {}): void {
+  const page = {
+    pipelineExecutionSummaries: summaries,
+    ...(options.next ? { NextToken: options.next } : {}),
+  };
+  fs.writeFileSync(
+    path.join(work, `executions${options.token ? `-${options.token}` : ''}.json`),
+    JSON.stringify(page),
+  );
+}
 
 beforeEach(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-publish-'));
   bin = path.join(work, 'bin');
   calls = path.join(work, 'aws-calls');
   fs.mkdirSync(bin);
-  // One line per call, arguments separated by a unit separator.
-  fs.writeFileSync(path.join(bin, 'aws'), `#!/usr/bin/env bash\n(IFS=$'\\x1f'; echo "$*") >> "${calls}"\n`, {
-    mode: 0o755,
-  });
+  // One line per call, arguments separated by a unit separator. A missing page is an API error.
+  fs.writeFileSync(
+    path.join(bin, 'aws'),
+    `#!/usr/bin/env bash
+(IFS=$'\\x1f'; echo "$*") >> "${calls}"
+if [ "$1" = codepipeline ]; then
+  token=""; prev=""
+  for a in "$@"; do [ "$prev" = --starting-token ] && token="$a"; prev="$a"; done
+  page="${work}/executions\${token:+-$token}.json"
+  [ -f "$page" ] || { echo "An error occurred (AccessDeniedException) when calling the ListPipelineExecutions operation" >&2; exit 254; }
+  cat "$page"
+fi
+`,
+    { mode: 0o755 },
+  );
+  // A newer execution first (as the API lists them), then the one being published.
+  executionsPage([
+    {
+      pipelineExecutionId: 'ffffffff-0000-0000-0000-000000000000',
+      startTime: '2024-05-01T13:00:00.000000+00:00',
+    },
+    { pipelineExecutionId: EXECUTION_ID, startTime: STARTED, status: 'InProgress' },
+  ]);
 });
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
-function artifacts(files: string[]): string {
+const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** Writes `files` into a build output folder, with the manifest the package step would write for them. */
+function artifacts(files: string[], options: { manifest?: boolean } = {}): string {
   const dir = path.join(work, 'dist');
   fs.mkdirSync(dir);
   for (const f of files) fs.writeFileSync(path.join(dir, f), `bytes of ${f}`);
+  if (options.manifest ?? true) {
+    const manifest = {
+      sha: SHA,
+      artifacts: files.map((file) => ({
+        kind: file.endsWith('.zip') ? 'service' : 'model',
+        name: file.replace(/-[0-9a-f]{40}\.(zip|tar\.gz)$/, ''),
+        file,
+        bytes: fs.statSync(path.join(dir, file)).size,
+        sha256: sha256(path.join(dir, file)),
+      })),
+    };
+    fs.writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  }
   return dir;
 }
 
@@ -44,47 +99,69 @@ function run(dir: string, env: Record<string, string | undefined>) {
     RELEASE_KEY_ARN: KEY_ARN,
     COMMIT_SHA: SHA,
     BRANCH: 'main',
-    PIPELINE_EXECUTION_ID: '0f2d6c1e-7a3b-4c5d-9e8f-0123456789ab',
+    PIPELINE_EXECUTION_ID: EXECUTION_ID,
     BIOME: 'main',
+    RELEASE_BRANCH: 'main',
+    CODEBUILD_INITIATOR: `codepipeline/${PIPELINE}`,
   };
   const merged = Object.fromEntries(
     Object.entries({ ...base, ...env }).filter((e): e is [string, string] => e[1] !== undefined),
   );
+  fs.rmSync(calls, { force: true });
   const r = spawnSync('bash', [PUBLISH_SCRIPT, dir], { env: merged, encoding: 'utf8' });
   const lines = fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n') : [];
-  return { status: r.status, stderr: r.stderr, stdout: r.stdout, calls: lines.map((l) => l.split('\x1f')) };
+  const all = lines.map((l) => l.split('\x1f'));
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    stdout: r.stdout,
+    calls: all,
+    uploads: all.filter((c) => c[0] === 's3'),
+    lookups: all.filter((c) => c[0] === 'codepipeline'),
+  };
 }
 
-const sandpit = (branch: string) => ({ BIOME: undefined, SANDPIT_BRANCH_PREFIX: 'sandpit/', BRANCH: branch });
+const metadataOf = (call: string[]) =>
+  JSON.parse(call[call.indexOf('--metadata') + 1]) as Record<string, string>;
+const publishedAt = (r: { uploads: string[][] }) =>
+  r.uploads.map((c) => metadataOf(c)[ARTIFACT_METADATA.publishedAt]);
+
+const sandpit = (branch: string) => ({
+  BIOME: undefined,
+  RELEASE_BRANCH: undefined,
+  SANDPIT_BRANCH_PREFIX: 'sandpit/',
+  BRANCH: branch,
+});
 
 test('release: every artifact goes to <bucket>/main/<file>, SSE-KMS with the bucket key, with the contract metadata', () => {
-  const dir = artifacts([`ingest-${SHA}.zip`, `churn-${SHA}.tar.gz`, MANIFEST_FILE]);
+  const dir = artifacts([`ingest-${SHA}.zip`, `churn-${SHA}.tar.gz`]);
   const r = run(dir, {});
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  expect(r.calls.map((c) => c.slice(0, 4))).toEqual([
+  expect(r.uploads.map((c) => c.slice(0, 4))).toEqual([
     ['s3', 'cp', `${dir}/churn-${SHA}.tar.gz`, `s3://release-dev/main/churn-${SHA}.tar.gz`],
     ['s3', 'cp', `${dir}/ingest-${SHA}.zip`, `s3://release-dev/main/ingest-${SHA}.zip`],
   ]);
-  for (const call of r.calls) {
+  for (const call of r.uploads) {
     expect(call.join(' ')).toContain(`--sse aws:kms --sse-kms-key-id ${KEY_ARN}`);
-    const metadata = JSON.parse(call[call.indexOf('--metadata') + 1]) as Record<string, string>;
+    const metadata = metadataOf(call);
     expect(Object.keys(metadata).sort()).toEqual(Object.values(ARTIFACT_METADATA).sort());
     expect(metadata[ARTIFACT_METADATA.commitSha]).toBe(SHA);
     expect(metadata[ARTIFACT_METADATA.branch]).toBe('main');
-    expect(metadata[ARTIFACT_METADATA.pipelineExecutionId]).toBe('0f2d6c1e-7a3b-4c5d-9e8f-0123456789ab');
+    expect(metadata[ARTIFACT_METADATA.pipelineExecutionId]).toBe(EXECUTION_ID);
     expect(metadata[ARTIFACT_METADATA.publishedAt]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   }
-  // One publication time for the whole set.
-  const times = r.calls.map((c) => JSON.parse(c[c.indexOf('--metadata') + 1])[ARTIFACT_METADATA.publishedAt]);
-  expect(new Set(times).size).toBe(1);
+  // One publication time for the whole set, read once.
+  expect(new Set(publishedAt(r)).size).toBe(1);
+  expect(r.lookups).toHaveLength(1);
 });
 
 test('sandpit: the biome is derived from the branch CodePipeline reports', () => {
   const dir = artifacts([`ingest-${SHA}.zip`]);
   const r = run(dir, sandpit('sandpit/alice'));
+  expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  expect(r.calls.map((c) => c[3])).toEqual([`s3://release-dev/alice/ingest-${SHA}.zip`]);
+  expect(r.uploads.map((c) => c[3])).toEqual([`s3://release-dev/alice/ingest-${SHA}.zip`]);
 });
 
 test.each([
@@ -108,7 +185,7 @@ test.each([
   ],
   ['a stray file', [`ingest-${SHA}.zip`, 'notes.txt'], /unexpected file 'notes\.txt'/],
   ['an off-grammar name', [`Ingest-${SHA}.zip`], /name 'Ingest' must match/],
-  ['no artifact at all', [MANIFEST_FILE], /no artifacts in the build output/],
+  ['no artifact at all', [], /no artifacts in the build output/],
 ])('%s stops the publication before the first upload', (_what, files, message) => {
   const r = run(artifacts(files), {});
   expect(r.status).toBe(1);
@@ -124,7 +201,11 @@ test.each([
   [{ BIOME: undefined }, /BIOME is not set/],
   [
     { SANDPIT_BRANCH_PREFIX: 'sandpit/', BRANCH: 'sandpit/alice' },
-    /set either BIOME \(release\) or SANDPIT_BRANCH_PREFIX/,
+    /set either BIOME and RELEASE_BRANCH \(release\) or SANDPIT_BRANCH_PREFIX \(sandpit\), not both/,
+  ],
+  [
+    { ...sandpit('sandpit/alice'), RELEASE_BRANCH: 'main' },
+    /set either BIOME and RELEASE_BRANCH \(release\) or SANDPIT_BRANCH_PREFIX/,
   ],
 ])('bad variables %p are refused with what to fix, and nothing is uploaded', (env, message) => {
   const r = run(artifacts([`ingest-${SHA}.zip`]), env);
@@ -140,4 +221,198 @@ test('a subdirectory in the build output is refused', () => {
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/unexpected directory 'nested'/);
   expect(r.calls).toEqual([]);
+});
+
+describe('the bytes are the ones the build packaged (dist/manifest.json)', () => {
+  test('a file whose sha256 differs from the manifest is refused before the first upload', () => {
+    const dir = artifacts([`churn-${SHA}.tar.gz`, `ingest-${SHA}.zip`]);
+    fs.writeFileSync(path.join(dir, `ingest-${SHA}.zip`), 'tampered bytes');
+    const r = run(dir, {});
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `artifact 'ingest-${SHA}\\.zip' has sha256 ${sha256(path.join(dir, `ingest-${SHA}.zip`))} but manifest\\.json records [0-9a-f]{64}: the build output changed after packaging; refusing to publish`,
+      ),
+    );
+    // Not even the untampered file that sorts first was uploaded.
+    expect(r.calls).toEqual([]);
+  });
+
+  test.each([
+    [
+      'no manifest',
+      () => artifacts([`ingest-${SHA}.zip`], { manifest: false }),
+      /no manifest\.json in the build output/,
+    ],
+    [
+      'a manifest that is not JSON',
+      () => {
+        const dir = artifacts([`ingest-${SHA}.zip`]);
+        fs.writeFileSync(path.join(dir, MANIFEST_FILE), 'not json');
+        return dir;
+      },
+      /manifest\.json is not a manifest/,
+    ],
+    [
+      'a file the manifest does not list',
+      () => {
+        const dir = artifacts([`ingest-${SHA}.zip`]);
+        fs.writeFileSync(path.join(dir, `extra-${SHA}.zip`), 'added after packaging');
+        return dir;
+      },
+      new RegExp(`artifact 'extra-${SHA}\\.zip' has no single sha256 entry in manifest\\.json`),
+    ],
+    [
+      'a listed file that is missing',
+      () => {
+        const dir = artifacts([`ingest-${SHA}.zip`, `predict-${SHA}.zip`]);
+        fs.rmSync(path.join(dir, `predict-${SHA}.zip`));
+        return dir;
+      },
+      new RegExp(`manifest\\.json lists 'predict-${SHA}\\.zip', which is not in the build output`),
+    ],
+  ])('%s is refused before the first upload', (_what, make, message) => {
+    const r = run(make(), {});
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.calls).toEqual([]);
+  });
+});
+
+describe('published-at is the start time of the pipeline execution', () => {
+  test('read from the pipeline that started the build, for this execution, as UTC with milliseconds', () => {
+    const r = run(artifacts([`churn-${SHA}.tar.gz`, `ingest-${SHA}.zip`]), {});
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.lookups).toEqual([
+      [
+        'codepipeline',
+        'list-pipeline-executions',
+        '--pipeline-name',
+        PIPELINE,
+        '--max-items',
+        '100',
+        '--output',
+        'json',
+      ],
+    ]);
+    // Neither the newer execution's time nor the clock of the publish step.
+    expect(publishedAt(r)).toEqual([STARTED_UTC, STARTED_UTC]);
+    // Looked up before anything is uploaded.
+    expect(r.calls[0][0]).toBe('codepipeline');
+  });
+
+  test('an older execution that publishes after a newer one keeps its older time (parallel sandpit runs)', () => {
+    executionsPage([
+      { pipelineExecutionId: 'newer-0000', startTime: '2024-05-01T12:40:00.000000+00:00' },
+      { pipelineExecutionId: 'older-0000', startTime: '2024-05-01T12:30:00.000000+00:00' },
+    ]);
+    const dir = artifacts([`ingest-${SHA}.zip`]);
+    const newer = run(dir, { ...sandpit('sandpit/alice'), PIPELINE_EXECUTION_ID: 'newer-0000' });
+    const older = run(dir, { ...sandpit('sandpit/alice'), PIPELINE_EXECUTION_ID: 'older-0000' });
+    expect([newer.status, older.status]).toEqual([0, 0]);
+    const [newerAt] = publishedAt(newer);
+    const [olderAt] = publishedAt(older);
+    expect(newerAt).toBe('2024-05-01T12:40:00.000Z');
+    expect(olderAt).toBe('2024-05-01T12:30:00.000Z');
+    // The deploy trigger compares these strings: the later publication of the older commit loses.
+    expect(olderAt < newerAt).toBe(true);
+  });
+
+  test('follows the CLI pagination token until it finds the execution', () => {
+    executionsPage([{ pipelineExecutionId: 'other-1', startTime: '2024-05-02T00:00:00+00:00' }], {
+      next: 'page2',
+    });
+    executionsPage([{ pipelineExecutionId: EXECUTION_ID, startTime: '2024-05-01T12:34:56Z' }], {
+      token: 'page2',
+    });
+    const r = run(artifacts([`ingest-${SHA}.zip`]), {});
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const tokens = r.lookups.map((c) =>
+      c.includes('--starting-token') ? c[c.indexOf('--starting-token') + 1] : null,
+    );
+    expect(tokens).toEqual([null, 'page2']);
+    expect(publishedAt(r)).toEqual(['2024-05-01T12:34:56.000Z']);
+  });
+
+  test('epoch seconds (CLI v1 or cli_timestamp_format=none) are normalised the same way', () => {
+    executionsPage([{ pipelineExecutionId: EXECUTION_ID, startTime: 1714566896.789 }]);
+    const r = run(artifacts([`ingest-${SHA}.zip`]), {});
+    expect(r.status).toBe(0);
+    expect(publishedAt(r)).toEqual([STARTED_UTC]);
+  });
+
+  test.each([
+    [
+      'the execution is not in the history',
+      () => executionsPage([{ pipelineExecutionId: 'someone-else', startTime: STARTED }]),
+      {},
+      new RegExp(
+        `execution ${EXECUTION_ID} is not among the latest 1000 executions of pipeline '${PIPELINE}', so its start time is unknown; refusing to stamp published-at with the clock`,
+      ),
+    ],
+    [
+      'the history cannot be read',
+      () => fs.rmSync(path.join(work, 'executions.json')),
+      {},
+      new RegExp(
+        `cannot read the executions of pipeline '${PIPELINE}' \\(codepipeline:ListPipelineExecutions\\)`,
+      ),
+    ],
+    [
+      'the start time is not a timestamp',
+      () => executionsPage([{ pipelineExecutionId: EXECUTION_ID, startTime: 'yesterday' }]),
+      {},
+      /start time 'yesterday' of execution .* is not a timestamp; refusing to stamp published-at with the clock/,
+    ],
+    [
+      'the start time is missing',
+      () => executionsPage([{ pipelineExecutionId: EXECUTION_ID, startTime: null }]),
+      {},
+      /start time 'null' of execution .* is not a timestamp/,
+    ],
+    [
+      'the build was not started by a pipeline',
+      () => undefined,
+      { CODEBUILD_INITIATOR: 'alice' },
+      /CODEBUILD_INITIATOR 'alice' does not name a pipeline \(codepipeline\/<name>\)/,
+    ],
+    [
+      'the initiator is unknown',
+      () => undefined,
+      { CODEBUILD_INITIATOR: undefined },
+      /CODEBUILD_INITIATOR '' does not name a pipeline/,
+    ],
+  ])('%s: refused with a clear message, and nothing is uploaded', (_what, arrange, env, message) => {
+    arrange();
+    const r = run(artifacts([`ingest-${SHA}.zip`]), env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.uploads).toEqual([]);
+  });
+});
+
+describe('a release publishes commits of the release branch only', () => {
+  test('a commit of another branch is refused with the branch it came from, and nothing is uploaded', () => {
+    const r = run(artifacts([`ingest-${SHA}.zip`]), { BRANCH: 'feature/x' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      `publish: commit ${SHA} is from branch 'feature/x', not the release branch 'main': the release pipeline publishes commits of 'main' only`,
+    );
+    expect(r.calls).toEqual([]);
+  });
+
+  test('the release branch is whatever the pipeline passes (config.source.branch)', () => {
+    expect(run(artifacts([`ingest-${SHA}.zip`]), { BRANCH: 'trunk', RELEASE_BRANCH: 'trunk' }).status).toBe(
+      0,
+    );
+  });
+
+  test('without RELEASE_BRANCH a release is refused', () => {
+    const r = run(artifacts([`ingest-${SHA}.zip`]), { RELEASE_BRANCH: undefined });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/RELEASE_BRANCH is not set; the release pipeline passes its release branch/);
+    expect(r.calls).toEqual([]);
+  });
 });
