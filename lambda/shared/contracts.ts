@@ -11,7 +11,11 @@
 export const ARTIFACT_METADATA = {
   commitSha: 'commit-sha',
   branch: 'branch',
-  /** ISO-8601 UTC time of publication; decides order (a rollback is a new publication of an old SHA). */
+  /**
+   * ISO-8601 UTC start time of the pipeline execution that published the object (the same for every
+   * object it publishes); decides order, so an older commit whose build finished later never wins. A
+   * rollback is a new execution publishing an old SHA.
+   */
   publishedAt: 'published-at',
   pipelineExecutionId: 'pipeline-execution-id',
 } as const;
