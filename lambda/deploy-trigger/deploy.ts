@@ -7,7 +7,12 @@
  * fresh account lacks, and would make one slow smoke check hold up every biome). Instead three
  * conditional writes: a claim per object version (idempotency), a lease per biome+name (one deploy
  * of a name at a time, so "read live, deploy, move live" never interleaves), and a live record that
- * only moves forward in publication time.
+ * only moves forward in publication time (with a pending marker written before live moves).
+ *
+ * Nothing is lost silently: a claim or lease held by this request id (Lambda retries a crashed or
+ * timed-out invocation with the same id) is retaken, a claim another live invocation holds makes
+ * this one retryable rather than "skipped", both are released in `finally`, and every wait is capped
+ * by what is left of the invocation (./budget), so a slow step fails with a reason, not a timeout.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
@@ -17,13 +22,17 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ARTIFACT_METADATA } from '../shared/contracts';
 import { type ArtifactKey, parseArtifactKey } from '../shared/grammar';
+import { Budget, CLAIM_WAIT_MS, LOCK_WAIT_MS, MIN_STEP_MS, UPDATE_WAIT_SECONDS } from './budget';
+import { accessDeniedReason } from './errors';
 import { type LandingObject, OBJECT_CREATED, parseEvent } from './event';
-import { type Claim, Ledger, type Outcome } from './ledger';
-import { copyModel, movePointer, targetModel, warmUp } from './model';
-import { Stop } from './outcome';
+import { type Claim, type ClaimStatus, Ledger, type Outcome } from './ledger';
+import { copyModel, existingModelCommit, movePointer, targetModel, warmUp } from './model';
+import { Retryable, Stop } from './outcome';
 import { modelRegistration, serviceRegistration } from './registrations';
 import { moveLive, prepareService, publishAndCheck, tagCommit } from './service';
 import type { Settings } from './settings';
+
+export { CLAIM_WAIT_MS, LOCK_WAIT_MS, UPDATE_WAIT_SECONDS } from './budget';
 
 export type Log = Pick<Logger, 'info' | 'warn' | 'error' | 'appendKeys' | 'resetKeys'>;
 
@@ -37,15 +46,13 @@ export interface Deps {
   readonly logger: Log;
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
-  /** Identifies this invocation in claims and locks (the Lambda request id). */
+  /** Identifies this invocation in claims and locks (the Lambda request id, kept across Lambda's retries). */
   readonly owner: string;
+  /** Milliseconds left in this invocation (Lambda's `context.getRemainingTimeInMillis`). */
+  readonly remainingMs: () => number;
 }
 
-/** Longest wait for UpdateFunctionCode to finish; the function timeout leaves room for it. */
-export const UPDATE_WAIT_SECONDS = 300;
-/** How long to wait for another deploy of the same name before giving up (and being retried). */
-export const LOCK_WAIT_MS = 60_000;
-const LOCK_POLL_MS = 2_000;
+const POLL_MS = 2_000;
 export const WARM_UP_ATTEMPTS = 6;
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
@@ -65,16 +72,16 @@ interface Facts {
 export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
   const { logger, settings } = deps;
   const ledger = new Ledger(deps.db, settings.ledgerTable);
+  const budget = new Budget(deps.remainingMs);
   const startedAt = deps.now().toISOString();
   logger.resetKeys();
   const rawId = (raw as { id?: unknown } | null)?.id;
   const eventId = typeof rawId === 'string' && rawId ? rawId : 'unknown';
 
-  const finish = async (o: Omit<Outcome, 'startedAt' | 'finishedAt' | 'eventId'>, claim?: Claim) => {
+  const finish = async (o: Omit<Outcome, 'startedAt' | 'finishedAt' | 'eventId'>) => {
     const finishedAt = deps.now();
     const outcome: Outcome = { ...o, eventId, startedAt, finishedAt: finishedAt.toISOString() };
     await ledger.record(outcome, finishedAt);
-    if (claim) await ledger.release(claim, outcome.status, finishedAt);
     const log = outcome.status === 'deployed' || outcome.status === 'skipped' ? logger.info : logger.warn;
     log.call(logger, `${outcome.status}: ${outcome.reason}`, { outcome });
     return outcome;
@@ -105,76 +112,128 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
   const who = { biome: artifact.biome, name: artifact.name, kind: artifact.kind, sha: artifact.sha };
   logger.appendKeys({ biome: artifact.biome, name: artifact.name, sha: artifact.sha });
 
-  const { claim, heldStatus } = await ledger.claim(
-    obj.key,
-    obj.identity,
-    deps.owner,
-    deps.now(),
-    settings.leaseSeconds,
-  );
-  if (!claim) {
+  const taken = await takeClaim(deps, ledger, budget, obj);
+  if (!taken.claim) {
     return finish({
       ...base,
       ...who,
       status: 'skipped',
-      reason: `duplicate delivery: this object version was already handled (status "${heldStatus}"); nothing deployed again`,
+      reason: `duplicate delivery: this object version was already handled (status "${taken.heldStatus}"); nothing deployed again`,
     });
   }
+  const claim = taken.claim;
 
   const facts: Facts = {};
+  // Until an outcome is recorded, the claim is released as `retryable`, whatever escapes.
+  let released: ClaimStatus = 'retryable';
   try {
-    await deploy(deps, ledger, claim, obj, artifact, facts);
-    return await finish(
-      {
-        ...base,
-        ...who,
-        ...facts,
-        status: 'deployed',
-        reason: `${artifact.kind} "${artifact.name}" of biome "${artifact.biome}" is live at ${artifact.sha}${artifact.kind === 'service' ? ` (version ${facts.deployedRef})` : ` (TargetModel ${facts.deployedRef})`}`,
-      },
-      claim,
-    );
+    await deploy(deps, ledger, budget, obj, artifact, facts);
+    const outcome = await finish({
+      ...base,
+      ...who,
+      ...facts,
+      status: 'deployed',
+      reason: `${artifact.kind} "${artifact.name}" of biome "${artifact.biome}" is live at ${artifact.sha}${artifact.kind === 'service' ? ` (version ${facts.deployedRef})` : ` (TargetModel ${facts.deployedRef})`}`,
+    });
+    released = outcome.status;
+    return outcome;
   } catch (e) {
-    if (e instanceof Stop) {
-      return finish({ ...base, ...who, ...facts, status: e.status, reason: e.reason }, claim);
+    const final = finalOutcome(e, facts);
+    if (final) {
+      const outcome = await finish({ ...base, ...who, ...facts, ...final });
+      released = outcome.status;
+      return outcome;
     }
-    const reason = describeError(e, facts);
     try {
-      await finish({ ...base, ...who, ...facts, status: 'failed', reason }, undefined);
-      await ledger.release(claim, 'retryable', deps.now());
+      await finish({ ...base, ...who, ...facts, status: 'failed', reason: describeError(e, facts) });
     } catch (recordError) {
       logger.error('could not record the failure', { error: recordError as Error });
     }
     throw e;
+  } finally {
+    try {
+      await ledger.release(claim, released, deps.now());
+    } catch (releaseError) {
+      // A claim left `running` under this request id is retaken by Lambda's retry of this invocation.
+      logger.error('could not release the claim', { error: releaseError as Error, status: released });
+    }
+  }
+}
+
+/** A recorded final outcome for what retrying cannot change; undefined when the event must be retried. */
+function finalOutcome(e: unknown, facts: Facts): Pick<Outcome, 'status' | 'reason'> | undefined {
+  if (e instanceof Stop) return { status: e.status, reason: e.reason };
+  if (e instanceof Retryable) return undefined;
+  const denied = accessDeniedReason(e);
+  if (denied) return { status: 'failed', reason: `${denied}; ${liveNote(facts)}` };
+  return undefined;
+}
+
+/**
+ * Claims this object version. A claim another invocation holds `running` is waited on for a while:
+ * it usually ends (then this is a duplicate, skipped), or it was abandoned. Still running at the end
+ * of the wait is a retryable error, never "skipped": if that invocation dies, this event is the only
+ * one left to deploy the object.
+ */
+async function takeClaim(
+  deps: Deps,
+  ledger: Ledger,
+  budget: Budget,
+  obj: LandingObject,
+): Promise<{ claim?: Claim; heldStatus?: string }> {
+  const step = 'waiting for another invocation deploying this object version';
+  const deadline = deps.now().getTime() + Math.min(CLAIM_WAIT_MS, budget.left(step, 0));
+  for (;;) {
+    const taken = await ledger.claim(
+      obj.key,
+      obj.identity,
+      deps.owner,
+      deps.now(),
+      deps.settings.leaseSeconds,
+    );
+    if (taken.claim || taken.heldStatus !== 'running') return taken;
+    if (deps.now().getTime() + POLL_MS > deadline) {
+      throw new Retryable(
+        `another invocation is still deploying this object version (claim "running"); not skipped, so the event is retried and nothing is lost if that invocation dies`,
+      );
+    }
+    await deps.sleep(POLL_MS);
   }
 }
 
 async function deploy(
   deps: Deps,
   ledger: Ledger,
-  claim: Claim,
+  budget: Budget,
   obj: LandingObject,
   artifact: ArtifactKey,
   facts: Facts,
 ): Promise<void> {
   const { settings } = deps;
-  facts.publishedAt = await inspect(deps.s3, settings, obj, artifact);
+  const publishedAt = await inspect(deps.s3, settings, obj, artifact);
+  facts.publishedAt = publishedAt;
   const scope = { appName: settings.appName, envName: settings.envName };
   const registration =
     artifact.kind === 'service'
       ? await serviceRegistration(deps.ssm, scope, artifact.biome, artifact.name)
       : await modelRegistration(deps.ssm, scope, artifact.biome, artifact.name);
 
-  await lock(deps, ledger, artifact);
+  await lock(deps, ledger, budget, artifact);
   try {
-    const live = await ledger.live(artifact.biome, artifact.kind, artifact.name);
+    const { live, pending } = await ledger.live(artifact.biome, artifact.kind, artifact.name);
     facts.previousSha = live?.sha;
-    if (live && live.publishedAt >= facts.publishedAt) {
+    if (live && live.publishedAt >= publishedAt) {
       throw Stop.skipped(
-        live.sha === artifact.sha && live.publishedAt === facts.publishedAt
+        live.sha === artifact.sha && live.publishedAt === publishedAt
           ? `already live: ${artifact.sha} published at ${live.publishedAt}`
-          : `older than live: this publication (${facts.publishedAt}) is not newer than the live ${live.sha} published at ${live.publishedAt}; live unchanged (a rollback is a new publication of the old commit)`,
+          : `older than live: this publication (${publishedAt}) is not newer than the live ${live.sha} published at ${live.publishedAt}; live unchanged (a rollback is a new publication of the old commit)`,
         live.sha,
+      );
+    }
+    if (pending && pending.publishedAt > publishedAt) {
+      throw Stop.skipped(
+        `older than a pending move of live: this publication (${publishedAt}) is older than ${pending.sha} published at ${pending.publishedAt}, which a deploy started making live at ${pending.since} (the alias or pointer may have moved without the ledger recording it); live not moved backwards (a rollback is a new publication of the old commit)`,
+        live?.sha,
       );
     }
     const target = {
@@ -185,14 +244,31 @@ async function deploy(
       appName: settings.appName,
       envName: settings.envName,
     };
+    // Written before live moves, so a late older publication sees this one even if recording fails.
+    const pendingMove = { sha: artifact.sha, publishedAt, key: obj.key, since: '' };
+    const markPending = async () => {
+      budget.left(`moving live of ${artifact.kind} "${artifact.name}"`, MIN_STEP_MS);
+      const marked = await ledger.markPending(artifact.biome, artifact.kind, artifact.name, {
+        ...pendingMove,
+        since: deps.now().toISOString(),
+      });
+      if (!marked) {
+        throw Stop.skipped(
+          `a publication newer than ${publishedAt} started moving live while this deploy ran; live unchanged`,
+          facts.previousSha,
+        );
+      }
+    };
     let functionArn: string | undefined;
     if (artifact.kind === 'service') {
       const reg = registration as Awaited<ReturnType<typeof serviceRegistration>>;
       const prepared = await prepareService(deps.lambda, reg, target);
       const version = await publishAndCheck(deps.lambda, reg, prepared, target, {
         maxWaitSeconds: UPDATE_WAIT_SECONDS,
+        budget,
       });
-      await moveLive(deps.lambda, prepared, version);
+      await markPending();
+      await moveLive(deps.lambda, prepared, version, target);
       facts.liveMoved = true;
       facts.deployedRef = version;
       functionArn = prepared.functionArn;
@@ -203,23 +279,33 @@ async function deploy(
         prefix: settings.modelPrefix,
         endpointName: settings.endpointName,
       };
-      const copy = await copyModel(deps.s3, location, target);
-      // "present" after our own earlier attempt copied it is a retry, not a clash.
-      if (copy === 'present' && !claim.modelCopied) {
-        throw Stop.skipped(
-          `model object ${location.prefix}${targetModel(target)} already exists; it is never overwritten, so the pointer stays; publish a new commit to deploy different bytes`,
-          facts.previousSha,
-        );
+      const copy = await copyModel(deps.s3, location, target, budget);
+      if (copy === 'present') {
+        // Never overwritten. The same commit is the same model: a rollback, or a retry after the copy.
+        const existing = await existingModelCommit(deps.s3, location, target);
+        if (existing !== artifact.sha) {
+          throw Stop.failed(
+            `model object ${location.prefix}${targetModel(target)} already exists but holds commit ${existing ?? '(no commit-sha metadata)'}, not ${artifact.sha}; it is never overwritten, so the pointer stays; something other than the deploy trigger wrote it: remove it once no pointer uses it, then re-run the pipeline to publish again`,
+            facts.previousSha,
+          );
+        }
+        deps.logger.info('model object already present with this commit; reused, not copied again', {
+          targetModel: targetModel(target),
+        });
       }
-      if (copy === 'copied') await ledger.markModelCopied(claim, deps.now());
-      await warmUp(deps.sagemaker, location, reg, target, { attempts: WARM_UP_ATTEMPTS, sleep: deps.sleep });
+      await warmUp(deps.sagemaker, location, reg, target, {
+        attempts: WARM_UP_ATTEMPTS,
+        sleep: deps.sleep,
+        budget,
+      });
+      await markPending();
       await movePointer(deps.ssm, reg, target);
       facts.liveMoved = true;
       facts.deployedRef = targetModel(target);
     }
     const moved = await ledger.setLive(artifact.biome, artifact.kind, artifact.name, {
       sha: artifact.sha,
-      publishedAt: facts.publishedAt,
+      publishedAt,
       liveSince: deps.now().toISOString(),
       key: obj.key,
       deployedRef: facts.deployedRef,
@@ -227,6 +313,12 @@ async function deploy(
     });
     if (!moved) {
       throw new Error('the live record moved to a newer publication while this deploy held the lease');
+    }
+    try {
+      await ledger.clearPending(artifact.biome, artifact.kind, artifact.name, pendingMove);
+    } catch (e) {
+      // Harmless if it stays: it names the publication that is now recorded live.
+      deps.logger.warn('could not clear the pending marker', { error: e as Error });
     }
     if (functionArn) {
       try {
@@ -237,19 +329,26 @@ async function deploy(
       }
     }
   } finally {
-    await ledger.unlock(artifact.biome, artifact.kind, artifact.name, deps.owner);
+    try {
+      await ledger.unlock(artifact.biome, artifact.kind, artifact.name, deps.owner);
+    } catch (e) {
+      // Must not hide the deploy's own error; the lease expires, and this request id may retake it.
+      deps.logger.error('could not release the lease', { error: e as Error });
+    }
   }
 }
 
-async function lock(deps: Deps, ledger: Ledger, a: ArtifactKey): Promise<void> {
-  const deadline = deps.now().getTime() + LOCK_WAIT_MS;
+async function lock(deps: Deps, ledger: Ledger, budget: Budget, a: ArtifactKey): Promise<void> {
+  const started = deps.now().getTime();
+  const wait = Math.min(LOCK_WAIT_MS, budget.left(`waiting for the lease of ${a.kind} "${a.name}"`, 0));
+  const deadline = started + wait;
   while (!(await ledger.lock(a.biome, a.kind, a.name, deps.owner, deps.now(), deps.settings.leaseSeconds))) {
     if (deps.now().getTime() >= deadline) {
-      throw new Error(
-        `another deploy of ${a.kind} "${a.name}" in biome "${a.biome}" held the lease for ${LOCK_WAIT_MS / 1000} s`,
+      throw new Retryable(
+        `another deploy of ${a.kind} "${a.name}" in biome "${a.biome}" held the lease for ${Math.round((deps.now().getTime() - started) / 1000)} s${wait < LOCK_WAIT_MS ? ', all this invocation had left' : ''}`,
       );
     }
-    await deps.sleep(LOCK_POLL_MS);
+    await deps.sleep(POLL_MS);
   }
 }
 
@@ -316,10 +415,14 @@ async function inspect(
   return new Date(time).toISOString();
 }
 
+function liveNote(facts: Facts): string {
+  return facts.liveMoved ? 'live had already moved but the ledger may not show it' : 'live unchanged';
+}
+
 function describeError(e: unknown, facts: Facts): string {
   const name = (e as Error)?.name ?? 'Error';
   const message = (e as Error)?.message ?? String(e);
-  const live = facts.liveMoved ? 'live had already moved but the ledger may not show it' : 'live unchanged';
+  const live = liveNote(facts);
   const then = 'retried by Lambda asynchronous retries, then sent to the dead-letter queue';
   if (name === 'ResourceConflictException') {
     return `the function is busy with another update (ResourceConflictException: ${message}); ${live}; ${then}`;

@@ -35,7 +35,9 @@ export async function handler(event: unknown, context: Context): Promise<Outcome
     logger,
     now: () => new Date(),
     sleep,
+    // Lambda retries a failed or timed-out async invocation with the same request id.
     owner: context.awsRequestId,
+    remainingMs: () => context.getRemainingTimeInMillis(),
   };
   return processEvent(deps, event);
 }

@@ -4,6 +4,7 @@
  * | pk               | sk                                             | item                                              |
  * | ---------------- | ---------------------------------------------- | ------------------------------------------------- |
  * | `BIOME#<biome>`  | `LIVE#<kind>#<name>`                           | what is live: sha, publishedAt, liveSince, version or targetModel, key, previousSha |
+ * | `BIOME#<biome>`  | `PENDING#<kind>#<name>`                        | a move of live started but not yet recorded: sha, publishedAt, key, since |
  * | `BIOME#<biome>`  | `HISTORY#<kind>#<name>#<recordedAt>#<eventId>` | one outcome: status, reason, sha, previousSha, times, key |
  * | `BIOME#<biome>`  | `LOCK#<kind>#<name>`                           | lease held while one invocation deploys that name |
  * | `OBJECT#<key>`   | `DELIVERY#<version id or etag>`                | idempotency claim of one landing object version  |
@@ -49,6 +50,25 @@ export interface LiveRecord {
   readonly previousSha?: string;
 }
 
+/**
+ * Written just before a deploy moves the alias or pointer, and cleared once the live record is
+ * written. If recording the live record fails, the marker stays, so the order check still sees the
+ * newer publication and a late older one cannot move live backwards. A separate item, so the
+ * "what is live" query shows only what is recorded live.
+ */
+export interface PendingLive {
+  readonly sha: string;
+  readonly publishedAt: string;
+  readonly key: string;
+  readonly since: string;
+}
+
+/** One name's recorded live record, and a move of live that was started but not recorded. */
+export interface LiveState {
+  readonly live?: LiveRecord;
+  readonly pending?: PendingLive;
+}
+
 export const pk = {
   biome: (biome: string) => `BIOME#${biome}`,
   object: (key: string) => `OBJECT#${key}`,
@@ -57,6 +77,7 @@ export const pk = {
 export const sk = {
   live: (kind: ArtifactKind, name: string) => `LIVE#${kind}#${name}`,
   lock: (kind: ArtifactKind, name: string) => `LOCK#${kind}#${name}`,
+  pending: (kind: ArtifactKind, name: string) => `PENDING#${kind}#${name}`,
   history: (kind: ArtifactKind, name: string, at: string, eventId: string) =>
     `HISTORY#${kind}#${name}#${at}#${eventId}`,
   unparsedHistory: (at: string, eventId: string) => `HISTORY#${at}#${eventId}`,
@@ -70,8 +91,6 @@ export interface Claim {
   readonly key: string;
   readonly identity: string;
   readonly owner: string;
-  /** Set once the model copy of this delivery succeeded, so a retry knows the existing object is its own. */
-  readonly modelCopied: boolean;
 }
 
 function isConditionFailure(e: unknown): boolean {
@@ -90,7 +109,9 @@ export class Ledger {
    * Claims one delivery (object key + version). A conditional write, so two concurrent deliveries
    * of the same object cannot both proceed: returns undefined and the current status when taken.
    * A delivery whose earlier attempt failed with an escaping error (`retryable`), or whose holder
-   * died past its lease, can be claimed again: that is how platform retries get through.
+   * died past its lease, can be claimed again: that is how platform retries get through. The same
+   * owner may also retake its own `running` claim: Lambda retries a crashed or timed-out invocation
+   * with the same request id, and that retry must not mistake its own claim for a duplicate.
    */
   async claim(
     key: string,
@@ -100,14 +121,14 @@ export class Ledger {
     leaseSeconds: number,
   ): Promise<{ claim?: Claim; heldStatus?: string }> {
     try {
-      const out = await this.db.send(
+      await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: pk.object(key), sk: sk.delivery(identity) },
           UpdateExpression:
             'SET #status = :running, #owner = :owner, leaseUntil = :lease, claimedAt = :now, attempts = if_not_exists(attempts, :zero) + :one',
           ConditionExpression:
-            'attribute_not_exists(pk) OR #status = :retryable OR (#status = :running AND leaseUntil < :now)',
+            'attribute_not_exists(pk) OR #status = :retryable OR (#status = :running AND (leaseUntil < :now OR #owner = :owner))',
           ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
           ExpressionAttributeValues: {
             ':running': 'running',
@@ -118,10 +139,9 @@ export class Ledger {
             ':zero': 0,
             ':one': 1,
           },
-          ReturnValues: 'ALL_NEW',
         }),
       );
-      return { claim: { key, identity, owner, modelCopied: Boolean(out.Attributes?.modelCopiedAt) } };
+      return { claim: { key, identity, owner } };
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
       const held = await this.db.send(
@@ -133,17 +153,6 @@ export class Ledger {
       );
       return { heldStatus: String(held.Item?.status ?? 'unknown') };
     }
-  }
-
-  async markModelCopied(claim: Claim, now: Date): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: pk.object(claim.key), sk: sk.delivery(claim.identity) },
-        UpdateExpression: 'SET modelCopiedAt = :now',
-        ExpressionAttributeValues: { ':now': now.toISOString() },
-      }),
-    );
   }
 
   /** Closes a claim: a final status, or `retryable` so the platform's retry may claim it again. */
@@ -162,7 +171,8 @@ export class Ledger {
 
   /**
    * Takes the per-name lease: only one invocation deploys a given service or model of a biome at a
-   * time, so "read live, deploy, move live" cannot interleave. Returns false while someone else holds it.
+   * time, so "read live, deploy, move live" cannot interleave. Returns false while someone else holds
+   * it. The same owner retakes its own lease (a Lambda retry of a crashed invocation keeps the request id).
    */
   async lock(
     biome: string,
@@ -178,7 +188,7 @@ export class Ledger {
           TableName: this.table,
           Key: { pk: pk.biome(biome), sk: sk.lock(kind, name) },
           UpdateExpression: 'SET #owner = :owner, expiresAt = :expires',
-          ConditionExpression: 'attribute_not_exists(expiresAt) OR expiresAt < :now',
+          ConditionExpression: 'attribute_not_exists(expiresAt) OR expiresAt < :now OR #owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: {
             ':owner': owner,
@@ -212,15 +222,68 @@ export class Ledger {
     }
   }
 
-  async live(biome: string, kind: ArtifactKind, name: string): Promise<LiveRecord | undefined> {
-    const out = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { pk: pk.biome(biome), sk: sk.live(kind, name) },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item as LiveRecord | undefined;
+  async live(biome: string, kind: ArtifactKind, name: string): Promise<LiveState> {
+    const read = (key: string) =>
+      this.db.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: pk.biome(biome), sk: key },
+          ConsistentRead: true,
+        }),
+      );
+    const [live, pending] = await Promise.all([read(sk.live(kind, name)), read(sk.pending(kind, name))]);
+    const marker = pending.Item;
+    return {
+      ...(live.Item ? { live: live.Item as LiveRecord } : {}),
+      ...(typeof marker?.publishedAt === 'string' ? { pending: marker as unknown as PendingLive } : {}),
+    };
+  }
+
+  /**
+   * Marks a move of live as started, before the alias or pointer moves. Only forward in publication
+   * time (the same publication may mark again: a retry); false when a newer move was started.
+   */
+  async markPending(biome: string, kind: ArtifactKind, name: string, pending: PendingLive): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk.biome(biome), sk: sk.pending(kind, name) },
+          UpdateExpression: 'SET sha = :sha, publishedAt = :new, #key = :key, since = :since',
+          ConditionExpression:
+            'attribute_not_exists(publishedAt) OR publishedAt < :new OR (publishedAt = :new AND #key = :key)',
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: {
+            ':sha': pending.sha,
+            ':new': pending.publishedAt,
+            ':key': pending.key,
+            ':since': pending.since,
+          },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Clears this publication's marker once its live record is written; a newer marker stays. */
+  async clearPending(biome: string, kind: ArtifactKind, name: string, pending: PendingLive): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk.biome(biome), sk: sk.pending(kind, name) },
+          UpdateExpression: 'REMOVE sha, publishedAt, #key, since',
+          ConditionExpression: 'publishedAt = :new AND #key = :key',
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':new': pending.publishedAt, ':key': pending.key },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
   }
 
   /**

@@ -3,12 +3,13 @@
  * prefix of the multi-model endpoint's model location without ever overwriting, optionally warm it
  * with one invocation, then move the biome's pointer. Every early exit leaves the pointer alone.
  */
-import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { ModelRegistration } from '../shared/contracts';
+import { ARTIFACT_METADATA, type ModelRegistration } from '../shared/contracts';
 import { artifactKey } from '../shared/grammar';
-import { Stop } from './outcome';
+import { type Budget, MIN_STEP_MS } from './budget';
+import { Retryable, Stop } from './outcome';
 
 export interface ModelTarget {
   readonly biome: string;
@@ -38,21 +39,27 @@ function copySource(bucket: string, key: string, versionId?: string): string {
 
 /**
  * Copies the model with `If-None-Match: *`, so S3 itself refuses to overwrite. Returns `copied`, or
- * `present` when an object of that name already exists.
+ * `present` when an object of that name already exists. The copy keeps the landing object's user
+ * metadata (CopyObject's default), so the copy's commit-sha says which commit it holds.
  */
 export async function copyModel(
   s3: S3Client,
   location: ModelLocation,
   target: ModelTarget,
+  budget: Budget,
 ): Promise<'copied' | 'present'> {
+  const key = `${location.prefix}${targetModel(target)}`;
   try {
-    await s3.send(
-      new CopyObjectCommand({
-        Bucket: location.bucket,
-        Key: `${location.prefix}${targetModel(target)}`,
-        CopySource: copySource(target.bucket, target.key, target.versionId),
-        IfNoneMatch: '*',
-      }),
+    await budget.within(`copying the model to ${key}`, (abortSignal) =>
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: location.bucket,
+          Key: key,
+          CopySource: copySource(target.bucket, target.key, target.versionId),
+          IfNoneMatch: '*',
+        }),
+        { abortSignal },
+      ),
     );
     return 'copied';
   } catch (e) {
@@ -62,9 +69,34 @@ export async function copyModel(
   }
 }
 
+/**
+ * The commit an existing model object holds (its `commit-sha` metadata), or undefined when it has
+ * none. Object names depend only on biome, name and SHA, so the same SHA means the same model: a
+ * rollback (a new publication of an old SHA) or a retry after the copy already succeeded.
+ */
+export async function existingModelCommit(
+  s3: S3Client,
+  location: ModelLocation,
+  target: ModelTarget,
+): Promise<string | undefined> {
+  const key = `${location.prefix}${targetModel(target)}`;
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: location.bucket, Key: key }));
+    return head.Metadata?.[ARTIFACT_METADATA.commitSha];
+  } catch (e) {
+    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if ((e as Error).name === 'NotFound' || status === 404) {
+      throw new Retryable(`model object ${key} refused the copy as existing but is not found now`);
+    }
+    throw e;
+  }
+}
+
 export interface WarmUpOptions {
   readonly attempts: number;
   readonly sleep: (ms: number) => Promise<void>;
+  /** What is left of the invocation; caps every attempt and every backoff. */
+  readonly budget: Budget;
 }
 
 /**
@@ -81,21 +113,27 @@ export async function warmUp(
 ): Promise<void> {
   const warm = registration.warmUp;
   if (!warm) return;
+  const step = `the warm-up of ${targetModel(target)} on endpoint ${location.endpointName}`;
   for (let attempt = 1; ; attempt++) {
     try {
-      await sagemaker.send(
-        new InvokeEndpointCommand({
-          EndpointName: location.endpointName,
-          TargetModel: targetModel(target),
-          ContentType: warm.contentType,
-          Body: new TextEncoder().encode(warm.body),
-        }),
+      await options.budget.within(step, (abortSignal) =>
+        sagemaker.send(
+          new InvokeEndpointCommand({
+            EndpointName: location.endpointName,
+            TargetModel: targetModel(target),
+            ContentType: warm.contentType,
+            Body: new TextEncoder().encode(warm.body),
+          }),
+          { abortSignal },
+        ),
       );
       return;
     } catch (e) {
       const name = (e as Error).name;
       if (name === 'ModelNotReadyException' && attempt < options.attempts) {
-        await options.sleep(Math.min(2 ** attempt * 1000, 20_000));
+        const delay = Math.min(2 ** attempt * 1000, 20_000);
+        options.budget.left(`retrying ${step}`, delay + MIN_STEP_MS);
+        await options.sleep(delay);
         continue;
       }
       if (name === 'ModelError' || name === 'ValidationError') {

@@ -1,7 +1,8 @@
 /**
  * How a step ends a deployment early with a recorded outcome. A `Stop` is final: retrying cannot
  * change it (bad input, a failed smoke check), so the handler records it and returns. Any other
- * error is transient as far as we know: recorded as failed, then rethrown for the platform to retry.
+ * error is transient as far as we know (./errors maps the known permanent ones to a final failure):
+ * recorded as failed, then rethrown for the platform to retry.
  */
 import type { Status } from './ledger';
 
@@ -26,5 +27,16 @@ export class Stop extends Error {
   /** A failure that retrying cannot fix; `live` stays where it was. */
   static failed(reason: string, previousSha?: string): Stop {
     return new Stop('failed', reason, previousSha);
+  }
+}
+
+/**
+ * Not final: the event must be retried (by Lambda's async retries, then the dead-letter queue).
+ * Used where waiting longer would risk the function timeout, which records nothing.
+ */
+export class Retryable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Retryable';
   }
 }

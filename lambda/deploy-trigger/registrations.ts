@@ -29,9 +29,33 @@ const modelSchema = z.object({
   warmUp: z.optional(z.object({ contentType: z.string().check(z.minLength(1)), body: z.string() })),
 });
 
+/** GetParametersByPath may answer a page with no parameters and a NextToken; follow a few. */
+export const BIOME_LOOKUP_PAGES = 5;
+
 export interface Scope {
   readonly appName: string;
   readonly envName: string;
+}
+
+/** Whether anything is registered under `root`. Throws (retryable) when the pages run out undecided. */
+async function anyParameterUnder(ssm: SSMClient, root: string): Promise<boolean> {
+  let token: string | undefined;
+  for (let page = 0; page < BIOME_LOOKUP_PAGES; page++) {
+    const out = await ssm.send(
+      new GetParametersByPathCommand({
+        Path: root,
+        Recursive: true,
+        MaxResults: 10,
+        ...(token ? { NextToken: token } : {}),
+      }),
+    );
+    if ((out.Parameters ?? []).length > 0) return true;
+    token = out.NextToken;
+    if (!token) return false;
+  }
+  throw new Error(
+    `could not tell whether anything is registered under ${root}/: ${BIOME_LOOKUP_PAGES} pages of GetParametersByPath returned no parameter but another NextToken`,
+  );
 }
 
 async function readRegistration(
@@ -54,16 +78,13 @@ async function readRegistration(
   }
   if (value === undefined) {
     const root = biomeParameterRoot(scope.appName, scope.envName, biome);
-    const any = await ssm.send(
-      new GetParametersByPathCommand({ Path: root, Recursive: true, MaxResults: 1 }),
-    );
-    if ((any.Parameters ?? []).length === 0) {
+    if (!(await anyParameterUnder(ssm, root))) {
       throw Stop.rejected(
-        `unknown biome "${biome}" in ${scope.envName}: nothing is registered under ${root}/; deploy its stack first (cdk deploy -c biome=${biome} -c env=${scope.envName})`,
+        `unknown biome "${biome}" in ${scope.envName}: nothing is registered under ${root}/; deploy its stack first (cdk deploy -c biome=${biome} -c env=${scope.envName}), then re-run the pipeline to publish the artifact again`,
       );
     }
     throw Stop.rejected(
-      `unknown ${kind} "${name}" in biome "${biome}": ${parameter} does not exist; add the ${kind} to the biome stack and deploy it`,
+      `unknown ${kind} "${name}" in biome "${biome}": ${parameter} does not exist; add the ${kind} to the biome stack, deploy it (cdk deploy -c biome=${biome} -c env=${scope.envName}), then re-run the pipeline to publish the artifact again`,
     );
   }
   try {

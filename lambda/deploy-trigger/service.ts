@@ -1,7 +1,8 @@
 /**
  * Microservice deploy (DESIGN.md "The deploy trigger", step 3): update code from the landing object,
  * wait for the update with the SDK waiter, publish a version described with the SHA, smoke-check that
- * version, and only then move alias `live`. Every early exit leaves `live` where it was.
+ * version, and only then move alias `live`. Every early exit leaves `live` where it was. Every wait is
+ * capped by the invocation's time budget; Lambda errors that retrying cannot fix become final failures.
  */
 import {
   GetAliasCommand,
@@ -16,7 +17,9 @@ import {
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
 import { LIVE_ALIAS, type ServiceRegistration, TAGS } from '../shared/contracts';
-import { Stop } from './outcome';
+import type { Budget } from './budget';
+import { lambdaFinalReason } from './errors';
+import { Retryable, Stop } from './outcome';
 
 export interface ServiceTarget {
   readonly biome: string;
@@ -36,13 +39,39 @@ export interface Prepared {
   readonly previousVersion?: string;
 }
 
+/** Runs one Lambda call; an error retrying cannot fix becomes a final failure that says what to do. */
+async function call<T>(
+  action: string,
+  functionName: string,
+  target: ServiceTarget,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof Stop) throw e;
+    const reason = lambdaFinalReason(e, {
+      action,
+      functionName,
+      service: target.name,
+      biome: target.biome,
+      envName: target.envName,
+    });
+    if (reason) throw Stop.failed(reason);
+    throw e;
+  }
+}
+
 /** Checks the registered function really belongs to this biome and env before touching it. */
 export async function prepareService(
   lambda: LambdaClient,
   registration: ServiceRegistration,
   target: ServiceTarget,
 ): Promise<Prepared> {
-  const fn = await lambda.send(new GetFunctionCommand({ FunctionName: registration.functionName }));
+  const functionName = registration.functionName;
+  const fn = await call('GetFunction', functionName, target, () =>
+    lambda.send(new GetFunctionCommand({ FunctionName: functionName })),
+  );
   const tags = fn.Tags ?? {};
   const owner = { app: tags[TAGS.app], env: tags[TAGS.env], biome: tags[TAGS.biome] };
   if (
@@ -52,35 +81,37 @@ export async function prepareService(
     tags[TAGS.deployable] !== 'true'
   ) {
     throw Stop.rejected(
-      `function ${registration.functionName} registered for service "${target.name}" is tagged app=${owner.app} env=${owner.env} biome=${owner.biome} deployable=${tags[TAGS.deployable]}, not a deployable function of biome "${target.biome}" in ${target.envName}; fix the biome stack's registration`,
+      `function ${functionName} registered for service "${target.name}" is tagged app=${owner.app} env=${owner.env} biome=${owner.biome} deployable=${tags[TAGS.deployable]}, not a deployable function of biome "${target.biome}" in ${target.envName}; fix the biome stack's registration`,
     );
   }
-  let aliasRevisionId: string | undefined;
-  let previousVersion: string | undefined;
-  try {
-    const alias = await lambda.send(
-      new GetAliasCommand({ FunctionName: registration.functionName, Name: LIVE_ALIAS }),
-    );
-    aliasRevisionId = alias.RevisionId;
-    previousVersion = alias.FunctionVersion;
-  } catch (e) {
-    if ((e as Error).name !== 'ResourceNotFoundException') throw e;
-    throw Stop.failed(
-      `function ${registration.functionName} has no alias "${LIVE_ALIAS}"; the biome stack must create it`,
-    );
-  }
+  const alias = await call('GetAlias', functionName, target, async () => {
+    try {
+      return await lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS }));
+    } catch (e) {
+      // The function exists (GetFunction just answered): a missing alias is the stack's to fix.
+      if ((e as Error).name !== 'ResourceNotFoundException') throw e;
+      throw Stop.failed(
+        `function ${functionName} has no alias "${LIVE_ALIAS}"; the biome stack must create it`,
+      );
+    }
+  });
   return {
-    functionName: registration.functionName,
-    functionArn: fn.Configuration?.FunctionArn ?? registration.functionName,
-    aliasRevisionId,
-    previousVersion,
+    functionName,
+    functionArn: fn.Configuration?.FunctionArn ?? functionName,
+    aliasRevisionId: alias.RevisionId,
+    previousVersion: alias.FunctionVersion,
   };
 }
 
 export interface ServiceDeployOptions {
   /** Longest wait for an update to finish before the attempt counts as failed (and is retried). */
   readonly maxWaitSeconds: number;
+  /** What is left of the invocation; caps the update wait and the smoke check. */
+  readonly budget: Budget;
 }
+
+/** The SDK waiter needs a maxWaitTime above its 1 s minimum delay. */
+const MIN_WAIT_MS = 2_000;
 
 /** Updates, publishes and smoke-checks; returns the version that passed. Does not move `live`. */
 export async function publishAndCheck(
@@ -91,18 +122,26 @@ export async function publishAndCheck(
   options: ServiceDeployOptions,
 ): Promise<string> {
   const { functionName } = prepared;
-  const updated = await lambda.send(
-    new UpdateFunctionCodeCommand({
-      FunctionName: functionName,
-      S3Bucket: target.bucket,
-      S3Key: target.key,
-      S3ObjectVersion: target.versionId,
-    }),
+  const { budget } = options;
+  budget.left(`updating the code of ${functionName}`);
+  const updated = await call('UpdateFunctionCode', functionName, target, () =>
+    lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: functionName,
+        S3Bucket: target.bucket,
+        S3Key: target.key,
+        S3ObjectVersion: target.versionId,
+      }),
+    ),
+  );
+  const waitSeconds = Math.min(
+    options.maxWaitSeconds,
+    Math.floor(budget.left(`waiting for the code update of ${functionName}`, MIN_WAIT_MS) / 1000),
   );
   let revisionId: string | undefined;
   try {
     const waited = await waitUntilFunctionUpdatedV2(
-      { client: lambda, maxWaitTime: options.maxWaitSeconds },
+      { client: lambda, maxWaitTime: waitSeconds },
       { FunctionName: functionName },
     );
     revisionId = waited.reason?.Configuration?.RevisionId;
@@ -113,21 +152,35 @@ export async function publishAndCheck(
         `code update of ${functionName} failed (${conf.LastUpdateStatusReasonCode ?? 'no code'}: ${conf.LastUpdateStatusReason ?? 'no reason'}); live unchanged; fix the package and publish a new commit`,
       );
     }
+    if ((e as Error).name === 'TimeoutError') {
+      const limit =
+        waitSeconds < options.maxWaitSeconds ? 'all this invocation had left' : 'the longest wait allowed';
+      throw new Retryable(
+        `code update of ${functionName} did not finish within ${waitSeconds} s (${limit}; status ${conf.LastUpdateStatus ?? 'unknown'}); live unchanged`,
+      );
+    }
     throw e;
   }
   // CodeSha256 and RevisionId make Lambda refuse to publish if anyone changed the function since our update.
-  const published = await lambda.send(
-    new PublishVersionCommand({
-      FunctionName: functionName,
-      CodeSha256: updated.CodeSha256,
-      RevisionId: revisionId,
-      Description: `${target.sha} ${target.key}`.slice(0, 256),
-    }),
+  const published = await call('PublishVersion', functionName, target, () =>
+    lambda.send(
+      new PublishVersionCommand({
+        FunctionName: functionName,
+        CodeSha256: updated.CodeSha256,
+        RevisionId: revisionId,
+        Description: `${target.sha} ${target.key}`.slice(0, 256),
+      }),
+    ),
   );
   const version = published.Version;
   if (!version) throw new Error(`PublishVersion of ${functionName} returned no version`);
   if (registration.smokeCheck) {
-    const reason = await smokeCheck(lambda, functionName, version, registration.smokeCheck.payload);
+    const payload = registration.smokeCheck.payload;
+    const reason = await call('Invoke', functionName, target, () =>
+      budget.within(`the smoke check of ${functionName} version ${version}`, (signal) =>
+        smokeCheck(lambda, functionName, version, payload, signal),
+      ),
+    );
     if (reason) {
       throw Stop.failed(
         `smoke check of ${functionName} version ${version} failed: ${reason}; live unchanged (still version ${prepared.previousVersion ?? 'unknown'})`,
@@ -143,6 +196,7 @@ export async function smokeCheck(
   functionName: string,
   version: string,
   payload: Record<string, unknown>,
+  abortSignal?: AbortSignal,
 ): Promise<string | undefined> {
   const out = await lambda.send(
     new InvokeCommand({
@@ -151,6 +205,7 @@ export async function smokeCheck(
       InvocationType: 'RequestResponse',
       Payload: new TextEncoder().encode(JSON.stringify(payload)),
     }),
+    { abortSignal },
   );
   const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
   if (out.FunctionError) return `the function raised ${out.FunctionError}: ${text.slice(0, 300)}`;
@@ -167,14 +222,21 @@ export async function smokeCheck(
 }
 
 /** Moves `live`; the alias RevisionId makes Lambda refuse if someone moved it since we looked. */
-export async function moveLive(lambda: LambdaClient, prepared: Prepared, version: string): Promise<void> {
-  await lambda.send(
-    new UpdateAliasCommand({
-      FunctionName: prepared.functionName,
-      Name: LIVE_ALIAS,
-      FunctionVersion: version,
-      RevisionId: prepared.aliasRevisionId,
-    }),
+export async function moveLive(
+  lambda: LambdaClient,
+  prepared: Prepared,
+  version: string,
+  target: ServiceTarget,
+): Promise<void> {
+  await call('UpdateAlias', prepared.functionName, target, () =>
+    lambda.send(
+      new UpdateAliasCommand({
+        FunctionName: prepared.functionName,
+        Name: LIVE_ALIAS,
+        FunctionVersion: version,
+        RevisionId: prepared.aliasRevisionId,
+      }),
+    ),
   );
 }
 

@@ -1,15 +1,26 @@
 import {
+  CodeStorageExceededException,
   GetAliasCommand,
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
+  InvalidParameterValueException,
   InvokeCommand,
   PublishVersionCommand,
   ResourceConflictException,
+  ResourceNotFoundException,
+  ServiceException,
   TagResourceCommand,
+  TooManyRequestsException,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
-import { CopyObjectCommand, HeadObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { PutCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { InvokeEndpointCommand, ModelNotReadyException } from '@aws-sdk/client-sagemaker-runtime';
 import {
   GetParameterCommand,
@@ -18,7 +29,8 @@ import {
   PutParameterCommand,
 } from '@aws-sdk/client-ssm';
 import 'aws-sdk-client-mock-jest';
-import { LOCK_WAIT_MS, processEvent } from '../../../lambda/deploy-trigger/deploy';
+import { MIN_STEP_MS, RESERVE_MS } from '../../../lambda/deploy-trigger/budget';
+import { CLAIM_WAIT_MS, LOCK_WAIT_MS, processEvent } from '../../../lambda/deploy-trigger/deploy';
 import {
   modelPointerName,
   modelRegistrationName,
@@ -315,15 +327,56 @@ describe('model', () => {
     expect(m.lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
   });
 
-  test('model already present: recorded skipped, never overwritten, pointer unchanged', async () => {
+  test('a model object of the same commit already present (rollback, or a run that died after the copy): reused, never overwritten, warmed, pointer moves', async () => {
     m.s3.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));
     const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({ status: 'deployed', deployedRef: `main/ranker-${SHA}.tar.gz` });
+    // Its commit-sha metadata (copied with the object) says it is this commit's model.
+    expect(m.s3).toHaveReceivedCommandWith(HeadObjectCommand, {
+      Bucket: 'model-bucket',
+      Key: `models/main/ranker-${SHA}.tar.gz`,
+    });
+    expect(m.s3).toHaveReceivedCommandTimes(CopyObjectCommand, 1);
+    expect(m.s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(m.sagemaker).toHaveReceivedCommand(InvokeEndpointCommand);
+    expect(m.ssm).toHaveReceivedCommandWith(PutParameterCommand, { Value: `main/ranker-${SHA}.tar.gz` });
+  });
+
+  test('a model object present with another commit: recorded failed, never overwritten, pointer unchanged', async () => {
+    m.s3.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    m.s3.on(HeadObjectCommand, { Bucket: 'model-bucket' }).resolves(head(SHA2));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
     expect(outcome).toMatchObject({
-      status: 'skipped',
-      reason: expect.stringMatching(/already exists; it is never overwritten, so the pointer stays/),
+      status: 'failed',
+      reason: expect.stringMatching(
+        /already exists but holds commit b+, not a+; it is never overwritten, so the pointer stays/,
+      ),
     });
     expect(m.sagemaker).not.toHaveReceivedCommand(InvokeEndpointCommand);
     expectNothingLiveChanged();
+  });
+
+  test('a rollback (an old SHA published again, later) moves the pointer back to the existing object', async () => {
+    await processEvent(deps(clock), s3Event(modelKey(SHA)));
+    m.s3.on(HeadObjectCommand, { Bucket: 'landing' }).resolves(head(SHA2, '2025-06-01T09:30:00Z'));
+    await processEvent(deps(clock, 'r2'), s3Event(modelKey(SHA2), { id: 'event-2', versionId: 'v2' }));
+    // The object of the old commit exists since its first deploy: S3 refuses the copy.
+    m.s3.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    m.s3.on(HeadObjectCommand, { Bucket: 'landing' }).resolves(head(SHA, '2025-06-01T11:00:00Z'));
+    const outcome = await processEvent(
+      deps(clock, 'r3'),
+      s3Event(modelKey(SHA), { id: 'event-3', versionId: 'v3' }),
+    );
+    expect(outcome).toMatchObject({ status: 'deployed', sha: SHA, previousSha: SHA2 });
+    expect(m.ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Value)).toEqual([
+      `main/ranker-${SHA}.tar.gz`,
+      `main/ranker-${SHA2}.tar.gz`,
+      `main/ranker-${SHA}.tar.gz`,
+    ]);
+    expect(m.table.get('BIOME#main', 'LIVE#model#ranker')).toMatchObject({
+      sha: SHA,
+      publishedAt: '2025-06-01T11:00:00.000Z',
+    });
   });
 
   test('a retry after our own copy succeeded continues instead of calling it "already present"', async () => {
@@ -530,7 +583,7 @@ describe('idempotency and order', () => {
     ]);
   });
 
-  test('a duplicate arriving while the first is still running is skipped too', async () => {
+  test('a duplicate arriving while another invocation still runs it is retried, not skipped', async () => {
     m.table.items.set(`OBJECT#${serviceKey()}|DELIVERY#v:v1`, {
       pk: `OBJECT#${serviceKey()}`,
       sk: 'DELIVERY#v:v1',
@@ -538,9 +591,127 @@ describe('idempotency and order', () => {
       owner: 'request-0',
       leaseUntil: '2025-06-01T10:10:00.000Z',
     });
-    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
-    expect(outcome).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/"running"/) });
+    // Skipping would lose the event if request-0 died: only a retryable error reaches the dead-letter queue.
+    await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(
+      /another invocation is still deploying this object version \(claim "running"\)/,
+    );
+    expect(clock.ms - Date.parse('2025-06-01T10:00:00.000Z')).toBeGreaterThanOrEqual(CLAIM_WAIT_MS - 2_000);
     expectNothingLiveChanged();
+    expect(m.table.history().filter((h) => h.status === 'skipped')).toEqual([]);
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({
+      status: 'running',
+      owner: 'request-0',
+    });
+  });
+
+  test('a duplicate that waits while the first delivery finishes is skipped', async () => {
+    const claim = {
+      pk: `OBJECT#${serviceKey()}`,
+      sk: 'DELIVERY#v:v1',
+      status: 'running',
+      owner: 'request-0',
+      leaseUntil: '2025-06-01T10:10:00.000Z',
+    };
+    m.table.items.set(`OBJECT#${serviceKey()}|DELIVERY#v:v1`, claim);
+    const d = {
+      ...deps(clock),
+      sleep: async (ms: number) => {
+        clock.advance(ms);
+        m.table.items.set(`OBJECT#${serviceKey()}|DELIVERY#v:v1`, { ...claim, status: 'deployed' });
+      },
+    };
+    const outcome = await processEvent(d, s3Event(serviceKey()));
+    expect(outcome).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/duplicate delivery.*"deployed"/),
+    });
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+  });
+
+  test("Lambda's retry of a crashed invocation (same request id) retakes its claim and lease and deploys", async () => {
+    m.table.items.set(`OBJECT#${serviceKey()}|DELIVERY#v:v1`, {
+      pk: `OBJECT#${serviceKey()}`,
+      sk: 'DELIVERY#v:v1',
+      status: 'running',
+      owner: 'request-1',
+      leaseUntil: '2025-06-01T10:10:00.000Z',
+    });
+    m.table.items.set('BIOME#main|LOCK#service#ingest', {
+      pk: 'BIOME#main',
+      sk: 'LOCK#service#ingest',
+      owner: 'request-1',
+      expiresAt: '2025-06-01T10:10:00.000Z',
+    });
+    const outcome = await processEvent(deps(clock, 'request-1'), s3Event(serviceKey()));
+    expect(outcome.status).toBe('deployed');
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateAliasCommand, 1);
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({
+      status: 'deployed',
+      attempts: 1,
+    });
+    expect(m.table.get('BIOME#main', 'LOCK#service#ingest')?.owner).toBeUndefined();
+  });
+
+  test('a failure to record is not a stuck claim: claim and lease are released in finally, and the retry finishes', async () => {
+    const failHistory = (i: PutCommandInput) => {
+      if (String(i.Item?.sk).startsWith('HISTORY#')) throw new Error('InternalServerError');
+      return m.table.onPut(i);
+    };
+    m.ddb.on(PutCommand).callsFake(failHistory);
+    await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(/InternalServerError/);
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'retryable' });
+    expect(m.table.get('BIOME#main', 'LOCK#service#ingest')?.owner).toBeUndefined();
+
+    m.ddb.on(PutCommand).callsFake((i: PutCommandInput) => m.table.onPut(i));
+    clock.advance(60_000);
+    const retried = await processEvent(deps(clock, 'request-2'), s3Event(serviceKey()));
+    expect(retried).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/already live/) });
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateAliasCommand, 1);
+  });
+
+  test('if recording live fails after the alias moved, a late older publication cannot move live backwards', async () => {
+    const failLiveOnce = jest.fn((i: PutCommandInput) => {
+      if (String(i.Item?.sk).startsWith('LIVE#') && failLiveOnce.mock.calls.length === 1) {
+        throw new Error('InternalServerError');
+      }
+      return m.table.onPut(i);
+    });
+    m.ddb
+      .on(PutCommand)
+      .callsFake((i: PutCommandInput) =>
+        String(i.Item?.sk).startsWith('LIVE#') ? failLiveOnce(i) : m.table.onPut(i),
+      );
+    m.s3.on(HeadObjectCommand).resolves(head(SHA2, '2025-06-01T09:30:00Z'));
+    const newer = s3Event(serviceKey(SHA2), { id: 'event-new', versionId: 'v2' });
+    await expect(processEvent(deps(clock), newer)).rejects.toThrow(/InternalServerError/);
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateAliasCommand, 1);
+
+    m.s3.on(HeadObjectCommand).resolves(head(SHA, '2025-06-01T09:00:00Z'));
+    clock.advance(1000);
+    const older = await processEvent(
+      deps(clock, 'request-2'),
+      s3Event(serviceKey(SHA), { id: 'event-old', versionId: 'v1' }),
+    );
+    expect(older).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(
+        /older than a pending move of live: .* b+ published at 2025-06-01T09:30:00.000Z/,
+      ),
+    });
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateAliasCommand, 1);
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateFunctionCodeCommand, 1);
+    // What the order check saw: the marker written before the alias moved.
+    expect(m.table.get('BIOME#main', 'PENDING#service#ingest')).toMatchObject({
+      sha: SHA2,
+      publishedAt: '2025-06-01T09:30:00.000Z',
+    });
+
+    // Lambda's retry of the newer one finishes: live recorded, marker cleared.
+    m.s3.on(HeadObjectCommand).resolves(head(SHA2, '2025-06-01T09:30:00Z'));
+    const retried = await processEvent(deps(clock, 'request-3'), newer);
+    expect(retried).toMatchObject({ status: 'deployed', sha: SHA2 });
+    expect(m.table.get('BIOME#main', 'LIVE#service#ingest')).toMatchObject({ sha: SHA2 });
+    expect(m.table.get('BIOME#main', 'PENDING#service#ingest')?.publishedAt).toBeUndefined();
   });
 
   test('an older publication arriving after a newer one is skipped and changes nothing', async () => {
@@ -576,5 +747,215 @@ describe('idempotency and order', () => {
     );
     expect(outcome.status).toBe('deployed');
     expect(m.lambda).toHaveReceivedCommandTimes(UpdateAliasCommand, 2);
+  });
+});
+
+describe('errors that retrying cannot fix are final, with what to do', () => {
+  const denied = (name: string) => Object.assign(new Error(`not authorized (${name})`), { name });
+  test.each([
+    [
+      'package too big unzipped',
+      UpdateFunctionCodeCommand,
+      new InvalidParameterValueException({
+        message: 'Unzipped size must be smaller than 262144000 bytes',
+        $metadata: {},
+      }),
+      /UpdateFunctionCode of .* failed \(InvalidParameterValueException: Unzipped size.*live unchanged.*shrink the bundle .* or fix the zip/,
+    ],
+    [
+      'package unreadable (KMS or S3 denied to the caller)',
+      UpdateFunctionCodeCommand,
+      new InvalidParameterValueException({
+        message: 'Error occurred while GetObject. S3 Error Code: AccessDenied',
+        $metadata: {},
+      }),
+      /could not read the package .* fix the KMS key policy or the deploy trigger's role/,
+    ],
+    [
+      'code storage full',
+      UpdateFunctionCodeCommand,
+      new CodeStorageExceededException({ message: 'Code storage limit exceeded', $metadata: {} }),
+      /code storage is full; delete old versions/,
+    ],
+    [
+      'function gone (biome torn down)',
+      GetFunctionCommand,
+      new ResourceNotFoundException({ message: 'Function not found', $metadata: {} }),
+      /no longer exists, so biome "main" was torn down .*\(cdk deploy -c biome=main -c env=dev\), then re-run the pipeline/,
+    ],
+    [
+      'access denied by the role',
+      PublishVersionCommand,
+      denied('AccessDeniedException'),
+      /access denied \(AccessDeniedException.*fix the KMS key policy or the deploy trigger's role/,
+    ],
+  ])(
+    '%s: recorded failed, returned (not retried), live unchanged',
+    async (_label, command, error, reason) => {
+      m.lambda.on(command as typeof GetFunctionCommand).rejects(error);
+      const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+      expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(reason) });
+      expectNothingLiveChanged();
+      expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'failed' });
+      expect(m.table.get('BIOME#main', 'LOCK#service#ingest')?.owner).toBeUndefined();
+    },
+  );
+
+  test('a KMS or S3 denial on the model copy is final too', async () => {
+    m.s3.on(CopyObjectCommand).rejects(s3Error('AccessDenied', 403));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(
+        /access denied \(AccessDenied.*key policy or the deploy trigger's role.*pointer|live unchanged/,
+      ),
+    });
+    expectNothingLiveChanged();
+  });
+
+  test.each([
+    ['throttling', new TooManyRequestsException({ message: 'Rate exceeded', $metadata: {} })],
+    ['a 5xx', new ServiceException({ message: 'internal error', $metadata: {} })],
+  ])('%s stays retryable: recorded, rethrown, claim retryable', async (_label, error) => {
+    m.lambda.on(UpdateFunctionCodeCommand).rejects(error);
+    await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(error.message);
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'retryable' });
+    expectNothingLiveChanged();
+  });
+});
+
+describe('every wait fits in the time the invocation has left', () => {
+  /** Leaves `ms` usable (beyond the reserve kept to record the outcome) from now on. */
+  const leave = (ms: number) => {
+    clock.deadline = clock.ms + RESERVE_MS + ms;
+  };
+
+  test('a smoke check that does not answer ends in a retryable "out of time" before the function times out', async () => {
+    // Only setTimeout is faked (the budget's timer); the fake Clock drives the rest.
+    jest.useFakeTimers({ doNotFake: ['Date', 'nextTick', 'setImmediate', 'queueMicrotask', 'performance'] });
+    try {
+      m.lambda.on(PublishVersionCommand).callsFake(() => {
+        leave(MIN_STEP_MS + 1_000);
+        return { Version: '4' };
+      });
+      let invoked!: () => void;
+      const started = new Promise<void>((resolve) => (invoked = resolve));
+      m.lambda.on(InvokeCommand).callsFake(() => {
+        invoked();
+        return new Promise(() => undefined);
+      });
+      const settled = expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(
+        /the smoke check of .* version 4 did not finish within 6 s, all this invocation had left/,
+      );
+      await started;
+      jest.advanceTimersByTime(MIN_STEP_MS + 1_000);
+      await settled;
+    } finally {
+      jest.useRealTimers();
+    }
+    expectNothingLiveChanged();
+    expect(only(m.table)).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^OutOfTime: .*live unchanged/),
+    });
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'retryable' });
+  });
+
+  test('too little time to start a code update: retryable, nothing updated', async () => {
+    m.lambda.on(GetAliasCommand).callsFake(() => {
+      leave(1_000);
+      return { FunctionVersion: '3', RevisionId: 'alias-rev' };
+    });
+    await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(
+      /out of time before updating the code of biomes-dev-main-Ingest-abc/,
+    );
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'retryable' });
+  });
+
+  test('the wait for the code update is capped by the time left', async () => {
+    m.lambda.on(GetFunctionCommand).resolves({
+      Configuration: { FunctionArn: FUNCTION_ARN, LastUpdateStatus: 'InProgress' },
+      Tags: { app: 'biomes', env: 'dev', biome: 'main', deployable: 'true' },
+    });
+    m.lambda.on(GetFunctionConfigurationCommand).resolves({ LastUpdateStatus: 'InProgress' });
+    m.lambda.on(UpdateFunctionCodeCommand).callsFake(() => {
+      leave(2_500);
+      return { CodeSha256: 'code-sha', FunctionArn: FUNCTION_ARN };
+    });
+    await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(
+      /code update of .* did not finish within 2 s \(all this invocation had left; status InProgress\); live unchanged/,
+    );
+    expect(m.lambda).not.toHaveReceivedCommand(PublishVersionCommand);
+    expectNothingLiveChanged();
+  }, 10_000);
+
+  test('the wait for the lease is capped by the time left', async () => {
+    m.table.items.set('BIOME#main|LOCK#service#ingest', {
+      pk: 'BIOME#main',
+      sk: 'LOCK#service#ingest',
+      owner: 'someone-else',
+      expiresAt: '2025-06-01T10:05:00.000Z',
+    });
+    leave(10_000);
+    await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(
+      /held the lease for 10 s, all this invocation had left/,
+    );
+    expect(clock.ms - Date.parse('2025-06-01T10:00:00.000Z')).toBeLessThan(LOCK_WAIT_MS);
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+  });
+
+  test('warm-up retries stop when the backoff would not fit: retryable, pointer unchanged', async () => {
+    m.sagemaker
+      .on(InvokeEndpointCommand)
+      .rejects(new ModelNotReadyException({ message: 'loading', $metadata: {} }));
+    m.s3.on(CopyObjectCommand).callsFake(() => {
+      leave(6_000);
+      return {};
+    });
+    await expect(processEvent(deps(clock), s3Event(modelKey()))).rejects.toThrow(
+      /out of time before retrying the warm-up of main\/ranker-a+\.tar\.gz/,
+    );
+    expect(m.sagemaker).toHaveReceivedCommandTimes(InvokeEndpointCommand, 1);
+    expectNothingLiveChanged();
+  });
+});
+
+describe('unknown biome is decided only after every page', () => {
+  test('an empty first page with a NextToken is followed: a known biome, an unknown service', async () => {
+    m.ssm
+      .on(GetParametersByPathCommand, { Path: '/biomes/dev/main' })
+      .callsFake((input) =>
+        input.NextToken === 'page-2'
+          ? { Parameters: [{ Name: 'x' }] }
+          : { Parameters: [], NextToken: 'page-2' },
+      );
+    const outcome = await processEvent(deps(clock), s3Event(`main/billing-${SHA}.zip`));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/unknown service "billing" in biome "main"/),
+    });
+    expect(m.ssm).toHaveReceivedCommandTimes(GetParametersByPathCommand, 2);
+  });
+
+  test('the unknown-biome rejection says to deploy the biome and then re-run the pipeline', async () => {
+    m.ssm
+      .on(GetParametersByPathCommand, { Path: '/biomes/dev/bob' })
+      .callsFake((input) => (input.NextToken ? { Parameters: [] } : { Parameters: [], NextToken: 'page-2' }));
+    const outcome = await processEvent(deps(clock), s3Event(`bob/ingest-${SHA}.zip`));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(
+        /unknown biome "bob" .*cdk deploy -c biome=bob -c env=dev\), then re-run the pipeline/,
+      ),
+    });
+    expect(m.ssm).toHaveReceivedCommandTimes(GetParametersByPathCommand, 2);
+  });
+
+  test('pages that never end in an answer are retryable, not "unknown biome"', async () => {
+    m.ssm.on(GetParametersByPathCommand).resolves({ Parameters: [], NextToken: 'more' });
+    await expect(processEvent(deps(clock), s3Event(`bob/ingest-${SHA}.zip`))).rejects.toThrow(
+      /could not tell whether anything is registered under \/biomes\/dev\/bob\//,
+    );
   });
 });

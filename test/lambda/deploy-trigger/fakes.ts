@@ -90,12 +90,15 @@ export class FakeTable {
     const v = input.ExpressionAttributeValues ?? {};
     const sk = String(input.Key?.sk);
     const expr = input.UpdateExpression ?? '';
+    const condition = input.ConditionExpression ?? '';
+    // Honoured only when the code asks for it, so a missing clause shows up as a failing test.
+    const sameOwner = condition.includes('#owner = :owner') && old?.owner === v[':owner'];
     let next: Item;
     if (sk.startsWith('DELIVERY#') && expr.startsWith('SET #status = :running')) {
       const free =
         !old ||
         old.status === 'retryable' ||
-        (old.status === 'running' && String(old.leaseUntil) < String(v[':now']));
+        (old.status === 'running' && (String(old.leaseUntil) < String(v[':now']) || sameOwner));
       if (!free) throw conditionFailed();
       next = {
         ...old,
@@ -106,14 +109,12 @@ export class FakeTable {
         claimedAt: v[':now'],
         attempts: Number(old?.attempts ?? 0) + 1,
       };
-    } else if (sk.startsWith('DELIVERY#') && expr.includes('modelCopiedAt')) {
-      next = { ...old, ...input.Key, modelCopiedAt: v[':now'] };
     } else if (sk.startsWith('DELIVERY#')) {
       if (old?.owner !== v[':owner']) throw conditionFailed();
       next = { ...old, status: v[':status'], finishedAt: v[':now'] };
       delete next.leaseUntil;
     } else if (sk.startsWith('LOCK#') && expr.startsWith('SET')) {
-      if (old?.expiresAt !== undefined && !(String(old.expiresAt) < String(v[':now'])))
+      if (old?.expiresAt !== undefined && !(String(old.expiresAt) < String(v[':now'])) && !sameOwner)
         throw conditionFailed();
       next = { ...old, ...input.Key, owner: v[':owner'], expiresAt: v[':expires'] };
     } else if (sk.startsWith('LOCK#')) {
@@ -121,6 +122,17 @@ export class FakeTable {
       next = { ...old };
       delete next.owner;
       delete next.expiresAt;
+    } else if (sk.startsWith('PENDING#') && expr.startsWith('SET')) {
+      const newer = String(v[':new']);
+      const forward =
+        old?.publishedAt === undefined ||
+        String(old.publishedAt) < newer ||
+        (String(old.publishedAt) === newer && old.key === v[':key']);
+      if (!forward) throw conditionFailed();
+      next = { ...old, ...input.Key, sha: v[':sha'], publishedAt: newer, key: v[':key'], since: v[':since'] };
+    } else if (sk.startsWith('PENDING#')) {
+      if (old?.publishedAt !== v[':new'] || old?.key !== v[':key']) throw conditionFailed();
+      next = { pk: old?.pk, sk: old?.sk };
     } else {
       throw new Error(`FakeTable: unexpected update ${expr} on ${sk}`);
     }
@@ -144,8 +156,13 @@ export function mocks() {
 
 /** A clock that moves only when told (and when the code under test sleeps). */
 export class Clock {
-  constructor(public ms = Date.parse('2025-06-01T10:00:00.000Z')) {}
+  /** When the invocation under test would time out (600 s, the function timeout, from the start). */
+  deadline: number;
+  constructor(public ms = Date.parse('2025-06-01T10:00:00.000Z')) {
+    this.deadline = ms + 600_000;
+  }
   now = () => new Date(this.ms);
+  remainingMs = () => this.deadline - this.ms;
   sleep = async (ms: number) => {
     this.ms += ms;
   };
@@ -169,6 +186,7 @@ export function deps(clock: Clock, owner = 'request-1'): Deps {
     now: clock.now,
     sleep: clock.sleep,
     owner,
+    remainingMs: clock.remainingMs,
   };
 }
 

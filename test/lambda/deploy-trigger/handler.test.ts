@@ -50,7 +50,11 @@ describe('handler wiring', () => {
     // Required after the environment is set: the handler reads it once, at module scope (this file's only import of it).
     // Loaded after the environment is set: the handler reads it once, at module scope.
     const { handler } = jest.requireActual<typeof HandlerModule>('../../../lambda/deploy-trigger/handler');
-    const context = { awsRequestId: 'req-1', functionName: 'trigger' } as Context;
+    const context = {
+      awsRequestId: 'req-1',
+      functionName: 'trigger',
+      getRemainingTimeInMillis: () => 600_000,
+    } as Context;
     const outcome = await handler(s3Event('main/not-a-key.zip'), context);
     expect(outcome).toMatchObject({ status: 'rejected', eventId: 'event-1' });
     expect(m.ddb).toHaveReceivedCommandWith(PutCommand, { TableName: 'ledger-table' });

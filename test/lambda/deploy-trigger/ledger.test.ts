@@ -61,3 +61,42 @@ test('other DynamoDB errors are not mistaken for a lost race', async () => {
     }),
   ).rejects.toThrow(/ProvisionedThroughput/);
 });
+
+test('the same owner may retake its own running claim and lease (Lambda retries keep the request id)', async () => {
+  mock.on(UpdateCommand).resolves({});
+  await ledger.claim('main/a.zip', 'v:1', 'req', now, 660);
+  await ledger.lock('main', 'service', 'ingest', 'req', now, 660);
+  const [claim, lock] = mock.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+  expect(claim.ConditionExpression).toBe(
+    'attribute_not_exists(pk) OR #status = :retryable OR (#status = :running AND (leaseUntil < :now OR #owner = :owner))',
+  );
+  expect(claim.ExpressionAttributeValues).toMatchObject({ ':owner': 'req' });
+  expect(lock.ConditionExpression).toBe(
+    'attribute_not_exists(expiresAt) OR expiresAt < :now OR #owner = :owner',
+  );
+});
+
+test('the pending marker only moves forward in publication time (the same publication may mark again)', async () => {
+  mock.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
+  const pending = { sha: 'a', publishedAt: '2025', key: 'main/a.zip', since: 'now' };
+  expect(await ledger.markPending('main', 'service', 'ingest', pending)).toBe(false);
+  expect(mock).toHaveReceivedCommandWith(UpdateCommand, {
+    Key: { pk: 'BIOME#main', sk: 'PENDING#service#ingest' },
+    ConditionExpression:
+      'attribute_not_exists(publishedAt) OR publishedAt < :new OR (publishedAt = :new AND #key = :key)',
+  });
+});
+
+test('the live state reads the live record and the pending marker, both consistently', async () => {
+  mock
+    .on(GetCommand, { Key: { pk: 'BIOME#main', sk: 'LIVE#service#ingest' } })
+    .resolves({ Item: { sha: 'a', publishedAt: '1' } });
+  mock
+    .on(GetCommand, { Key: { pk: 'BIOME#main', sk: 'PENDING#service#ingest' } })
+    .resolves({ Item: { sha: 'b', publishedAt: '2', key: 'k', since: 's' } });
+  expect(await ledger.live('main', 'service', 'ingest')).toMatchObject({
+    live: { sha: 'a', publishedAt: '1' },
+    pending: { sha: 'b', publishedAt: '2' },
+  });
+  expect(mock.commandCalls(GetCommand).every((c) => c.args[0].input.ConsistentRead)).toBe(true);
+});

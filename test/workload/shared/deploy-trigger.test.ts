@@ -3,6 +3,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import {
+  CLAIM_WAIT_MS,
+  FUNCTION_TIMEOUT_SECONDS,
+  LOCK_WAIT_MS,
+  RESERVE_MS,
+  UPDATE_WAIT_SECONDS,
+} from '../../../lambda/deploy-trigger/budget';
 import { DEPLOY_TRIGGER_ENV } from '../../../lambda/deploy-trigger/env';
 import {
   DeployTrigger,
@@ -191,11 +198,52 @@ test('Lambda actions are fenced by the env name pattern and the deployable/env/a
   expect(tag.Condition).toMatchObject({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['commit'] } });
 });
 
+test('GetFunction and ListTags are fenced by the name pattern only; every write keeps the tag condition', () => {
+  // If ListTags ignored aws:ResourceTag, a tag condition would hide the tags and refuse every deploy.
+  const read = statement('ReadBiomeFunctions');
+  expect(read.Action).toEqual(['lambda:GetFunction', 'lambda:ListTags']);
+  expect(read.Condition).toBeUndefined();
+  expect(JSON.stringify(read.Resource)).toContain(':function:biomes-dev-*');
+  const writes = [
+    'lambda:UpdateFunctionCode',
+    'lambda:PublishVersion',
+    'lambda:UpdateAlias',
+    'lambda:InvokeFunction',
+    'lambda:TagResource',
+  ];
+  for (const s of statements().filter((s) => [s.Action].flat().some((a) => writes.includes(String(a))))) {
+    expect(s.Condition).toMatchObject({
+      StringEquals: {
+        'aws:ResourceTag/deployable': 'true',
+        'aws:ResourceTag/env': 'dev',
+        'aws:ResourceTag/app': 'biomes',
+      },
+    });
+  }
+});
+
+test('the timeout holds every capped wait plus the reserve, and leases outlive it', () => {
+  const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((r) =>
+    (r as { Properties: { Description?: string } }).Properties.Description?.includes('deploys landing'),
+  ) as { Properties: { Timeout: number; Environment: { Variables: Record<string, string> } } };
+  expect(fn.Properties.Timeout).toBe(FUNCTION_TIMEOUT_SECONDS);
+  expect(fn.Properties.Timeout * 1000).toBeGreaterThan(
+    CLAIM_WAIT_MS + LOCK_WAIT_MS + UPDATE_WAIT_SECONDS * 1000 + RESERVE_MS,
+  );
+  expect(Number(fn.Properties.Environment.Variables[DEPLOY_TRIGGER_ENV.leaseSeconds])).toBeGreaterThan(
+    fn.Properties.Timeout,
+  );
+});
+
 test('S3: read the landing bucket, put (never delete) under the model prefix only', () => {
   expect(statement('ReadLandingObjects').Action).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
   const write = statement('WriteModelPrefix');
   expect(write.Action).toBe('s3:PutObject');
   expect(JSON.stringify(write.Resource)).toContain('/models/*');
+  // Reading a model object that refused the copy tells a rollback (same commit) from a clash.
+  const readModels = statement('ReadModelPrefix');
+  expect(readModels.Action).toBe('s3:GetObject');
+  expect(JSON.stringify(readModels.Resource)).toContain('/models/*');
   const all = statements().flatMap((s) => [s.Action].flat());
   expect(all.filter((a) => /Delete/.test(String(a)))).toEqual([]);
   expect(all).not.toContain('s3:*');
