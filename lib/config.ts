@@ -76,6 +76,11 @@ const inferenceSchema = z.object({
   image: z.string().min(1).optional(),
 });
 
+/** The retention periods CloudWatch Logs accepts (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
 const environmentSchema = z.object({
   database: databaseSchema,
   inference: inferenceSchema,
@@ -83,8 +88,13 @@ const environmentSchema = z.object({
   replicationTimeControl: z.boolean().default(false),
   /** Days that landing objects and old pipeline artifacts are kept. */
   artifactRetentionDays: z.number().int().min(1).max(3650).default(90),
-  /** Days the logs of functions and workflows are kept. */
-  logRetentionDays: z.number().int().min(1).max(3653).default(30),
+  /** Days the logs of functions and workflows are kept: a period CloudWatch Logs accepts. */
+  logRetentionDays: z
+    .number()
+    .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+      message: `must be a CloudWatch Logs retention period: ${LOG_RETENTION_DAYS.join(', ')}`,
+    })
+    .default(30),
 });
 
 const configSchema = z

@@ -78,6 +78,11 @@ describe('config', () => {
       (r: Raw) => (r.notifications.email = 'ops-at-example'),
       /biomes\.notifications\.email/,
     ],
+    [
+      'log retention',
+      (r: Raw) => (r.environments.staging.logRetentionDays = 10),
+      /biomes\.environments\.staging\.logRetentionDays: must be a CloudWatch Logs retention period: 1, 3, 5/,
+    ],
   ])('a bad %s fails naming the key and the rule', (_what, change, message) => {
     expect(configError(withChange(change))).toMatch(message);
   });
