@@ -22,6 +22,16 @@ export const BUILD_ENV = {
   pipelineKind: 'PIPELINE_KIND',
 } as const;
 
+/**
+ * Names of the variables build.yml exports (`env.exported-variables`); CodePipeline keeps their values
+ * with the execution, apart from the output artifact, and later actions read them as
+ * `#{<build namespace>.<name>}`.
+ */
+export const BUILD_EXPORTS = {
+  /** sha256 of dist/manifest.json as the build wrote it; publish.sh refuses a manifest with any other hash. */
+  manifestSha256: 'MANIFEST_SHA256',
+} as const;
+
 /** The two pipelines; each has its own build project and its own artifact bucket and key. */
 export type PipelineKind = 'release' | 'sandpit';
 

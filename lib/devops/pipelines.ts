@@ -9,11 +9,13 @@ import { acknowledgeWildcards, artifactGrantFindings } from './nag';
 import { MAINLINE_BIOME } from '../../lambda/shared/grammar';
 import type { BiomesConfig, EnvName } from '../config';
 import { SANDPIT_BRANCH_GLOB, SANDPIT_BRANCH_PREFIX } from './branches';
-import { BUILD_ENV, type PipelineKind } from './build-project';
+import { BUILD_ENV, BUILD_EXPORTS, type PipelineKind } from './build-project';
 import { PUBLISH_ENV } from './publish-project';
 
 /** Namespace of the source action's variables (`#{Source.CommitId}`, `#{Source.BranchName}`). */
 export const SOURCE_NAMESPACE = 'Source';
+/** Namespace of the build action's exported variables (`#{Build.MANIFEST_SHA256}`). */
+export const BUILD_NAMESPACE = 'Build';
 
 /** What one pipeline has to itself. */
 export interface PipelineResources {
@@ -130,6 +132,7 @@ export class Pipelines extends Construct {
         [BUILD_ENV.branch]: { value: source.variables.branchName },
         [BUILD_ENV.pipelineKind]: { value: kind },
       },
+      variablesNamespace: BUILD_NAMESPACE,
     });
 
     const publishers: codebuild.IProject[] = [];
@@ -142,6 +145,8 @@ export class Pipelines extends Construct {
         environmentVariables: {
           ...commonEnv,
           [PUBLISH_ENV.pipelineExecutionId]: { value: codepipeline.GlobalVariables.executionId },
+          // Kept by CodePipeline, not in the artifact: publish.sh checks the manifest against it.
+          [PUBLISH_ENV.manifestSha256]: { value: build.variable(BUILD_EXPORTS.manifestSha256) },
           ...(kind === 'release'
             ? {
                 [PUBLISH_ENV.biome]: { value: MAINLINE_BIOME },

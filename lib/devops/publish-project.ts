@@ -30,6 +30,11 @@ export const PUBLISH_ENV = {
   commitSha: 'COMMIT_SHA',
   branch: 'BRANCH',
   pipelineExecutionId: 'PIPELINE_EXECUTION_ID',
+  /**
+   * The build's exported sha256 of the manifest (`#{Build.MANIFEST_SHA256}`): the manifest travels in
+   * the same artifact as the files it hashes, so only this value, which does not, vouches for it.
+   */
+  manifestSha256: 'MANIFEST_SHA256',
   /** Release pipeline: the biome to publish to. */
   biome: 'BIOME',
   /** Release pipeline: the only branch whose commits it publishes (`config.source.branch`). */

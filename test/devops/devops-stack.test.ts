@@ -159,6 +159,8 @@ describe('pipelines', () => {
         BRANCH: '#{Source.BranchName}',
         PIPELINE_KIND: which,
       });
+      // Its exported variables (MANIFEST_SHA256) are #{Build.<name>} to the actions after it.
+      expect(builds[0].Namespace).toBe('Build');
       const output = builds[0].OutputArtifacts[0].Name;
       const publishes = actions.filter((a) => a.Name.startsWith('Publish-'));
       expect(publishes.length).toBe(which === 'release' ? 3 : 1);
@@ -297,6 +299,8 @@ describe('pipelines', () => {
         COMMIT_SHA: '#{Source.CommitId}',
         BRANCH: '#{Source.BranchName}',
         PIPELINE_EXECUTION_ID: '#{codepipeline.PipelineExecutionId}',
+        // The build's hash of the manifest, kept by CodePipeline apart from the artifact.
+        MANIFEST_SHA256: '#{Build.MANIFEST_SHA256}',
         ...biomeVars,
       });
     };
@@ -306,6 +310,32 @@ describe('pipelines', () => {
     check('release', 'PublishStaging', 'staging', release);
     check('release', 'PublishProd', 'prod', release);
     check('sandpit', 'PublishDev', 'dev', { SANDPIT_BRANCH_PREFIX: 'sandpit/' });
+  });
+
+  test('every publish action of both pipelines gets the manifest hash exported by its own pipeline build', () => {
+    for (const which of ['release', 'sandpit'] as const) {
+      const actions = stagesOf(which).flatMap((s) => s.Actions);
+      const build = actions.find((a) => a.Name === 'TestAndPackage')!;
+      const publishes = actions.filter((a) => a.ActionTypeId.Category === 'Build' && a !== build);
+      expect(publishes.map((a) => a.Name)).toEqual(
+        which === 'release' ? ['Publish-dev', 'Publish-staging', 'Publish-prod'] : ['Publish-dev'],
+      );
+      for (const p of publishes) {
+        expect(envVars(p).MANIFEST_SHA256).toBe(`#{${build.Namespace}.MANIFEST_SHA256}`);
+      }
+    }
+    // build.yml exports the variable under that name; without the export the reference cannot resolve.
+    const buildSpec = fs.readFileSync(
+      path.join(__dirname, '..', '..', 'lib/devops/buildspec/build.yml'),
+      'utf8',
+    );
+    expect(buildSpec).toMatch(
+      /^env:\n(?: {2}.*\n)*? {2}exported-variables:\n(?: {4}- .*\n)*? {4}- MANIFEST_SHA256\n/m,
+    );
+    expect(buildSpec).toMatch(
+      /^ {8}MANIFEST_SHA256="\$\(sha256sum dist\/manifest\.json \| cut -d' ' -f1\)"$/m,
+    );
+    expect(buildSpec).toMatch(/^ {8}export MANIFEST_SHA256$/m);
   });
 
   test('failures (both pipelines) and pending approvals (release) notify the encrypted topic', () => {
@@ -665,6 +695,9 @@ describe('the publish buildspec', () => {
           PIPELINE_EXECUTION_ID: 'e-1',
           SANDPIT_BRANCH_PREFIX: 'sandpit/',
           CODEBUILD_INITIATOR: 'codepipeline/biomes-sandpit',
+          MANIFEST_SHA256: createHash('sha256')
+            .update(fs.readFileSync(path.join(src, MANIFEST_FILE)))
+            .digest('hex'),
         },
       });
       expect(r.stderr).toBe('');

@@ -70,14 +70,17 @@ afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
-/** Writes `files` into a build output folder, with the manifest the package step would write for them. */
-function artifacts(files: string[], options: { manifest?: boolean } = {}): string {
+/**
+ * Writes `files` into a build output folder, with the manifest the package step would write for them
+ * (of commit `sha`, by default the commit being published).
+ */
+function artifacts(files: string[], options: { manifest?: boolean; sha?: string } = {}): string {
   const dir = path.join(work, 'dist');
   fs.mkdirSync(dir);
   for (const f of files) fs.writeFileSync(path.join(dir, f), `bytes of ${f}`);
   if (options.manifest ?? true) {
     const manifest = {
-      sha: SHA,
+      sha: options.sha ?? SHA,
       artifacts: files.map((file) => ({
         kind: file.endsWith('.zip') ? 'service' : 'model',
         name: file.replace(/-[0-9a-f]{40}\.(zip|tar\.gz)$/, ''),
@@ -91,6 +94,16 @@ function artifacts(files: string[], options: { manifest?: boolean } = {}): strin
   return dir;
 }
 
+/** What the build exports as MANIFEST_SHA256 for the manifest now in `dir` (any hash if there is none). */
+function exportedManifestSha256(dir: string): string {
+  const manifest = path.join(dir, MANIFEST_FILE);
+  return fs.existsSync(manifest) ? sha256(manifest) : '0'.repeat(64);
+}
+
+/**
+ * Runs publish.sh on `dir`. Unless `env` says otherwise, MANIFEST_SHA256 is the hash of the manifest as
+ * it is when the script starts, as if the build had written it so.
+ */
 function run(dir: string, env: Record<string, string | undefined>) {
   const base: Record<string, string> = {
     PATH: `${bin}:${process.env.PATH ?? ''}`,
@@ -103,6 +116,7 @@ function run(dir: string, env: Record<string, string | undefined>) {
     BIOME: 'main',
     RELEASE_BRANCH: 'main',
     CODEBUILD_INITIATOR: `codepipeline/${PIPELINE}`,
+    MANIFEST_SHA256: exportedManifestSha256(dir),
   };
   const merged = Object.fromEntries(
     Object.entries({ ...base, ...env }).filter((e): e is [string, string] => e[1] !== undefined),
@@ -277,6 +291,105 @@ describe('the bytes are the ones the build packaged (dist/manifest.json)', () =>
     expect(r.stderr).toMatch(message);
     expect(r.calls).toEqual([]);
   });
+});
+
+describe('the manifest is the one the build wrote (MANIFEST_SHA256), for the commit being published', () => {
+  /** Rewrites the manifest for the files now in `dir`, as someone who can change the artifact could. */
+  function rewriteManifest(dir: string, files: string[]): void {
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as {
+      artifacts: Array<{ file: string; bytes: number; sha256: string }>;
+    };
+    manifest.artifacts = manifest.artifacts.map((a) =>
+      files.includes(a.file)
+        ? { ...a, bytes: fs.statSync(path.join(dir, a.file)).size, sha256: sha256(path.join(dir, a.file)) }
+        : a,
+    );
+    fs.writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  }
+
+  test('the good case: the manifest the build exported the hash of, for this commit, publishes every file', () => {
+    const dir = artifacts([`churn-${SHA}.tar.gz`, `ingest-${SHA}.zip`]);
+    const r = run(dir, { MANIFEST_SHA256: sha256(path.join(dir, MANIFEST_FILE)) });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.uploads.map((c) => c[3])).toEqual([
+      `s3://release-dev/main/churn-${SHA}.tar.gz`,
+      `s3://release-dev/main/ingest-${SHA}.zip`,
+    ]);
+  });
+
+  test('files replaced together with a manifest that matches them are refused: the manifest is not the one the build hashed', () => {
+    const dir = artifacts([`churn-${SHA}.tar.gz`, `ingest-${SHA}.zip`]);
+    const exported = sha256(path.join(dir, MANIFEST_FILE));
+    fs.writeFileSync(path.join(dir, `ingest-${SHA}.zip`), 'tampered bytes');
+    rewriteManifest(dir, [`ingest-${SHA}.zip`]);
+    const r = run(dir, { MANIFEST_SHA256: exported });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      `publish: manifest.json has sha256 ${sha256(path.join(dir, MANIFEST_FILE))} but the build exported MANIFEST_SHA256 ${exported}: the build output changed after packaging; refusing to publish`,
+    );
+    expect(r.calls).toEqual([]);
+  });
+
+  test('a manifest whose bytes differ from the exported hash is refused, even if only by whitespace', () => {
+    const dir = artifacts([`ingest-${SHA}.zip`]);
+    const exported = sha256(path.join(dir, MANIFEST_FILE));
+    fs.appendFileSync(path.join(dir, MANIFEST_FILE), '\n');
+    const r = run(dir, { MANIFEST_SHA256: exported });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /but the build exported MANIFEST_SHA256 [0-9a-f]{64}: the build output changed after packaging/,
+    );
+    expect(r.calls).toEqual([]);
+  });
+
+  test.each([
+    ['missing', undefined],
+    ['empty', ''],
+  ])('a %s MANIFEST_SHA256 is refused with what to fix, and nothing is uploaded', (_what, value) => {
+    const r = run(artifacts([`ingest-${SHA}.zip`]), { MANIFEST_SHA256: value });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      "publish: MANIFEST_SHA256 is not set: the pipeline passes the build's exported sha256 of manifest.json (#{Build.MANIFEST_SHA256}) to every publish action; without it the manifest cannot be trusted, so nothing was published",
+    );
+    expect(r.calls).toEqual([]);
+  });
+
+  test.each([
+    ['an unresolved pipeline variable', '#{Build.MANIFEST_SHA256}'],
+    ['uppercase hex', 'A'.repeat(64)],
+    ['a short hash', 'a'.repeat(63)],
+  ])('a MANIFEST_SHA256 that is %s is refused', (_what, value) => {
+    const r = run(artifacts([`ingest-${SHA}.zip`]), { MANIFEST_SHA256: value });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/MANIFEST_SHA256 '.*' is not a sha256 \(64 lowercase hex digits\)/);
+    expect(r.calls).toEqual([]);
+  });
+
+  test.each([
+    ['another commit', OTHER_SHA, `'${OTHER_SHA}'`],
+    ['no commit', undefined, "'null'"],
+  ])(
+    'a manifest of %s is refused, even with the exported hash and file names of this commit',
+    (_what, sha, shown) => {
+      const dir = artifacts([`ingest-${SHA}.zip`], { sha: sha ?? SHA });
+      if (sha === undefined) {
+        const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as Record<
+          string,
+          unknown
+        >;
+        delete manifest.sha;
+        fs.writeFileSync(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest));
+      }
+      // The hash matches: the build of that other commit wrote exactly this manifest.
+      const r = run(dir, { MANIFEST_SHA256: sha256(path.join(dir, MANIFEST_FILE)) });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(
+        `publish: manifest.json is the manifest of commit ${shown}, not of ${SHA} that this execution publishes; refusing to publish`,
+      );
+      expect(r.calls).toEqual([]);
+    },
+  );
 });
 
 describe('published-at is the start time of the pipeline execution', () => {

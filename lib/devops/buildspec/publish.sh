@@ -2,8 +2,11 @@
 # Publishes one build's artifacts into one environment's release bucket: every
 # <name>-<sha>.zip / <name>-<sha>.tar.gz of the build output goes to s3://$RELEASE_BUCKET/<biome>/<file>,
 # SSE-KMS with the bucket's key, with the user metadata the deploy trigger orders and traces by.
-# Every file must match its sha256 in the build's manifest, a release publishes commits of the release
-# branch only, and published-at is the start time of the pipeline execution (never this step's clock).
+# Every file must match its sha256 in the build's manifest; the manifest travels in the same artifact,
+# so it counts only if its own sha256 is the one the build exported (MANIFEST_SHA256, which CodePipeline
+# keeps with the execution, apart from the artifact) and it is the manifest of COMMIT_SHA. A release
+# publishes commits of the release branch only, and published-at is the start time of the pipeline
+# execution (never this step's clock).
 #
 # The publish CodeBuild projects embed this file in their inline buildspec (lib/devops/publish-project.ts)
 # and set the variables below; it is never read from the source artifact, so a branch cannot change
@@ -34,6 +37,11 @@ command -v jq >/dev/null || fail "jq is not installed; the publish project's ima
 [[ "$BRANCH" =~ ^[A-Za-z0-9._/-]+$ ]] ||
   fail "branch '$BRANCH' has characters other than letters, digits, '.', '_', '/', '-'; rename the branch and push again"
 [[ "$PIPELINE_EXECUTION_ID" =~ ^[A-Za-z0-9-]+$ ]] || fail "PIPELINE_EXECUTION_ID '$PIPELINE_EXECUTION_ID' is not an execution id"
+# Without the build's hash of the manifest nothing vouches for the manifest: refuse, never skip the check.
+[ -n "${MANIFEST_SHA256:-}" ] ||
+  fail "MANIFEST_SHA256 is not set: the pipeline passes the build's exported sha256 of $MANIFEST_FILE (#{Build.MANIFEST_SHA256}) to every publish action; without it the manifest cannot be trusted, so nothing was published"
+[[ "$MANIFEST_SHA256" =~ ^[0-9a-f]{64}$ ]] ||
+  fail "MANIFEST_SHA256 '$MANIFEST_SHA256' is not a sha256 (64 lowercase hex digits); the build exports the sha256sum of $MANIFEST_FILE"
 
 # biome_problem NAME ALLOW_MAINLINE: the same rules as biomeNameProblem in lambda/shared/grammar.ts,
 # whose constants the publish project passes in.
@@ -97,8 +105,16 @@ done < <(find "$dir" -mindepth 1 -maxdepth 1 -print0 | sort -z)
 # which must list exactly these files.
 manifest="$dir/$MANIFEST_FILE"
 [ -f "$manifest" ] || fail "no $MANIFEST_FILE in the build output: the package step writes it next to the artifacts"
+# The manifest is trusted only as the build wrote it: anyone who could change the files in the artifact
+# could rewrite the manifest with them, but not the hash the build exported to CodePipeline.
+manifest_sha256="$(sha256sum "$manifest" | cut -d' ' -f1)"
+[ "$manifest_sha256" = "$MANIFEST_SHA256" ] ||
+  fail "$MANIFEST_FILE has sha256 $manifest_sha256 but the build exported MANIFEST_SHA256 $MANIFEST_SHA256: the build output changed after packaging; refusing to publish"
 jq -e '.artifacts | type == "array"' "$manifest" >/dev/null 2>&1 ||
   fail "$MANIFEST_FILE is not a manifest (a JSON object with an 'artifacts' array)"
+manifest_commit="$(jq -r '.sha | tostring' "$manifest")"
+[ "$manifest_commit" = "$COMMIT_SHA" ] ||
+  fail "$MANIFEST_FILE is the manifest of commit '$manifest_commit', not of $COMMIT_SHA that this execution publishes; refusing to publish"
 declare -A in_output=()
 for file in "${files[@]}"; do in_output["$file"]=1; done
 while IFS= read -r file; do
