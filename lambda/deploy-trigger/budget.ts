@@ -11,10 +11,6 @@ import { Retryable } from './outcome';
 export const FUNCTION_TIMEOUT_SECONDS = 600;
 /** Longest wait for UpdateFunctionCode to finish (the SDK waiter's maxWaitTime, when time allows). */
 export const UPDATE_WAIT_SECONDS = 300;
-/** How long to wait for another deploy of the same name before giving up (and being retried). */
-export const LOCK_WAIT_MS = 60_000;
-/** How long a redelivery waits for a running first delivery of the same object to finish. */
-export const CLAIM_WAIT_MS = 60_000;
 /** Kept back from every step: recording the outcome and releasing the claim and the lease. */
 export const RESERVE_MS = 20_000;
 /** A step that cannot get this long is not started (an update that cannot finish helps nobody). */
@@ -45,6 +41,16 @@ export class Budget {
       );
     }
     return usable;
+  }
+
+  /**
+   * Epoch milliseconds until which `step` may wait for another invocation (a lease or a claim it
+   * holds): everything left after the reserve. A legitimate holder may keep a lease for a whole
+   * invocation (up to {@link FUNCTION_TIMEOUT_SECONDS}); a fixed short wait would spend Lambda's
+   * three attempts while it runs and send the newer publication to the dead-letter queue.
+   */
+  waitDeadline(step: string, nowMs: number): number {
+    return nowMs + this.left(step, 0);
   }
 
   /**

@@ -7,13 +7,19 @@
  * fresh account lacks, and would make one slow smoke check hold up every biome). Instead three
  * conditional writes: a claim per object version (idempotency), a lease per biome+name (one deploy
  * of a name at a time, so "read live, deploy, move live" never interleaves), and a live record that
- * only moves forward in publication time (with a pending marker written before live moves).
+ * only moves forward in publication time. Order safety does not rest on the lease alone: before the
+ * alias or pointer moves, one transaction checks the live record and moves a high-water mark (the
+ * pending marker, never moved back) forward, so a stale run can never move live backwards.
  *
  * Nothing is lost silently: a claim or lease held by this request id (Lambda retries a crashed or
- * timed-out invocation with the same id) is retaken, a claim another live invocation holds makes
- * this one retryable rather than "skipped", both are released in `finally`, and every wait is capped
- * by what is left of the invocation (./budget), so a slow step fails with a reason, not a timeout.
+ * timed-out invocation with the same id) is retaken, but released only by the attempt holding it
+ * (a per-attempt token); a claim or lease another live invocation holds is waited on for as long as
+ * this invocation's budget allows (a holder may legitimately keep a lease for a whole invocation),
+ * then this one is retryable rather than "skipped"; both are released in `finally`, and every wait
+ * is capped by what is left of the invocation (./budget), so a slow step fails with a reason, not a
+ * timeout.
  */
+import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -22,17 +28,17 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ARTIFACT_METADATA } from '../shared/contracts';
 import { type ArtifactKey, parseArtifactKey } from '../shared/grammar';
-import { Budget, CLAIM_WAIT_MS, LOCK_WAIT_MS, MIN_STEP_MS, UPDATE_WAIT_SECONDS } from './budget';
+import { Budget, MIN_STEP_MS, UPDATE_WAIT_SECONDS } from './budget';
 import { accessDeniedReason } from './errors';
-import { type LandingObject, OBJECT_CREATED, parseEvent } from './event';
-import { type Claim, type ClaimStatus, Ledger, type Outcome } from './ledger';
+import { type LandingObject, OBJECT_CREATED, parseEvent, unwrapEvent } from './event';
+import { type Claim, type ClaimStatus, type Holder, Ledger, type Outcome } from './ledger';
 import { copyModel, existingModelCommit, movePointer, targetModel, warmUp } from './model';
 import { Retryable, Stop } from './outcome';
 import { modelRegistration, serviceRegistration } from './registrations';
 import { moveLive, prepareService, publishAndCheck, tagCommit } from './service';
 import type { Settings } from './settings';
 
-export { CLAIM_WAIT_MS, LOCK_WAIT_MS, UPDATE_WAIT_SECONDS } from './budget';
+export { UPDATE_WAIT_SECONDS } from './budget';
 
 export type Log = Pick<Logger, 'info' | 'warn' | 'error' | 'appendKeys' | 'resetKeys'>;
 
@@ -75,7 +81,10 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
   const budget = new Budget(deps.remainingMs);
   const startedAt = deps.now().toISOString();
   logger.resetKeys();
-  const rawId = (raw as { id?: unknown } | null)?.id;
+  // A redrive from the dead-letter queue may carry the event inside an on-failure destination record.
+  const rawId = (unwrapEvent(raw) as { id?: unknown } | null)?.id;
+  // The request id lets Lambda's retry retake what a crashed attempt held; the token is this attempt's.
+  const holder: Holder = { owner: deps.owner, token: `${deps.owner}:${randomUUID()}` };
   const eventId = typeof rawId === 'string' && rawId ? rawId : 'unknown';
 
   const finish = async (o: Omit<Outcome, 'startedAt' | 'finishedAt' | 'eventId'>) => {
@@ -112,7 +121,7 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
   const who = { biome: artifact.biome, name: artifact.name, kind: artifact.kind, sha: artifact.sha };
   logger.appendKeys({ biome: artifact.biome, name: artifact.name, sha: artifact.sha });
 
-  const taken = await takeClaim(deps, ledger, budget, obj);
+  const taken = await takeClaim(deps, ledger, budget, obj, holder);
   if (!taken.claim) {
     return finish({
       ...base,
@@ -127,7 +136,7 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
   // Until an outcome is recorded, the claim is released as `retryable`, whatever escapes.
   let released: ClaimStatus = 'retryable';
   try {
-    await deploy(deps, ledger, budget, obj, artifact, facts);
+    await deploy(deps, ledger, budget, obj, artifact, facts, holder);
     const outcome = await finish({
       ...base,
       ...who,
@@ -154,7 +163,8 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
     try {
       await ledger.release(claim, released, deps.now());
     } catch (releaseError) {
-      // A claim left `running` under this request id is retaken by Lambda's retry of this invocation.
+      // A claim left `running` under this request id is retaken by Lambda's retry of this invocation
+      // (and otherwise freed when its lease ends).
       logger.error('could not release the claim', { error: releaseError as Error, status: released });
     }
   }
@@ -170,27 +180,23 @@ function finalOutcome(e: unknown, facts: Facts): Pick<Outcome, 'status' | 'reaso
 }
 
 /**
- * Claims this object version. A claim another invocation holds `running` is waited on for a while:
- * it usually ends (then this is a duplicate, skipped), or it was abandoned. Still running at the end
- * of the wait is a retryable error, never "skipped": if that invocation dies, this event is the only
- * one left to deploy the object.
+ * Claims this object version. A claim another invocation holds `running` is waited on for as long as
+ * this invocation's budget allows (the first delivery may deploy for a whole invocation): it usually
+ * ends (then this is a duplicate, skipped), or its lease runs out and this one takes over. Still
+ * running at the end of the wait is a retryable error, never "skipped": if that invocation dies, this
+ * event is the only one left to deploy the object.
  */
 async function takeClaim(
   deps: Deps,
   ledger: Ledger,
   budget: Budget,
   obj: LandingObject,
+  holder: Holder,
 ): Promise<{ claim?: Claim; heldStatus?: string }> {
   const step = 'waiting for another invocation deploying this object version';
-  const deadline = deps.now().getTime() + Math.min(CLAIM_WAIT_MS, budget.left(step, 0));
+  const deadline = budget.waitDeadline(step, deps.now().getTime());
   for (;;) {
-    const taken = await ledger.claim(
-      obj.key,
-      obj.identity,
-      deps.owner,
-      deps.now(),
-      deps.settings.leaseSeconds,
-    );
+    const taken = await ledger.claim(obj.key, obj.identity, holder, deps.now(), deps.settings.leaseSeconds);
     if (taken.claim || taken.heldStatus !== 'running') return taken;
     if (deps.now().getTime() + POLL_MS > deadline) {
       throw new Retryable(
@@ -208,6 +214,7 @@ async function deploy(
   obj: LandingObject,
   artifact: ArtifactKey,
   facts: Facts,
+  holder: Holder,
 ): Promise<void> {
   const { settings } = deps;
   const publishedAt = await inspect(deps.s3, settings, obj, artifact);
@@ -218,7 +225,7 @@ async function deploy(
       ? await serviceRegistration(deps.ssm, scope, artifact.biome, artifact.name)
       : await modelRegistration(deps.ssm, scope, artifact.biome, artifact.name);
 
-  await lock(deps, ledger, budget, artifact);
+  await lock(deps, ledger, budget, artifact, holder);
   try {
     const { live, pending } = await ledger.live(artifact.biome, artifact.kind, artifact.name);
     facts.previousSha = live?.sha;
@@ -315,9 +322,9 @@ async function deploy(
       throw new Error('the live record moved to a newer publication while this deploy held the lease');
     }
     try {
-      await ledger.clearPending(artifact.biome, artifact.kind, artifact.name, pendingMove);
+      await ledger.clearPending(artifact.biome, artifact.kind, artifact.name, pendingMove, deps.now());
     } catch (e) {
-      // Harmless if it stays: it names the publication that is now recorded live.
+      // Harmless if it stays unrecorded: it names the publication that is now recorded live.
       deps.logger.warn('could not clear the pending marker', { error: e as Error });
     }
     if (functionArn) {
@@ -330,7 +337,7 @@ async function deploy(
     }
   } finally {
     try {
-      await ledger.unlock(artifact.biome, artifact.kind, artifact.name, deps.owner);
+      await ledger.unlock(artifact.biome, artifact.kind, artifact.name, holder);
     } catch (e) {
       // Must not hide the deploy's own error; the lease expires, and this request id may retake it.
       deps.logger.error('could not release the lease', { error: e as Error });
@@ -338,14 +345,24 @@ async function deploy(
   }
 }
 
-async function lock(deps: Deps, ledger: Ledger, budget: Budget, a: ArtifactKey): Promise<void> {
+/**
+ * Takes the per-name lease, waiting for another deploy of the name for as long as this invocation's
+ * budget allows: a legitimate holder may keep it for a whole invocation, and a fixed short wait would
+ * spend Lambda's attempts while it runs and send a newer publication to the dead-letter queue.
+ */
+async function lock(
+  deps: Deps,
+  ledger: Ledger,
+  budget: Budget,
+  a: ArtifactKey,
+  holder: Holder,
+): Promise<void> {
   const started = deps.now().getTime();
-  const wait = Math.min(LOCK_WAIT_MS, budget.left(`waiting for the lease of ${a.kind} "${a.name}"`, 0));
-  const deadline = started + wait;
-  while (!(await ledger.lock(a.biome, a.kind, a.name, deps.owner, deps.now(), deps.settings.leaseSeconds))) {
+  const deadline = budget.waitDeadline(`waiting for the lease of ${a.kind} "${a.name}"`, started);
+  while (!(await ledger.lock(a.biome, a.kind, a.name, holder, deps.now(), deps.settings.leaseSeconds))) {
     if (deps.now().getTime() >= deadline) {
       throw new Retryable(
-        `another deploy of ${a.kind} "${a.name}" in biome "${a.biome}" held the lease for ${Math.round((deps.now().getTime() - started) / 1000)} s${wait < LOCK_WAIT_MS ? ', all this invocation had left' : ''}`,
+        `another deploy of ${a.kind} "${a.name}" in biome "${a.biome}" held the lease for ${Math.round((deps.now().getTime() - started) / 1000)} s, all this invocation had left; retried by Lambda, when the holder has finished or its lease has run out`,
       );
     }
     await deps.sleep(POLL_MS);

@@ -26,6 +26,18 @@ export function accessDeniedReason(e: unknown): string | undefined {
   return `access denied (${nameOf(e)}: ${messageOf(e)}); retrying cannot fix it: fix the KMS key policy or the deploy trigger's role (lib/workload/shared/deploy-trigger.ts), then re-run the pipeline to publish again`;
 }
 
+/**
+ * UpdateFunctionCode messages that say the package cannot be read, whatever the retry: S3 refused
+ * access, or KMS denied the key, or the key is disabled, deleted or pending deletion.
+ */
+const PACKAGE_UNREADABLE = [
+  /S3 Error Code:\s*(AccessDenied|AllAccessDisabled)\b/i,
+  /KMS[\w .:-]{0,40}?(AccessDenied|Disabled|NotFound|InvalidState)/i,
+  /\bAccessDeniedException\b/,
+];
+/** The S3 and KMS family of UpdateFunctionCode messages; what is not in the list above is transient. */
+const S3_OR_KMS = /S3 Error Code|KMS/i;
+
 export interface LambdaCall {
   /** The Lambda API action, e.g. `UpdateFunctionCode`. */
   readonly action: string;
@@ -49,10 +61,13 @@ export function lambdaFinalReason(e: unknown, call: LambdaCall): string | undefi
       if (call.action !== 'UpdateFunctionCode') {
         return `${what}: check the registration of service "${call.service}" in biome "${call.biome}" and redeploy the biome (cdk deploy -c biome=${call.biome} -c env=${call.envName})`;
       }
-      // Lambda reads the package with the caller's credentials and reports S3 and KMS denials this way.
-      if (/S3 Error Code|KMS|AccessDenied/i.test(message)) {
+      // Lambda reads the package with the caller's credentials and reports S3 and KMS errors this way.
+      // Only denials and a key that cannot be used are final; SlowDown, InternalError, a KMS throttle...
+      // are transient, so they stay retryable (and reach the dead-letter queue if they persist).
+      if (PACKAGE_UNREADABLE.some((r) => r.test(message))) {
         return `${what}: Lambda could not read the package from the landing bucket; fix the KMS key policy or the deploy trigger's role, then re-run the pipeline to publish again`;
       }
+      if (S3_OR_KMS.test(message)) return undefined;
       return `${what}: the package was refused; shrink the bundle (at most 250 MB unzipped, 50 MB zipped) or fix the zip, then publish a new commit`;
     case 'CodeStorageExceededException':
       return `${what}: the account's Lambda code storage is full; delete old versions of functions (every deploy publishes one) or ask for a higher quota, then re-run the pipeline to publish again`;

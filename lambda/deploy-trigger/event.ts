@@ -28,6 +28,29 @@ export const s3EventSchema = z.object({
 
 export type S3Event = z.infer<typeof s3EventSchema>;
 
+/**
+ * What Lambda's asynchronous on-failure destination writes to the dead-letter queue: the original
+ * event under `requestPayload`, next to why it failed. Redriving such a message (invoking the trigger
+ * with the message body) must deploy the event it carries, not reject the wrapper.
+ */
+const destinationRecordSchema = z.object({
+  requestContext: z.optional(
+    z.object({
+      requestId: z.optional(z.string()),
+      condition: z.optional(z.string()),
+      approximateInvokeCount: z.optional(z.number()),
+    }),
+  ),
+  requestPayload: z.custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
+});
+
+/** The event itself: the input, or the original event inside an on-failure destination record. */
+export function unwrapEvent(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || 'source' in raw) return raw;
+  const record = destinationRecordSchema.safeParse(raw);
+  return record.success ? record.data.requestPayload : raw;
+}
+
 /** What the trigger works on once the event is parsed: one object version of the landing bucket. */
 export interface LandingObject {
   readonly eventId: string;
@@ -43,9 +66,9 @@ export interface LandingObject {
 export type EventParse =
   { ok: true; object: LandingObject; detailType: string } | { ok: false; reason: string; rawKey?: string };
 
-/** Parses and decodes; never throws. */
+/** Parses and decodes; never throws. Accepts the event or a dead-letter record that wraps it. */
 export function parseEvent(raw: unknown): EventParse {
-  const parsed = s3EventSchema.safeParse(raw);
+  const parsed = s3EventSchema.safeParse(unwrapEvent(raw));
   if (!parsed.success) {
     const problems = issueLines(parsed.error, '(event)');
     return {

@@ -4,10 +4,10 @@
  * | pk               | sk                                             | item                                              |
  * | ---------------- | ---------------------------------------------- | ------------------------------------------------- |
  * | `BIOME#<biome>`  | `LIVE#<kind>#<name>`                           | what is live: sha, publishedAt, liveSince, version or targetModel, key, previousSha |
- * | `BIOME#<biome>`  | `PENDING#<kind>#<name>`                        | a move of live started but not yet recorded: sha, publishedAt, key, since |
+ * | `BIOME#<biome>`  | `PENDING#<kind>#<name>`                        | newest move of live started: sha, publishedAt, key, since; recordedAt once live records it |
  * | `BIOME#<biome>`  | `HISTORY#<kind>#<name>#<recordedAt>#<eventId>` | one outcome: status, reason, sha, previousSha, times, key |
- * | `BIOME#<biome>`  | `LOCK#<kind>#<name>`                           | lease held while one invocation deploys that name |
- * | `OBJECT#<key>`   | `DELIVERY#<version id or etag>`                | idempotency claim of one landing object version  |
+ * | `BIOME#<biome>`  | `LOCK#<kind>#<name>`                           | lease held while one invocation deploys that name: owner, token, expiresAt |
+ * | `OBJECT#<key>`   | `DELIVERY#<version id or etag>`                | idempotency claim of one landing object version: status, owner, token |
  * | `UNPARSED`       | `HISTORY#<recordedAt>#<eventId>`               | outcome of an event whose key names no biome     |
  *
  * So "what is live in biome X, since when, from which commit" is one query
@@ -15,8 +15,14 @@
  * (`pk = BIOME#X and begins_with(sk, 'HISTORY#service#S#')`, sorted by time). `<kind>` is `service`
  * or `model`; names never contain `#`, so prefixes cannot collide.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { ArtifactKind } from '../shared/grammar';
 
 export type Status = 'deployed' | 'skipped' | 'rejected' | 'failed';
@@ -51,10 +57,11 @@ export interface LiveRecord {
 }
 
 /**
- * Written just before a deploy moves the alias or pointer, and cleared once the live record is
- * written. If recording the live record fails, the marker stays, so the order check still sees the
- * newer publication and a late older one cannot move live backwards. A separate item, so the
- * "what is live" query shows only what is recorded live.
+ * Written just before a deploy moves the alias or pointer, and marked recorded (never removed) once
+ * the live record is written: it is the high-water mark of publication time for the name, so a late
+ * older run can never mark it again, even after the newer one finished and released the lease. If
+ * recording the live record fails, the marker stays unrecorded, so the order check still sees the
+ * newer publication. A separate item, so the "what is live" query shows only what is recorded live.
  */
 export interface PendingLive {
   readonly sha: string;
@@ -63,7 +70,7 @@ export interface PendingLive {
   readonly since: string;
 }
 
-/** One name's recorded live record, and a move of live that was started but not recorded. */
+/** One name's recorded live record, and a move of live that was started but not recorded yet. */
 export interface LiveState {
   readonly live?: LiveRecord;
   readonly pending?: PendingLive;
@@ -87,10 +94,21 @@ export const sk = {
 /** Claim statuses: `running` while an invocation works on it, `retryable` after an error that escaped. */
 export type ClaimStatus = Status | 'running' | 'retryable';
 
+/**
+ * Who holds a claim or a lease. `owner` is the Lambda request id, which Lambda keeps across its
+ * retries: the same request id may retake what a crashed attempt left. `token` is this attempt's
+ * own (request id + random UUID): only the attempt that took a claim or lease releases it, so a late
+ * release from an earlier attempt never frees what a later attempt of the same request holds.
+ */
+export interface Holder {
+  readonly owner: string;
+  readonly token: string;
+}
+
 export interface Claim {
   readonly key: string;
   readonly identity: string;
-  readonly owner: string;
+  readonly holder: Holder;
 }
 
 function isConditionFailure(e: unknown): boolean {
@@ -98,6 +116,22 @@ function isConditionFailure(e: unknown): boolean {
     e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException'
   );
 }
+
+/** A transaction cancelled because one of its conditions failed (not a conflict or a throttle). */
+function isTransactionConditionFailure(e: unknown): boolean {
+  if (!(e instanceof TransactionCanceledException || (e as Error)?.name === 'TransactionCanceledException')) {
+    return false;
+  }
+  const reasons = (e as TransactionCanceledException).CancellationReasons ?? [];
+  return reasons.some((r) => r.Code === 'ConditionalCheckFailed');
+}
+
+/**
+ * The live record or the high-water mark may be written only forward in publication time; equal is
+ * allowed only for the same key, i.e. the same publication again (a retry).
+ */
+const FORWARD_ONLY =
+  'attribute_not_exists(publishedAt) OR publishedAt < :new OR (publishedAt = :new AND #key = :key)';
 
 export class Ledger {
   constructor(
@@ -116,7 +150,7 @@ export class Ledger {
   async claim(
     key: string,
     identity: string,
-    owner: string,
+    holder: Holder,
     now: Date,
     leaseSeconds: number,
   ): Promise<{ claim?: Claim; heldStatus?: string }> {
@@ -126,14 +160,15 @@ export class Ledger {
           TableName: this.table,
           Key: { pk: pk.object(key), sk: sk.delivery(identity) },
           UpdateExpression:
-            'SET #status = :running, #owner = :owner, leaseUntil = :lease, claimedAt = :now, attempts = if_not_exists(attempts, :zero) + :one',
+            'SET #status = :running, #owner = :owner, #token = :token, leaseUntil = :lease, claimedAt = :now, attempts = if_not_exists(attempts, :zero) + :one',
           ConditionExpression:
             'attribute_not_exists(pk) OR #status = :retryable OR (#status = :running AND (leaseUntil < :now OR #owner = :owner))',
-          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
+          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner', '#token': 'token' },
           ExpressionAttributeValues: {
             ':running': 'running',
             ':retryable': 'retryable',
-            ':owner': owner,
+            ':owner': holder.owner,
+            ':token': holder.token,
             ':now': now.toISOString(),
             ':lease': new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
             ':zero': 0,
@@ -141,7 +176,7 @@ export class Ledger {
           },
         }),
       );
-      return { claim: { key, identity, owner } };
+      return { claim: { key, identity, holder } };
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
       const held = await this.db.send(
@@ -155,16 +190,23 @@ export class Ledger {
     }
   }
 
-  /** Closes a claim: a final status, or `retryable` so the platform's retry may claim it again. */
+  /**
+   * Closes a claim: a final status, or `retryable` so the platform's retry may claim it again. Only
+   * by the attempt that holds it (its token); a claim another attempt retook is left to that attempt.
+   */
   async release(claim: Claim, status: ClaimStatus, now: Date): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: pk.object(claim.key), sk: sk.delivery(claim.identity) },
         UpdateExpression: 'SET #status = :status, finishedAt = :now REMOVE leaseUntil',
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
-        ExpressionAttributeValues: { ':status': status, ':now': now.toISOString(), ':owner': claim.owner },
+        ConditionExpression: '#token = :token',
+        ExpressionAttributeNames: { '#status': 'status', '#token': 'token' },
+        ExpressionAttributeValues: {
+          ':status': status,
+          ':now': now.toISOString(),
+          ':token': claim.holder.token,
+        },
       }),
     );
   }
@@ -172,13 +214,14 @@ export class Ledger {
   /**
    * Takes the per-name lease: only one invocation deploys a given service or model of a biome at a
    * time, so "read live, deploy, move live" cannot interleave. Returns false while someone else holds
-   * it. The same owner retakes its own lease (a Lambda retry of a crashed invocation keeps the request id).
+   * it. The same owner retakes its own lease (a Lambda retry of a crashed invocation keeps the request
+   * id); the lease then carries the new attempt's token.
    */
   async lock(
     biome: string,
     kind: ArtifactKind,
     name: string,
-    owner: string,
+    holder: Holder,
     now: Date,
     leaseSeconds: number,
   ): Promise<boolean> {
@@ -187,11 +230,12 @@ export class Ledger {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: pk.biome(biome), sk: sk.lock(kind, name) },
-          UpdateExpression: 'SET #owner = :owner, expiresAt = :expires',
+          UpdateExpression: 'SET #owner = :owner, #token = :token, expiresAt = :expires',
           ConditionExpression: 'attribute_not_exists(expiresAt) OR expiresAt < :now OR #owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token' },
           ExpressionAttributeValues: {
-            ':owner': owner,
+            ':owner': holder.owner,
+            ':token': holder.token,
             ':now': now.toISOString(),
             ':expires': new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
           },
@@ -204,20 +248,21 @@ export class Ledger {
     }
   }
 
-  async unlock(biome: string, kind: ArtifactKind, name: string, owner: string): Promise<void> {
+  /** Releases the lease if this attempt (its token) still holds it. */
+  async unlock(biome: string, kind: ArtifactKind, name: string, holder: Holder): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: pk.biome(biome), sk: sk.lock(kind, name) },
-          UpdateExpression: 'REMOVE #owner, expiresAt',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
+          UpdateExpression: 'REMOVE #owner, #token, expiresAt',
+          ConditionExpression: '#token = :token',
+          ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token' },
+          ExpressionAttributeValues: { ':token': holder.token },
         }),
       );
     } catch (e) {
-      // Someone took the lease after ours expired; it is theirs now, nothing to release.
+      // Someone (or a later attempt of this request) took the lease; it is theirs now, nothing to release.
       if (!isConditionFailure(e)) throw e;
     }
   }
@@ -235,50 +280,82 @@ export class Ledger {
     const marker = pending.Item;
     return {
       ...(live.Item ? { live: live.Item as LiveRecord } : {}),
-      ...(typeof marker?.publishedAt === 'string' ? { pending: marker as unknown as PendingLive } : {}),
+      // A recorded marker is only the high-water mark: the live record says the same, and more.
+      ...(typeof marker?.publishedAt === 'string' && marker.recordedAt === undefined
+        ? { pending: marker as unknown as PendingLive }
+        : {}),
     };
   }
 
   /**
-   * Marks a move of live as started, before the alias or pointer moves. Only forward in publication
-   * time (the same publication may mark again: a retry); false when a newer move was started.
+   * Marks a move of live as started, before the alias or pointer moves. One transaction with two
+   * conditions, so order safety does not rest on the lease alone: the marker (the high-water mark)
+   * and the live record must both be older than this publication, or be this same publication (a
+   * retry). False when a newer publication started moving live or is live: this run must not move
+   * the alias or pointer (a model pointer has no revision guard of its own).
    */
   async markPending(biome: string, kind: ArtifactKind, name: string, pending: PendingLive): Promise<boolean> {
+    const names = { '#key': 'key' };
+    const order = { ':new': pending.publishedAt, ':key': pending.key };
     try {
       await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: pk.biome(biome), sk: sk.pending(kind, name) },
-          UpdateExpression: 'SET sha = :sha, publishedAt = :new, #key = :key, since = :since',
-          ConditionExpression:
-            'attribute_not_exists(publishedAt) OR publishedAt < :new OR (publishedAt = :new AND #key = :key)',
-          ExpressionAttributeNames: { '#key': 'key' },
-          ExpressionAttributeValues: {
-            ':sha': pending.sha,
-            ':new': pending.publishedAt,
-            ':key': pending.key,
-            ':since': pending.since,
-          },
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.table,
+                Key: { pk: pk.biome(biome), sk: sk.live(kind, name) },
+                ConditionExpression: FORWARD_ONLY,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: order,
+              },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: { pk: pk.biome(biome), sk: sk.pending(kind, name) },
+                UpdateExpression:
+                  'SET sha = :sha, publishedAt = :new, #key = :key, since = :since REMOVE recordedAt',
+                ConditionExpression: FORWARD_ONLY,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: { ...order, ':sha': pending.sha, ':since': pending.since },
+              },
+            },
+          ],
         }),
       );
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
+      if (isTransactionConditionFailure(e)) return false;
       throw e;
     }
   }
 
-  /** Clears this publication's marker once its live record is written; a newer marker stays. */
-  async clearPending(biome: string, kind: ArtifactKind, name: string, pending: PendingLive): Promise<void> {
+  /**
+   * Marks this publication's move recorded once its live record is written. Keeps sha, publishedAt
+   * and key: the marker stays the high-water mark, so an older run that still holds a stale view
+   * cannot mark it (and move live) after this one released the lease. A newer marker is left alone.
+   */
+  async clearPending(
+    biome: string,
+    kind: ArtifactKind,
+    name: string,
+    pending: PendingLive,
+    recordedAt: Date,
+  ): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: pk.biome(biome), sk: sk.pending(kind, name) },
-          UpdateExpression: 'REMOVE sha, publishedAt, #key, since',
+          UpdateExpression: 'SET recordedAt = :at',
           ConditionExpression: 'publishedAt = :new AND #key = :key',
           ExpressionAttributeNames: { '#key': 'key' },
-          ExpressionAttributeValues: { ':new': pending.publishedAt, ':key': pending.key },
+          ExpressionAttributeValues: {
+            ':new': pending.publishedAt,
+            ':key': pending.key,
+            ':at': recordedAt.toISOString(),
+          },
         }),
       );
     } catch (e) {
@@ -289,6 +366,8 @@ export class Ledger {
   /**
    * Moves the live record. Conditional on the new publication being newer than what is live, so even
    * without the lease two deploys could never regress it; false when a newer one is already live.
+   * The same publication may write again: an SDK retry of a Put that already succeeded must not turn
+   * a good deploy into a failure.
    */
   async setLive(biome: string, kind: ArtifactKind, name: string, record: LiveRecord): Promise<boolean> {
     try {
@@ -296,8 +375,9 @@ export class Ledger {
         new PutCommand({
           TableName: this.table,
           Item: { pk: pk.biome(biome), sk: sk.live(kind, name), biome, kind, name, ...record },
-          ConditionExpression: 'attribute_not_exists(publishedAt) OR publishedAt < :new',
-          ExpressionAttributeValues: { ':new': record.publishedAt },
+          ConditionExpression: FORWARD_ONLY,
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':new': record.publishedAt, ':key': record.key },
         }),
       );
       return true;

@@ -55,10 +55,11 @@ export interface DeployTriggerProps {
 export const DEPLOY_TRIGGER_FUNCTION = 'deploy-trigger';
 
 /**
- * The handler's time budget (lambda/deploy-trigger/budget.ts) is built on this timeout: the claim and
- * lease waits (1 min each), the code update wait (5 min) and a reserve to record the outcome fit in
- * it, and the smoke check, copy and warm-up get what is left, so a slow deploy ends in a recorded,
- * retryable error rather than a timeout.
+ * The handler's time budget (lambda/deploy-trigger/budget.ts) is built on this timeout: the code
+ * update wait (5 min) and a reserve to record the outcome fit in it; the smoke check, copy and warm-up
+ * get what is left; a wait for another invocation's claim or lease may use all of it (the holder may
+ * legitimately run a whole invocation). A slow deploy ends in a recorded, retryable error rather than
+ * a timeout.
  */
 const TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS);
 /** Claims and leases outlive the longest invocation, so a live holder is never overtaken. */
@@ -77,7 +78,26 @@ export function retentionFor(days: number): logs.RetentionDays {
 export class DeployTrigger extends Construct {
   readonly function: lambda.Function;
   readonly rule: events.Rule;
-  /** Events the trigger could not process after every retry (EventBridge and Lambda async). */
+  /**
+   * Events the trigger could not process after every retry (EventBridge and Lambda async).
+   *
+   * Redrive once the cause is fixed: each message body is either the EventBridge event itself (the
+   * rule could not invoke the function) or Lambda's on-failure record, which carries the event under
+   * `requestPayload`; the handler accepts both. Invoke the trigger asynchronously with the body, then
+   * delete the message:
+   *
+   * ```sh
+   * aws sqs receive-message --queue-url "$DLQ_URL" --max-number-of-messages 1 > msg.json
+   * jq -r '.Messages[0].Body' msg.json > body.json
+   * aws lambda invoke --function-name "$TRIGGER" --invocation-type Event \
+   *   --cli-binary-format raw-in-base64-out --payload file://body.json /dev/null
+   * aws sqs delete-message --queue-url "$DLQ_URL" --receipt-handle "$(jq -r '.Messages[0].ReceiptHandle' msg.json)"
+   * ```
+   *
+   * The redrive is a new request: it claims the object version again if the failed run left the
+   * claim `retryable`, waits for a run still holding it, and is skipped (and recorded) if the object
+   * was deployed meanwhile or something newer is live. The ledger's history shows the outcome.
+   */
   readonly deadLetterQueue: sqs.Queue;
   readonly deadLetterAlarm: cloudwatch.Alarm;
 
@@ -212,6 +232,15 @@ export class DeployTrigger extends Construct {
       'Any key of the landing bucket may be a new artifact; the trigger reads objects only, in that one bucket.',
     );
     landingBucket.encryptionKey?.grantDecrypt(role);
+    // Without ListBucket, S3 answers HeadObject of a missing object with 403, indistinguishable from a
+    // real denial (final); with it, a missing object is a 404, handled as "no longer exists".
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListLandingBucket',
+        actions: ['s3:ListBucket'],
+        resources: [landingBucket.bucketArn],
+      }),
+    );
 
     // Put only, never delete; the copy itself refuses to overwrite (If-None-Match).
     this.allowWildcard(
@@ -234,8 +263,26 @@ export class DeployTrigger extends Construct {
       'A model object that already exists is read (HeadObject) to compare its commit; reads only, under the model prefix.',
     );
     modelBucket.encryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Encrypt');
+    // As for the landing bucket: a 404, not a 403, for a model object that is not there; listing
+    // only under the model prefix.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListModelPrefix',
+        actions: ['s3:ListBucket'],
+        resources: [modelBucket.bucketArn],
+        ...(modelPrefix === '' ? {} : { conditions: { StringLike: { 's3:prefix': [`${modelPrefix}*`] } } }),
+      }),
+    );
 
-    ledger.grant(role, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
+    // ConditionCheckItem: the transaction that moves the high-water mark checks the live record.
+    ledger.grant(
+      role,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:Query',
+    );
     ledger.encryptionKey?.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
 
     const parameterArn = (path: string) =>

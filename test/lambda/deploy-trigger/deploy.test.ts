@@ -20,7 +20,7 @@ import {
   PutObjectCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { PutCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, type PutCommandInput, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { InvokeEndpointCommand, ModelNotReadyException } from '@aws-sdk/client-sagemaker-runtime';
 import {
   GetParameterCommand,
@@ -30,7 +30,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import 'aws-sdk-client-mock-jest';
 import { MIN_STEP_MS, RESERVE_MS } from '../../../lambda/deploy-trigger/budget';
-import { CLAIM_WAIT_MS, LOCK_WAIT_MS, processEvent } from '../../../lambda/deploy-trigger/deploy';
+import { processEvent } from '../../../lambda/deploy-trigger/deploy';
 import {
   modelPointerName,
   modelRegistrationName,
@@ -45,6 +45,9 @@ const FUNCTION = 'biomes-dev-main-Ingest-abc';
 const FUNCTION_ARN = `arn:aws:lambda:eu-west-1:222222222222:function:${FUNCTION}`;
 const serviceKey = (sha = SHA) => `main/ingest-${sha}.zip`;
 const modelKey = (sha = SHA) => `main/ranker-${sha}.tar.gz`;
+/** What an invocation may spend waiting for another holder: its 600 s minus the reserve. */
+const WAIT_BUDGET_MS = 600_000 - RESERVE_MS;
+const START = Date.parse('2025-06-01T10:00:00.000Z');
 
 function head(sha = SHA, publishedAt = PUBLISHED, size = 1024) {
   return { ContentLength: size, Metadata: { 'commit-sha': sha, 'published-at': publishedAt } };
@@ -279,15 +282,17 @@ describe('microservice', () => {
     expectNothingLiveChanged();
   });
 
-  test('while another deploy of the same service holds the lease, wait, then give up and let the platform retry', async () => {
+  test('while another deploy of the same service holds the lease, wait all the budget allows, then give up and let the platform retry', async () => {
     m.table.items.set('BIOME#main|LOCK#service#ingest', {
       pk: 'BIOME#main',
       sk: 'LOCK#service#ingest',
       owner: 'someone-else',
-      expiresAt: '2025-06-01T10:05:00.000Z',
+      expiresAt: '2025-06-01T10:11:00.000Z',
     });
-    await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(/held the lease for 60 s/);
-    expect(clock.ms - Date.parse('2025-06-01T10:00:00.000Z')).toBeGreaterThanOrEqual(LOCK_WAIT_MS);
+    await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(
+      /held the lease for 580 s, all this invocation had left/,
+    );
+    expect(clock.ms - START).toBeGreaterThanOrEqual(WAIT_BUDGET_MS);
     expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
     expectNothingLiveChanged();
     expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'retryable' });
@@ -595,7 +600,7 @@ describe('idempotency and order', () => {
     await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(
       /another invocation is still deploying this object version \(claim "running"\)/,
     );
-    expect(clock.ms - Date.parse('2025-06-01T10:00:00.000Z')).toBeGreaterThanOrEqual(CLAIM_WAIT_MS - 2_000);
+    expect(clock.ms - START).toBeGreaterThanOrEqual(WAIT_BUDGET_MS - 2_000);
     expectNothingLiveChanged();
     expect(m.table.history().filter((h) => h.status === 'skipped')).toEqual([]);
     expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({
@@ -711,7 +716,11 @@ describe('idempotency and order', () => {
     const retried = await processEvent(deps(clock, 'request-3'), newer);
     expect(retried).toMatchObject({ status: 'deployed', sha: SHA2 });
     expect(m.table.get('BIOME#main', 'LIVE#service#ingest')).toMatchObject({ sha: SHA2 });
-    expect(m.table.get('BIOME#main', 'PENDING#service#ingest')?.publishedAt).toBeUndefined();
+    // Recorded, not removed: the marker stays the high-water mark of publication time.
+    expect(m.table.get('BIOME#main', 'PENDING#service#ingest')).toMatchObject({
+      publishedAt: '2025-06-01T09:30:00.000Z',
+      recordedAt: expect.any(String),
+    });
   });
 
   test('an older publication arriving after a newer one is skipped and changes nothing', async () => {
@@ -772,6 +781,44 @@ describe('errors that retrying cannot fix are final, with what to do', () => {
       /could not read the package .* fix the KMS key policy or the deploy trigger's role/,
     ],
     [
+      'package unreadable (all access to the object disabled)',
+      UpdateFunctionCodeCommand,
+      new InvalidParameterValueException({
+        message:
+          'Error occurred while GetObject. S3 Error Code: AllAccessDisabled. S3 Error Message: All access to this object has been disabled',
+        $metadata: {},
+      }),
+      /could not read the package/,
+    ],
+    [
+      'package unreadable (KMS key disabled)',
+      UpdateFunctionCodeCommand,
+      new InvalidParameterValueException({
+        message:
+          'Error occurred while GetObject. S3 Error Code: KMS.DisabledException. S3 Error Message: key is disabled',
+        $metadata: {},
+      }),
+      /could not read the package/,
+    ],
+    [
+      'package unreadable (KMS key pending deletion)',
+      UpdateFunctionCodeCommand,
+      new InvalidParameterValueException({
+        message: 'Error occurred while GetObject. S3 Error Code: KMS.KMSInvalidStateException',
+        $metadata: {},
+      }),
+      /could not read the package/,
+    ],
+    [
+      'package unreadable (KMS denied)',
+      UpdateFunctionCodeCommand,
+      new InvalidParameterValueException({
+        message: 'Lambda could not decrypt the package: KMS Exception: AccessDeniedException',
+        $metadata: {},
+      }),
+      /could not read the package/,
+    ],
+    [
       'code storage full',
       UpdateFunctionCodeCommand,
       new CodeStorageExceededException({ message: 'Code storage limit exceeded', $metadata: {} }),
@@ -813,9 +860,19 @@ describe('errors that retrying cannot fix are final, with what to do', () => {
     expectNothingLiveChanged();
   });
 
+  /** What Lambda's UpdateFunctionCode says when its own GetObject of the package fails. */
+  const getObjectFailed = (code: string) =>
+    new InvalidParameterValueException({
+      message: `Error occurred while GetObject. S3 Error Code: ${code}. S3 Error Message: try again`,
+      $metadata: {},
+    });
   test.each([
     ['throttling', new TooManyRequestsException({ message: 'Rate exceeded', $metadata: {} })],
     ['a 5xx', new ServiceException({ message: 'internal error', $metadata: {} })],
+    ['S3 SlowDown while Lambda reads the package', getObjectFailed('SlowDown')],
+    ['S3 InternalError while Lambda reads the package', getObjectFailed('InternalError')],
+    ['S3 ServiceUnavailable while Lambda reads the package', getObjectFailed('ServiceUnavailable')],
+    ['a KMS throttle while Lambda reads the package', getObjectFailed('KMS.ThrottlingException')],
   ])('%s stays retryable: recorded, rethrown, claim retryable', async (_label, error) => {
     m.lambda.on(UpdateFunctionCodeCommand).rejects(error);
     await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(error.message);
@@ -901,7 +958,7 @@ describe('every wait fits in the time the invocation has left', () => {
     await expect(processEvent(deps(clock), s3Event(serviceKey()))).rejects.toThrow(
       /held the lease for 10 s, all this invocation had left/,
     );
-    expect(clock.ms - Date.parse('2025-06-01T10:00:00.000Z')).toBeLessThan(LOCK_WAIT_MS);
+    expect(clock.ms - START).toBeLessThanOrEqual(10_000);
     expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
   });
 
@@ -957,5 +1014,185 @@ describe('unknown biome is decided only after every page', () => {
     await expect(processEvent(deps(clock), s3Event(`bob/ingest-${SHA}.zip`))).rejects.toThrow(
       /could not tell whether anything is registered under \/biomes\/dev\/bob\//,
     );
+  });
+});
+
+describe('order safety does not rest on the lease alone', () => {
+  test('a stale run that lost its lease cannot move a model pointer back after a newer publication went live and finished', async () => {
+    const newerKey = modelKey(SHA2);
+    m.s3
+      .on(HeadObjectCommand, { Bucket: 'landing', Key: newerKey })
+      .resolves(head(SHA2, '2025-06-01T09:30:00Z'));
+    let newer: Awaited<ReturnType<typeof processEvent>> | undefined;
+    let inside = false;
+    // The older run is warming up when its lease is lost; the newer publication then deploys end to
+    // end, records live and releases everything, before the older run goes on to move the pointer.
+    m.sagemaker.on(InvokeEndpointCommand).callsFake(async () => {
+      if (inside || newer) return {};
+      inside = true;
+      m.table.items.delete('BIOME#main|LOCK#model#ranker');
+      newer = await processEvent(
+        deps(clock, 'request-new'),
+        s3Event(newerKey, { id: 'event-new', versionId: 'v2' }),
+      );
+      inside = false;
+      return {};
+    });
+    const older = await processEvent(
+      deps(clock, 'request-old'),
+      s3Event(modelKey(SHA), { id: 'event-old', versionId: 'v1' }),
+    );
+    expect(newer).toMatchObject({ status: 'deployed', sha: SHA2 });
+    expect(older).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/a publication newer than 2025-06-01T09:00:00.000Z started moving live/),
+    });
+    // The pointer moved once, forward; never back to the older commit.
+    expect(m.ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Value)).toEqual([
+      `main/ranker-${SHA2}.tar.gz`,
+    ]);
+    expect(m.table.get('BIOME#main', 'LIVE#model#ranker')).toMatchObject({ sha: SHA2 });
+    expect(m.ddb).toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  test('an SDK retry of the live-record Put that already succeeded does not turn the deploy into a failure', async () => {
+    let lost = true;
+    m.ddb.on(PutCommand).callsFake((i: PutCommandInput) => {
+      if (lost && String(i.Item?.sk).startsWith('LIVE#')) {
+        lost = false;
+        // The first attempt is written but its answer is lost; the SDK sends the same Put again.
+        m.table.onPut(i);
+      }
+      return m.table.onPut(i);
+    });
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({ status: 'deployed', deployedRef: '4' });
+    expect(m.table.get('BIOME#main', 'LIVE#service#ingest')).toMatchObject({ sha: SHA, deployedRef: '4' });
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'deployed' });
+  });
+});
+
+describe('a holder is waited on for as long as the budget allows', () => {
+  test('a newer publication waits out a deploy that holds the lease for 9 minutes, then deploys', async () => {
+    const lock = 'BIOME#main|LOCK#service#ingest';
+    m.table.items.set(lock, {
+      pk: 'BIOME#main',
+      sk: 'LOCK#service#ingest',
+      owner: 'request-0',
+      token: 'request-0:attempt',
+      expiresAt: '2025-06-01T10:11:00.000Z',
+    });
+    const d = {
+      ...deps(clock),
+      sleep: async (ms: number) => {
+        clock.advance(ms);
+        // The holder finishes after 9 minutes and releases the lease.
+        if (clock.ms - START >= 540_000)
+          m.table.items.set(lock, { pk: 'BIOME#main', sk: 'LOCK#service#ingest' });
+      },
+    };
+    const outcome = await processEvent(d, s3Event(serviceKey()));
+    expect(outcome).toMatchObject({ status: 'deployed', sha: SHA });
+    expect(clock.ms - START).toBeGreaterThanOrEqual(540_000);
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateAliasCommand, 1);
+  });
+
+  test('a duplicate waits out a first delivery that runs for 8 minutes, then is skipped', async () => {
+    const id = `OBJECT#${serviceKey()}|DELIVERY#v:v1`;
+    const claim = {
+      pk: `OBJECT#${serviceKey()}`,
+      sk: 'DELIVERY#v:v1',
+      status: 'running',
+      owner: 'request-0',
+      token: 'request-0:attempt',
+      leaseUntil: '2025-06-01T10:11:00.000Z',
+    };
+    m.table.items.set(id, claim);
+    const d = {
+      ...deps(clock),
+      sleep: async (ms: number) => {
+        clock.advance(ms);
+        if (clock.ms - START >= 480_000) m.table.items.set(id, { ...claim, status: 'deployed' });
+      },
+    };
+    const outcome = await processEvent(d, s3Event(serviceKey()));
+    expect(outcome).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/duplicate delivery.*"deployed"/),
+    });
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+  });
+});
+
+describe('redrive from the dead-letter queue', () => {
+  /** What Lambda's async on-failure destination writes to the queue after the last retry. */
+  const onFailureRecord = (payload: unknown) => ({
+    version: '1.0',
+    timestamp: '2025-06-01T10:30:00.000Z',
+    requestContext: {
+      requestId: 'request-failed',
+      functionArn: 'arn:aws:lambda:eu-west-1:222222222222:function:trigger:$LATEST',
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: 3,
+    },
+    requestPayload: payload,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorType: 'Retryable', errorMessage: 'another deploy held the lease' },
+  });
+
+  test('an on-failure record deploys the event it carries, under that event id', async () => {
+    const outcome = await processEvent(
+      deps(clock, 'request-redrive'),
+      onFailureRecord(s3Event(serviceKey())),
+    );
+    expect(outcome).toMatchObject({ status: 'deployed', eventId: 'event-1', key: serviceKey() });
+    expect(m.lambda).toHaveReceivedCommandTimes(UpdateAliasCommand, 1);
+  });
+
+  test('a redrive after the failed run left its claim retryable deploys; after a deploy it is a duplicate', async () => {
+    m.table.items.set(`OBJECT#${serviceKey()}|DELIVERY#v:v1`, {
+      pk: `OBJECT#${serviceKey()}`,
+      sk: 'DELIVERY#v:v1',
+      status: 'retryable',
+      owner: 'request-failed',
+      token: 'request-failed:attempt-3',
+    });
+    const record = onFailureRecord(s3Event(serviceKey()));
+    expect(await processEvent(deps(clock, 'request-redrive'), record)).toMatchObject({ status: 'deployed' });
+    expect(await processEvent(deps(clock, 'request-redrive-2'), record)).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/duplicate delivery/),
+    });
+  });
+
+  test('a record that carries no S3 event is still rejected with a reason', async () => {
+    const outcome = await processEvent(deps(clock), onFailureRecord({ hello: 'world' }));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/not an S3 EventBridge event/),
+    });
+  });
+});
+
+describe('HeadObject of the landing object: 404 is "gone", 403 is a denial', () => {
+  test('a missing object (404, which s3:ListBucket makes S3 answer) is rejected as gone', async () => {
+    m.s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/no longer exists or is a delete marker/),
+    });
+    expectNothingLiveChanged();
+  });
+
+  test('a 403 stays a final access denial: recorded failed, not retried', async () => {
+    m.s3.on(HeadObjectCommand).rejects(s3Error('Forbidden', 403));
+    const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/access denied \(Forbidden.*the deploy trigger's role/),
+    });
+    expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'failed' });
+    expectNothingLiveChanged();
   });
 });

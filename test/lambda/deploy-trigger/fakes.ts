@@ -3,7 +3,12 @@
  * table behind the DynamoDB document client that honours the ledger's conditional writes, so
  * duplicates, order and retries are exercised end to end.
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type CancellationReason,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -14,6 +19,8 @@ import {
   type GetCommandInput,
   PutCommand,
   type PutCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -42,6 +49,27 @@ type Item = Record<string, unknown>;
 
 function conditionFailed(): ConditionalCheckFailedException {
   return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+/**
+ * Forward-only in publication time; equal passes only when the condition asks for it (same key), so a
+ * missing clause shows up as a failing test.
+ */
+function forward(old: Item | undefined, v: Record<string, unknown>, condition: string): boolean {
+  if (old?.publishedAt === undefined) return true;
+  const newer = String(v[':new']);
+  if (String(old.publishedAt) < newer) return true;
+  return (
+    condition.includes('(publishedAt = :new AND #key = :key)') &&
+    String(old.publishedAt) === newer &&
+    old.key === v[':key']
+  );
+}
+
+/** Release conditions: by the attempt's token when the code asks for it, else by owner. */
+function holds(old: Item | undefined, v: Record<string, unknown>, condition: string): boolean {
+  if (condition.includes('#token = :token')) return old?.token !== undefined && old.token === v[':token'];
+  return old?.owner === v[':owner'];
 }
 
 /** Implements exactly the writes lambda/deploy-trigger/ledger.ts makes, with their conditions. */
@@ -76,8 +104,7 @@ export class FakeTable {
     const id = this.id(item);
     const old = this.items.get(id);
     if (input.ConditionExpression) {
-      const v = input.ExpressionAttributeValues ?? {};
-      if (old?.publishedAt !== undefined && !(String(old.publishedAt) < String(v[':new'])))
+      if (!forward(old, input.ExpressionAttributeValues ?? {}, input.ConditionExpression))
         throw conditionFailed();
     }
     this.items.set(id, { ...item });
@@ -105,31 +132,39 @@ export class FakeTable {
         ...input.Key,
         status: 'running',
         owner: v[':owner'],
+        token: v[':token'],
         leaseUntil: v[':lease'],
         claimedAt: v[':now'],
         attempts: Number(old?.attempts ?? 0) + 1,
       };
     } else if (sk.startsWith('DELIVERY#')) {
-      if (old?.owner !== v[':owner']) throw conditionFailed();
+      if (!holds(old, v, condition)) throw conditionFailed();
       next = { ...old, status: v[':status'], finishedAt: v[':now'] };
       delete next.leaseUntil;
     } else if (sk.startsWith('LOCK#') && expr.startsWith('SET')) {
       if (old?.expiresAt !== undefined && !(String(old.expiresAt) < String(v[':now'])) && !sameOwner)
         throw conditionFailed();
-      next = { ...old, ...input.Key, owner: v[':owner'], expiresAt: v[':expires'] };
+      next = { ...old, ...input.Key, owner: v[':owner'], token: v[':token'], expiresAt: v[':expires'] };
     } else if (sk.startsWith('LOCK#')) {
-      if (old?.owner !== v[':owner']) throw conditionFailed();
+      if (!holds(old, v, condition)) throw conditionFailed();
       next = { ...old };
       delete next.owner;
+      delete next.token;
       delete next.expiresAt;
-    } else if (sk.startsWith('PENDING#') && expr.startsWith('SET')) {
-      const newer = String(v[':new']);
-      const forward =
-        old?.publishedAt === undefined ||
-        String(old.publishedAt) < newer ||
-        (String(old.publishedAt) === newer && old.key === v[':key']);
-      if (!forward) throw conditionFailed();
-      next = { ...old, ...input.Key, sha: v[':sha'], publishedAt: newer, key: v[':key'], since: v[':since'] };
+    } else if (sk.startsWith('PENDING#') && expr.startsWith('SET sha')) {
+      if (!forward(old, v, condition)) throw conditionFailed();
+      next = {
+        ...old,
+        ...input.Key,
+        sha: v[':sha'],
+        publishedAt: v[':new'],
+        key: v[':key'],
+        since: v[':since'],
+      };
+      if (expr.includes('REMOVE recordedAt')) delete next.recordedAt;
+    } else if (sk.startsWith('PENDING#') && expr.startsWith('SET recordedAt')) {
+      if (old?.publishedAt !== v[':new'] || old?.key !== v[':key']) throw conditionFailed();
+      next = { ...old, recordedAt: v[':at'] };
     } else if (sk.startsWith('PENDING#')) {
       if (old?.publishedAt !== v[':new'] || old?.key !== v[':key']) throw conditionFailed();
       next = { pk: old?.pk, sk: old?.sk };
@@ -138,6 +173,45 @@ export class FakeTable {
     }
     this.items.set(id, next);
     return { Attributes: next };
+  }
+
+  /** All or nothing, like DynamoDB: a failed condition cancels the transaction with its reasons. */
+  onTransactWrite(input: TransactWriteCommandInput) {
+    const before = new Map(this.items);
+    const reasons: CancellationReason[] = [];
+    for (const t of input.TransactItems ?? []) {
+      try {
+        if (t.ConditionCheck) {
+          const c = t.ConditionCheck;
+          const condition = c.ConditionExpression ?? '';
+          if (!condition.includes('publishedAt')) {
+            throw new Error(`FakeTable: unexpected condition check ${condition}`);
+          }
+          const old = this.items.get(this.id(c.Key ?? {}));
+          if (!forward(old, c.ExpressionAttributeValues ?? {}, condition)) throw conditionFailed();
+        } else if (t.Update) {
+          this.onUpdate(t.Update as UpdateCommandInput);
+        } else if (t.Put) {
+          this.onPut(t.Put as PutCommandInput);
+        } else {
+          throw new Error('FakeTable: unexpected transaction item');
+        }
+        reasons.push({ Code: 'None' });
+      } catch (e) {
+        if (!(e instanceof ConditionalCheckFailedException)) throw e;
+        reasons.push({ Code: 'ConditionalCheckFailed' });
+      }
+    }
+    if (reasons.some((r) => r.Code !== 'None')) {
+      this.items.clear();
+      for (const [k, item] of before) this.items.set(k, item);
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: reasons,
+      });
+    }
+    return {};
   }
 }
 
@@ -151,6 +225,7 @@ export function mocks() {
   ddb.on(GetCommand).callsFake((i: GetCommandInput) => table.onGet(i));
   ddb.on(PutCommand).callsFake((i: PutCommandInput) => table.onPut(i));
   ddb.on(UpdateCommand).callsFake((i: UpdateCommandInput) => table.onUpdate(i));
+  ddb.on(TransactWriteCommand).callsFake((i: TransactWriteCommandInput) => table.onTransactWrite(i));
   return { s3, lambda, ssm, sagemaker, ddb, table };
 }
 

@@ -1,5 +1,15 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Ledger, pk, sk } from '../../../lambda/deploy-trigger/ledger';
@@ -8,6 +18,9 @@ const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' 
 const mock = mockClient(DynamoDBDocumentClient);
 const ledger = new Ledger(db, 'ledger');
 const now = new Date('2025-06-01T10:00:00.000Z');
+const attempt = { owner: 'req', token: 'req:uuid-1' };
+const FORWARD_ONLY =
+  'attribute_not_exists(publishedAt) OR publishedAt < :new OR (publishedAt = :new AND #key = :key)';
 
 beforeEach(() => mock.reset());
 afterAll(() => mock.restore());
@@ -24,7 +37,7 @@ test('the layout answers "what is live in biome X" and "history of S in X" with 
 
 test('a claim is a conditional write, not an in-memory set', async () => {
   mock.on(UpdateCommand).resolves({ Attributes: {} });
-  const { claim } = await ledger.claim('main/a.zip', 'v:1', 'req', now, 660);
+  const { claim } = await ledger.claim('main/a.zip', 'v:1', attempt, now, 660);
   expect(claim).toBeDefined();
   expect(mock).toHaveReceivedCommandWith(UpdateCommand, {
     Key: { pk: 'OBJECT#main/a.zip', sk: 'DELIVERY#v:1' },
@@ -36,16 +49,17 @@ test('a claim is a conditional write, not an in-memory set', async () => {
 test('a taken claim returns the holder status', async () => {
   mock.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
   mock.on(GetCommand).resolves({ Item: { status: 'deployed' } });
-  expect(await ledger.claim('main/a.zip', 'v:1', 'req', now, 660)).toEqual({ heldStatus: 'deployed' });
+  expect(await ledger.claim('main/a.zip', 'v:1', attempt, now, 660)).toEqual({ heldStatus: 'deployed' });
 });
 
-test('the live record only moves forward in publication time', async () => {
+test('the live record only moves forward in publication time; the same publication may write again (an SDK retry)', async () => {
   mock.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
   const record = { sha: 'a', publishedAt: '2025', liveSince: '2025', key: 'k', deployedRef: '1' };
   expect(await ledger.setLive('main', 'service', 'ingest', record)).toBe(false);
   expect(mock).toHaveReceivedCommandWith(PutCommand, {
-    ConditionExpression: 'attribute_not_exists(publishedAt) OR publishedAt < :new',
-    ExpressionAttributeValues: { ':new': '2025' },
+    ConditionExpression: FORWARD_ONLY,
+    ExpressionAttributeNames: { '#key': 'key' },
+    ExpressionAttributeValues: { ':new': '2025', ':key': 'k' },
   });
 });
 
@@ -64,8 +78,8 @@ test('other DynamoDB errors are not mistaken for a lost race', async () => {
 
 test('the same owner may retake its own running claim and lease (Lambda retries keep the request id)', async () => {
   mock.on(UpdateCommand).resolves({});
-  await ledger.claim('main/a.zip', 'v:1', 'req', now, 660);
-  await ledger.lock('main', 'service', 'ingest', 'req', now, 660);
+  await ledger.claim('main/a.zip', 'v:1', attempt, now, 660);
+  await ledger.lock('main', 'service', 'ingest', attempt, now, 660);
   const [claim, lock] = mock.commandCalls(UpdateCommand).map((c) => c.args[0].input);
   expect(claim.ConditionExpression).toBe(
     'attribute_not_exists(pk) OR #status = :retryable OR (#status = :running AND (leaseUntil < :now OR #owner = :owner))',
@@ -76,15 +90,66 @@ test('the same owner may retake its own running claim and lease (Lambda retries 
   );
 });
 
-test('the pending marker only moves forward in publication time (the same publication may mark again)', async () => {
-  mock.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
+test('the pending marker only moves forward in publication time (the same publication may mark again), checked with the live record in one transaction', async () => {
+  mock.on(TransactWriteCommand).rejects(
+    new TransactionCanceledException({
+      message: 'cancelled',
+      $metadata: {},
+      CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+    }),
+  );
   const pending = { sha: 'a', publishedAt: '2025', key: 'main/a.zip', since: 'now' };
   expect(await ledger.markPending('main', 'service', 'ingest', pending)).toBe(false);
-  expect(mock).toHaveReceivedCommandWith(UpdateCommand, {
-    Key: { pk: 'BIOME#main', sk: 'PENDING#service#ingest' },
-    ConditionExpression:
-      'attribute_not_exists(publishedAt) OR publishedAt < :new OR (publishedAt = :new AND #key = :key)',
+  const [call] = mock.commandCalls(TransactWriteCommand);
+  const [check, update] = call.args[0].input.TransactItems ?? [];
+  expect(check.ConditionCheck).toMatchObject({
+    Key: { pk: 'BIOME#main', sk: 'LIVE#service#ingest' },
+    ConditionExpression: FORWARD_ONLY,
+    ExpressionAttributeValues: { ':new': '2025', ':key': 'main/a.zip' },
   });
+  expect(update.Update).toMatchObject({
+    Key: { pk: 'BIOME#main', sk: 'PENDING#service#ingest' },
+    ConditionExpression: FORWARD_ONLY,
+  });
+  expect(mock).not.toHaveReceivedCommand(UpdateCommand);
+});
+
+test('a transaction cancelled for another reason (a conflict) is not mistaken for a newer publication', async () => {
+  mock.on(TransactWriteCommand).rejects(
+    new TransactionCanceledException({
+      message: 'cancelled',
+      $metadata: {},
+      CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
+    }),
+  );
+  const pending = { sha: 'a', publishedAt: '2025', key: 'main/a.zip', since: 'now' };
+  await expect(ledger.markPending('main', 'service', 'ingest', pending)).rejects.toThrow(/cancelled/);
+});
+
+test('clearing the marker keeps its publication time: it stays the high-water mark', async () => {
+  mock.on(UpdateCommand).resolves({});
+  const pending = { sha: 'a', publishedAt: '2025', key: 'main/a.zip', since: 'now' };
+  await ledger.clearPending('main', 'service', 'ingest', pending, now);
+  const [call] = mock.commandCalls(UpdateCommand);
+  expect(call.args[0].input.UpdateExpression).not.toMatch(/REMOVE/);
+  expect(call.args[0].input.ExpressionAttributeValues).toMatchObject({ ':at': now.toISOString() });
+});
+
+test('claims and leases are released only by the attempt that holds them (its token), not by the request id', async () => {
+  mock.on(UpdateCommand).resolves({});
+  await ledger.claim('main/a.zip', 'v:1', attempt, now, 660);
+  await ledger.release({ key: 'main/a.zip', identity: 'v:1', holder: attempt }, 'deployed', now);
+  await ledger.lock('main', 'service', 'ingest', attempt, now, 660);
+  await ledger.unlock('main', 'service', 'ingest', attempt);
+  const [claim, release, lock, unlock] = mock.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+  for (const take of [claim, lock]) {
+    expect(take.UpdateExpression).toContain('#token = :token');
+    expect(take.ExpressionAttributeValues).toMatchObject({ ':owner': 'req', ':token': 'req:uuid-1' });
+  }
+  for (const free of [release, unlock]) {
+    expect(free.ConditionExpression).toBe('#token = :token');
+    expect(free.ExpressionAttributeValues).toMatchObject({ ':token': 'req:uuid-1' });
+  }
 });
 
 test('the live state reads the live record and the pending marker, both consistently', async () => {
