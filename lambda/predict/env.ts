@@ -2,15 +2,10 @@
  * Environment of the predict service: the variable names that both the CDK construct (which sets
  * them) and the handler (which reads them) import, so a rename is one edit.
  */
-import { readSettings } from '../shared/settings';
+import { BIOME_SERVICE_ENV, readSettings } from '../shared/settings';
 
 export const PREDICT_ENV = {
-  app: 'BIOMES_APP',
-  env: 'BIOMES_ENV',
-  biome: 'BIOMES_BIOME',
-  dbClusterArn: 'BIOMES_DB_CLUSTER_ARN',
-  dbSecretArn: 'BIOMES_DB_SECRET_ARN',
-  dbName: 'BIOMES_DB_NAME',
+  ...BIOME_SERVICE_ENV,
   endpointName: 'BIOMES_ENDPOINT_NAME',
   /** SSM parameter holding the biome's live TargetModel (or `none`). */
   modelPointerParameter: 'BIOMES_MODEL_POINTER_PARAMETER',

@@ -20,3 +20,13 @@ export function readSettings<M extends Record<string, string>>(
     [K in keyof M]: string;
   };
 }
+
+/** What every biome service is told: where it runs and its own database (names of the variables). */
+export const BIOME_SERVICE_ENV = {
+  app: 'BIOMES_APP',
+  env: 'BIOMES_ENV',
+  biome: 'BIOMES_BIOME',
+  dbClusterArn: 'BIOMES_DB_CLUSTER_ARN',
+  dbSecretArn: 'BIOMES_DB_SECRET_ARN',
+  dbName: 'BIOMES_DB_NAME',
+} as const;
