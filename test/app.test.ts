@@ -81,6 +81,25 @@ describe('the whole app (placeholders, no -c biome)', () => {
     expect(offenders).toEqual([]);
   });
 
+  test('every bucket in every stack refuses requests below TLS 1.2 and blocks public access', () => {
+    for (const stack of built.stacks) {
+      const template = Template.fromStack(stack);
+      const buckets = Object.entries(template.findResources('AWS::S3::Bucket'));
+      const policies = JSON.stringify(template.findResources('AWS::S3::BucketPolicy'));
+      for (const [id, bucket] of buckets) {
+        expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        });
+        expect(policies).toContain(`"Ref":"${id}"`);
+      }
+      const tlsDenies = (policies.match(/"s3:TlsVersion":1\.2/g) ?? []).length;
+      expect(tlsDenies).toBe(buckets.length);
+    }
+  });
+
   test('no unacknowledged cdk-nag finding anywhere', () => {
     expect(unacknowledgedNagFindings(app)).toEqual([]);
   });

@@ -9,16 +9,9 @@ import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { ARTIFACT_METADATA, type ModelRegistration } from '../shared/contracts';
 import { artifactKey } from '../shared/grammar';
 import { type Budget, MIN_STEP_MS } from './budget';
-import { Retryable, Stop } from './outcome';
+import { type ArtifactTarget, Retryable, Stop } from './outcome';
 
-export interface ModelTarget {
-  readonly biome: string;
-  readonly name: string;
-  readonly sha: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly versionId?: string;
-}
+export type ModelTarget = ArtifactTarget;
 
 export interface ModelLocation {
   readonly bucket: string;

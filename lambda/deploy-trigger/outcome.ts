@@ -6,6 +6,17 @@
  */
 import type { Status } from './ledger';
 
+/** One landing object being deployed: whose, what, and where it is. */
+export interface ArtifactTarget {
+  readonly biome: string;
+  readonly name: string;
+  readonly sha: string;
+  /** Landing bucket and (decoded) key of the object. */
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+}
+
 export class Stop extends Error {
   private constructor(
     readonly status: Exclude<Status, 'deployed'>,

@@ -19,15 +19,9 @@ import {
 import { LIVE_ALIAS, type ServiceRegistration, TAGS } from '../shared/contracts';
 import type { Budget } from './budget';
 import { lambdaFinalReason } from './errors';
-import { Retryable, Stop } from './outcome';
+import { type ArtifactTarget, Retryable, Stop } from './outcome';
 
-export interface ServiceTarget {
-  readonly biome: string;
-  readonly name: string;
-  readonly sha: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly versionId?: string;
+export interface ServiceTarget extends ArtifactTarget {
   readonly envName: string;
   readonly appName: string;
 }

@@ -13,6 +13,7 @@ import { BuildProject, type PipelineKind } from './build-project';
 import { Pipelines } from './pipelines';
 import { PublishProject } from './publish-project';
 import { ReleaseBucket } from './release-bucket';
+import { PRIVATE_BUCKET } from '../common/private-bucket';
 
 export interface DevopsStackProps extends StackProps {
   readonly config: BiomesConfig;
@@ -49,9 +50,7 @@ export class DevopsStack extends Stack {
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       // Server access log delivery does not support SSE-KMS destinations; SSE-S3 still encrypts at rest.
       encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_BUCKET,
       lifecycleRules: [{ expiration: Duration.days(config.environments.prod.logRetentionDays) }],
     });
     Validations.of(accessLogs).acknowledge({
@@ -148,9 +147,7 @@ export class DevopsStack extends Stack {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: key,
       bucketKeyEnabled: true,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_BUCKET,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: kind === 'release' ? 'artifacts/' : `artifacts-${kind}/`,
       // Pipeline artifacts are intermediate: what was released lives on in the release buckets.

@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeWildcards, objectsOf } from './nag';
+import { PRIVATE_BUCKET } from '../common/private-bucket';
 
 export interface ReleaseBucketProps {
   /** The environment whose releases this bucket holds (used in descriptions only). */
@@ -67,9 +68,7 @@ export class ReleaseBucket extends Construct {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
       bucketKeyEnabled: true,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_BUCKET,
       versioned: true,
       serverAccessLogsBucket: props.serverAccessLogsBucket,
       serverAccessLogsPrefix: `release-${props.envName}/`,

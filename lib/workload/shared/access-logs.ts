@@ -3,6 +3,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { EnvName } from '../../config';
 import { statefulPolicy } from './env-policy';
+import { PRIVATE_BUCKET } from '../../common/private-bucket';
 
 export interface AccessLogsBucketProps {
   readonly envName: EnvName;
@@ -20,10 +21,7 @@ export class AccessLogsBucket extends Construct {
     const bucket = new s3.Bucket(this, 'Bucket', {
       // S3 server access logging can only deliver to a bucket encrypted with SSE-S3, not SSE-KMS.
       encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_BUCKET,
       lifecycleRules: [
         { id: 'expire-access-logs', expiration: Duration.days(props.retentionDays) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },

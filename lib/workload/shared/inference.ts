@@ -9,6 +9,7 @@ import { inferenceEndpointName } from '../../naming';
 import { statefulPolicy } from './env-policy';
 import { defaultInferenceImage, supportsVolumeKmsKey } from './inference-image';
 import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
+import { PRIVATE_BUCKET } from '../../common/private-bucket';
 
 /** Key prefix of the model location; every biome owns `models/<biome>/` below it. */
 export const MODEL_PREFIX = 'models/';
@@ -58,10 +59,7 @@ export class Inference extends Construct {
       encryptionKey: this.modelKey,
       bucketKeyEnabled: true,
       versioned: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_BUCKET,
       serverAccessLogsBucket: props.accessLogsBucket,
       serverAccessLogsPrefix: 'models/',
       lifecycleRules: [

@@ -7,6 +7,7 @@ import type { BiomesConfig, EnvName } from '../../config';
 import { landingBucketName, landingKeyAlias, replicationRoleArn } from '../../naming';
 import { statefulPolicy } from './env-policy';
 import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
+import { PRIVATE_BUCKET } from '../../common/private-bucket';
 
 /** Days a replaced (noncurrent) landing object is kept: long enough to investigate a bad publication. */
 export const LANDING_NONCURRENT_DAYS = 7;
@@ -76,11 +77,8 @@ export class LandingBucket extends Construct {
       encryptionKey: this.key,
       bucketKeyEnabled: true,
       versioned: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      // Replicas become the workload account's own objects (the replication rule sets owner override).
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Bucket owner enforced: replicas become the workload account's own objects (owner override).
+      ...PRIVATE_BUCKET,
       serverAccessLogsBucket: props.accessLogsBucket,
       serverAccessLogsPrefix: 'landing/',
       lifecycleRules: [
