@@ -4,8 +4,6 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // Lambda handlers import SQL migrations as text (esbuild's text loader does the same when bundling).
-    '\\.sql$': '<rootDir>/lib/bundling/jest-sql-transform.cjs',
     '^.+\\.tsx?$': [
       '@swc/jest',
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },

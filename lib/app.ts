@@ -2,22 +2,32 @@
  * Composes the Biomes app from a validated config: which stacks, in which account, for which
  * selection. `bin/app.ts` calls it with context; tests call it with a config of their own.
  */
-import { App, type Stack, Tags, Validations } from 'aws-cdk-lib';
+import { type App, type Stack, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { SERVICES, type ServiceRegistry } from '../lambda/services';
 import { TAGS } from '../lambda/shared/contracts';
-import { ENV_NAMES, MAINLINE_BIOME } from '../lambda/shared/grammar';
+import { MAINLINE_BIOME } from '../lambda/shared/grammar';
+import { BiomeScope, EnvScope } from '../lambda/shared/scope';
 import { LambdaBundles } from './bundling/bundler';
-import { type BiomesConfig, type EnvName, type Selection } from './config';
+import { type BiomesConfig, environmentOf, type Selection } from './config';
 import { DevopsStack } from './devops/devops-stack';
-import { biomeStackName, devopsStackName, sharedStackName } from './naming';
+import { devopsStackName } from './naming';
 import { BiomeStack } from './workload/biome/biome-stack';
 import { SharedStack } from './workload/shared/shared-stack';
 
 export interface BuiltApp {
   readonly devops?: DevopsStack;
-  readonly shared: Partial<Record<EnvName, SharedStack>>;
+  /** Shared stack of each environment, by environment name. */
+  readonly shared: Readonly<Record<string, SharedStack>>;
   readonly biomes: BiomeStack[];
   readonly stacks: Stack[];
+}
+
+export interface BuildOptions {
+  /** The microservices of every biome. @default SERVICES of lambda/services.ts */
+  readonly services?: ServiceRegistry;
+  /** Where the functions are bundled from. @default the repository's (LambdaBundles.instance()) */
+  readonly bundles?: LambdaBundles;
 }
 
 /** Registers the app-wide checks: cdk-nag AwsSolutions as a validation plugin (v3). */
@@ -26,60 +36,69 @@ export function addChecks(app: App): void {
 }
 
 /** Adds the stacks of `selection` to `app`. With `-c biome`, only that biome's stack (and its bundles). */
-export function buildApp(app: App, config: BiomesConfig, selection: Selection): BuiltApp {
-  const bundles = LambdaBundles.instance();
-  const envOf = (env: EnvName | 'devops') => ({ account: config.accounts[env], region: config.region });
-  const built: BuiltApp = { shared: {}, biomes: [], stacks: [] };
+export function buildApp(
+  app: App,
+  config: BiomesConfig,
+  selection: Selection,
+  options: BuildOptions = {},
+): BuiltApp {
+  const services = options.services ?? SERVICES;
+  if (options.bundles) LambdaBundles.attach(app, options.bundles);
+  const bundles = LambdaBundles.of(app);
+  const region = config.region;
+  const shared: Record<string, SharedStack> = {};
+  const built = { shared, biomes: [] as BiomeStack[], stacks: [] as Stack[] };
   Tags.of(app).add(TAGS.app, config.appName);
 
-  const addBiome = (env: EnvName, biome: string) => {
-    const name = biomeStackName(config, env, biome);
+  const addBiome = (envName: string, biome: string) => {
+    const environment = environmentOf(config, envName);
+    const name = new BiomeScope(config.appName, envName, biome).stackName;
     const stack = new BiomeStack(app, name, {
       stackName: name,
-      env: envOf(env),
+      env: { account: environment.account, region },
       config,
-      envName: env,
+      envName,
       biome,
-      description: `Biomes: biome "${biome}" in ${env} (cheap, serverless, destroyed without a trace)`,
+      services,
+      description: `Biomes: biome "${biome}" in ${envName} (cheap, serverless, destroyed without a trace)`,
     });
-    Tags.of(stack).add(TAGS.env, env);
+    Tags.of(stack).add(TAGS.env, envName);
     Tags.of(stack).add(TAGS.biome, biome);
     built.biomes.push(stack);
     built.stacks.push(stack);
   };
 
   if (selection.kind === 'biome') {
-    bundles.prepare(BiomeStack.FUNCTIONS);
+    bundles.prepare(BiomeStack.functions(services));
     addBiome(selection.env, selection.biome);
     return built;
   }
 
   // Whole app: one esbuild call for every function the stacks below use.
-  bundles.prepare([...SharedStack.FUNCTIONS, ...BiomeStack.FUNCTIONS]);
+  bundles.prepare([...SharedStack.FUNCTIONS, ...BiomeStack.functions(services)]);
   const devops = new DevopsStack(app, devopsStackName(config), {
     stackName: devopsStackName(config),
-    env: envOf('devops'),
+    env: { account: config.devopsAccount, region },
     config,
     description: 'Biomes: DevOps account (pipelines, build, release buckets)',
   });
   built.stacks.push(devops);
-  for (const env of ENV_NAMES) {
-    const name = sharedStackName(config, env);
-    const shared = new SharedStack(app, name, {
+  for (const environment of config.environments) {
+    const name = new EnvScope(config.appName, environment.name).sharedStackName;
+    const stack = new SharedStack(app, name, {
       stackName: name,
-      env: envOf(env),
+      env: { account: environment.account, region },
       config,
-      envName: env,
-      terminationProtection: env === 'prod',
-      description: `Biomes: shared resources of ${env} (landing bucket, deploy trigger, ledger, database, inference)`,
+      envName: environment.name,
+      description: `Biomes: shared resources of ${environment.name} (landing bucket, deploy trigger, ledger, database, inference)`,
     });
-    Tags.of(shared).add(TAGS.env, env);
-    built.shared[env] = shared;
-    built.stacks.push(shared);
+    Tags.of(stack).add(TAGS.env, environment.name);
+    shared[environment.name] = stack;
+    built.stacks.push(stack);
+    // S3 refuses a replication rule whose destination bucket does not exist yet, so `cdk deploy --all`
+    // must create every landing bucket (shared stacks) before the DevOps stack's release buckets.
+    devops.addStackDependency(stack, 'landing bucket must exist first');
   }
-  // S3 refuses a replication rule whose destination bucket does not exist yet, so `cdk deploy --all`
-  // must create every landing bucket (shared stacks) before the DevOps stack's release buckets.
-  for (const env of ENV_NAMES) devops.addDependency(built.shared[env]!, 'landing bucket must exist first');
-  for (const env of ENV_NAMES) addBiome(env, MAINLINE_BIOME);
+  for (const environment of config.environments) addBiome(environment.name, MAINLINE_BIOME);
   return { ...built, devops };
 }

@@ -1,19 +1,24 @@
 /**
- * The one typed, validated configuration of Biomes (DESIGN.md "Configuration"). `bin/app.ts` builds
- * it once from `cdk.json` context and `-c` overrides; nothing else reads context or the environment.
- * Every bad value fails synth with the key that is wrong and the rule it breaks.
+ * The one typed, validated configuration of Biomes (docs/design.md "Configuration"). `bin/app.ts`
+ * builds it once from `cdk.json` context and `-c` overrides; nothing else reads context or the
+ * environment. Every bad value fails synth with the key that is wrong and the rule it breaks.
+ *
+ * Environments are data: `biomes.promotion` lists them in promotion order, with the approvals before
+ * them and which are protected; `biomes.accounts.<env>` and `biomes.environments.<env>` hold their
+ * values. Adding an environment is a list entry and its values, nothing in code.
  */
 import { z } from 'zod';
-import { biomeNameProblem, ENV_NAMES, type EnvName, MAINLINE_BIOME } from '../lambda/shared/grammar';
-
-export { ENV_NAMES, type EnvName } from '../lambda/shared/grammar';
+import { type EnvironmentDefinition, envNameProblem, hostsSandpits } from '../lambda/shared/environments';
+import { biomeNameProblem, MAINLINE_BIOME } from '../lambda/shared/grammar';
 
 /** The context key under which `cdk.json` holds the configuration object. */
 export const CONFIG_CONTEXT_KEY = 'biomes';
 /** `-c biome=<name>`: synthesize that one biome stack only. */
 export const BIOME_CONTEXT_KEY = 'biome';
-/** `-c env=<env>` (with `-c biome`): the environment of that biome; default `dev`. */
+/** `-c env=<env>` (with `-c biome`): the environment of that biome; default the first of the promotion order. */
 export const ENV_CONTEXT_KEY = 'env';
+/** The key of the DevOps account in `biomes.accounts`. */
+export const DEVOPS_ACCOUNT_KEY = 'devops';
 
 const accountId = z
   .string()
@@ -29,6 +34,11 @@ const appName = z
     /^[a-z][a-z0-9-]{1,14}[a-z0-9]$/,
     'must be 3-16 lowercase letters, digits or hyphens, starting with a letter (it prefixes stack, bucket and parameter names)',
   );
+
+const envName = z.string().superRefine((name, ctx) => {
+  const problem = envNameProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const sourceSchema = z.object({
   /** Git host of the CodeConnections connection. */
@@ -47,13 +57,13 @@ const sourceSchema = z.object({
       /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/,
       'must be "<owner-or-group>/<repository>" as the Git host names it',
     ),
-  /** The mainline branch that releases to dev/main -> staging/main -> prod/main. */
+  /** The mainline branch that releases through every environment in promotion order. */
   branch: z.string().min(1, 'must name the release branch').default('main'),
 });
 
 const databaseSchema = z
   .object({
-    /** Aurora Serverless v2 minimum ACU; 0 lets the cluster pause when idle (not allowed in prod). */
+    /** Aurora Serverless v2 minimum ACU; 0 lets the cluster pause when idle (not allowed where protected). */
     minCapacity: z.number().min(0).max(256),
     maxCapacity: z.number().min(1).max(256),
     /** Minutes of inactivity before an auto-paused cluster pauses (5-1440 in RDS). */
@@ -76,7 +86,7 @@ const inferenceSchema = z.object({
   image: z.string().min(1).optional(),
 });
 
-/** The retention periods CloudWatch Logs accepts (days). */
+/** The retention periods CloudWatch Logs accepts (days); lib/common/log-retention.ts maps them to CDK's enum. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
@@ -97,11 +107,19 @@ const environmentSchema = z.object({
     .default(30),
 });
 
-const configSchema = z
+const promotionEntrySchema = z.strictObject({
+  env: envName,
+  /** A manual approval before this environment in the release pipeline. @default false */
+  approvalBefore: z.boolean().default(false),
+  /** Retains data, termination protection, no sandpits, its `main` never dropped. @default false */
+  protected: z.boolean().default(false),
+});
+
+const rawSchema = z
   .object({
     appName: appName.default('biomes'),
     region,
-    accounts: z.object({ devops: accountId, dev: accountId, staging: accountId, prod: accountId }),
+    accounts: z.record(z.string(), accountId),
     source: sourceSchema,
     notifications: z
       .object({
@@ -112,24 +130,86 @@ const configSchema = z
           .transform((v) => (v ? v : undefined)),
       })
       .default({ email: undefined }),
-    environments: z.object({ dev: environmentSchema, staging: environmentSchema, prod: environmentSchema }),
+    /** The environments in promotion order: the release branch goes through them one after the other. */
+    promotion: z.array(promotionEntrySchema).min(1, 'must list at least one environment'),
+    environments: z.record(z.string(), z.unknown()),
   })
   .superRefine((c, ctx) => {
-    if (c.environments.prod.database.minCapacity < 0.5) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['environments', 'prod', 'database', 'minCapacity'],
-        message: 'must be at least 0.5 in prod: a production database must not pause',
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message });
+    const listed = c.promotion.map((p) => p.env);
+    const seen = new Set<string>();
+    c.promotion.forEach((p, i) => {
+      if (seen.has(p.env))
+        issue(['promotion', i, 'env'], `"${p.env}" is listed twice; each environment once`);
+      seen.add(p.env);
+      if (!(p.env in c.accounts)) {
+        issue(['accounts', p.env], `missing: every environment in promotion needs its account id here`);
+      }
+      if (!(p.env in c.environments)) {
+        issue(['environments', p.env], `missing: every environment in promotion needs its values here`);
+      }
+    });
+    if (!(DEVOPS_ACCOUNT_KEY in c.accounts)) {
+      issue(['accounts', DEVOPS_ACCOUNT_KEY], 'missing: the account id of the DevOps account');
+    }
+    for (const key of Object.keys(c.accounts)) {
+      if (key !== DEVOPS_ACCOUNT_KEY && !listed.includes(key)) {
+        issue(['accounts', key], `"${key}" is not an environment of promotion (${listed.join(', ')})`);
+      }
+    }
+    for (const key of Object.keys(c.environments)) {
+      if (!listed.includes(key)) {
+        issue(['environments', key], `"${key}" is not an environment of promotion (${listed.join(', ')})`);
+      }
+    }
+    const first = c.promotion[0];
+    if (first?.protected) {
+      issue(
+        ['promotion', 0, 'protected'],
+        'the first environment receives every build and hosts the sandpits, so it cannot be protected',
+      );
+    }
+    if (first?.approvalBefore) {
+      issue(
+        ['promotion', 0, 'approvalBefore'],
+        'the first environment receives every build directly; an approval needs an environment before it',
+      );
+    }
+    const firstProtected = c.promotion.findIndex((p) => p.protected);
+    if (firstProtected >= 0) {
+      c.promotion.forEach((p, i) => {
+        if (i > firstProtected && !p.protected) {
+          issue(
+            ['promotion', i, 'protected'],
+            `"${p.env}" is unprotected but comes after the protected "${c.promotion[firstProtected]?.env}": protected environments come last in the promotion order`,
+          );
+        }
       });
     }
   });
 
-export type BiomesConfig = z.infer<typeof configSchema>;
-export type EnvironmentConfig = BiomesConfig['environments'][EnvName];
+/** One environment: its promotion facts and its values, resolved once. */
+export interface EnvironmentConfig extends EnvironmentDefinition, z.infer<typeof environmentSchema> {
+  /** The environment's workload account. */
+  readonly account: string;
+  /** 0-based position in the promotion order. */
+  readonly index: number;
+}
+
+export interface BiomesConfig {
+  readonly appName: string;
+  readonly region: string;
+  readonly source: z.infer<typeof sourceSchema>;
+  readonly notifications: { readonly email?: string };
+  readonly devopsAccount: string;
+  /** Every environment, in promotion order. */
+  readonly environments: readonly EnvironmentConfig[];
+}
 
 /** What one synth builds: the whole app, or one biome's stack. */
 export type Selection =
-  { readonly kind: 'all' } | { readonly kind: 'biome'; readonly env: EnvName; readonly biome: string };
+  { readonly kind: 'all' } | { readonly kind: 'biome'; readonly env: string; readonly biome: string };
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -153,34 +233,90 @@ export function parseConfig(raw: unknown): BiomesConfig {
       `Missing Biomes configuration: cdk.json must hold an object under context key "${CONFIG_CONTEXT_KEY}".`,
     );
   }
-  const result = configSchema.safeParse(raw);
+  const result = rawSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(formatIssues(CONFIG_CONTEXT_KEY, result.error.issues));
-  return result.data;
+  const c = result.data;
+
+  const issues: z.core.$ZodIssue[] = [];
+  const environments: EnvironmentConfig[] = [];
+  c.promotion.forEach((p, index) => {
+    const values = environmentSchema.safeParse(c.environments[p.env]);
+    if (!values.success) {
+      for (const i of values.error.issues) issues.push({ ...i, path: ['environments', p.env, ...i.path] });
+      return;
+    }
+    if (p.protected && values.data.database.minCapacity < 0.5) {
+      issues.push({
+        code: 'custom',
+        input: values.data.database.minCapacity,
+        path: ['environments', p.env, 'database', 'minCapacity'],
+        message: `must be at least 0.5 in the protected environment "${p.env}": a production database must not pause`,
+      });
+    }
+    environments.push({
+      name: p.env,
+      approvalBefore: p.approvalBefore,
+      protected: p.protected,
+      account: c.accounts[p.env] ?? '',
+      index,
+      ...values.data,
+    });
+  });
+  if (issues.length > 0) throw new ConfigError(formatIssues(CONFIG_CONTEXT_KEY, issues));
+  return {
+    appName: c.appName,
+    region: c.region,
+    source: c.source,
+    notifications: c.notifications,
+    devopsAccount: c.accounts[DEVOPS_ACCOUNT_KEY] ?? '',
+    environments,
+  };
+}
+
+/** The environment called `name`; throws {@link ConfigError} listing the environments when there is none. */
+export function environmentOf(config: BiomesConfig, name: string): EnvironmentConfig {
+  const env = config.environments.find((e) => e.name === name);
+  if (!env) {
+    throw new ConfigError(
+      `"${name}" is not an environment; use one of ${config.environments.map((e) => e.name).join(', ')} (biomes.promotion in cdk.json).`,
+    );
+  }
+  return env;
+}
+
+/** The first environment of the promotion order: every build publishes there, and sandpit builds only there. */
+export function firstEnvironment(config: BiomesConfig): EnvironmentConfig {
+  const first = config.environments[0];
+  if (!first) throw new ConfigError('biomes.promotion: must list at least one environment');
+  return first;
 }
 
 /** Parses `-c biome=<name>` and `-c env=<env>` into what the app should synthesize. */
-export function parseSelection(biome: unknown, env: unknown): Selection {
+export function parseSelection(config: BiomesConfig, biome: unknown, env: unknown): Selection {
   if (env !== undefined && biome === undefined) {
     throw new ConfigError(
       `-c ${ENV_CONTEXT_KEY}=${String(env)} needs -c ${BIOME_CONTEXT_KEY}=<name>: env selects the environment of one biome (without biome the whole app is synthesized).`,
     );
   }
   if (biome === undefined) return { kind: 'all' };
-  const envName = env === undefined ? 'dev' : env;
-  if (typeof envName !== 'string' || !(ENV_NAMES as readonly string[]).includes(envName)) {
+  const envName = env === undefined ? firstEnvironment(config).name : env;
+  const known = config.environments.map((e) => e.name);
+  if (typeof envName !== 'string' || !known.includes(envName)) {
     throw new ConfigError(
-      `-c ${ENV_CONTEXT_KEY}: "${String(env)}" is not an environment; use one of ${ENV_NAMES.join(', ')}.`,
+      `-c ${ENV_CONTEXT_KEY}: "${String(env)}" is not an environment; use one of ${known.join(', ')}.`,
     );
   }
   const name = String(biome);
   const problem = biomeNameProblem(name, { allowMainline: true });
   if (problem) throw new ConfigError(`-c ${BIOME_CONTEXT_KEY}: ${problem}.`);
-  if (envName === 'prod' && name !== MAINLINE_BIOME) {
+  const environment = environmentOf(config, envName);
+  if (!hostsSandpits(environment) && name !== MAINLINE_BIOME) {
+    const hosts = config.environments.filter(hostsSandpits).map((e) => e.name);
     throw new ConfigError(
-      `-c ${BIOME_CONTEXT_KEY}=${name} -c ${ENV_CONTEXT_KEY}=prod: prod hosts the "${MAINLINE_BIOME}" biome only; create sandpits in dev (or staging).`,
+      `-c ${BIOME_CONTEXT_KEY}=${name} -c ${ENV_CONTEXT_KEY}=${envName}: ${envName} is protected and hosts the "${MAINLINE_BIOME}" biome only; create sandpits in ${hosts.join(' or ')}.`,
     );
   }
-  return { kind: 'biome', env: envName as EnvName, biome: name };
+  return { kind: 'biome', env: envName, biome: name };
 }
 
 /** Everything `bin/app.ts` reads from context, validated together. */
@@ -189,16 +325,6 @@ export function configFromContext(get: (key: string) => unknown): {
   selection: Selection;
 } {
   const config = parseConfig(get(CONFIG_CONTEXT_KEY));
-  const selection = parseSelection(get(BIOME_CONTEXT_KEY), get(ENV_CONTEXT_KEY));
+  const selection = parseSelection(config, get(BIOME_CONTEXT_KEY), get(ENV_CONTEXT_KEY));
   return { config, selection };
-}
-
-/** The account of an environment. */
-export function accountOf(config: BiomesConfig, env: EnvName | 'devops'): string {
-  return config.accounts[env];
-}
-
-/** The biomes each environment hosts in a full synth: its mainline only (sandpits come from `-c biome`). */
-export function biomesInFullSynth(): readonly string[] {
-  return [MAINLINE_BIOME];
 }

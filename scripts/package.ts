@@ -1,7 +1,7 @@
 /**
  * `npm run package -- --sha <40 hex> [--out dist] [--root <repo dir>]`: the CodeBuild packaging
- * step, runnable locally. A thin CLI over lib/bundling/package.ts; the services come from the
- * `SERVICES` list of `<root>/lambda/services.ts`.
+ * step, runnable locally. A thin CLI over lib/bundling/package.ts; the services are the entries of
+ * the `SERVICES` registry of `<root>/lambda/services.ts`.
  */
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,12 +31,14 @@ async function main(): Promise<number> {
   let services: readonly string[];
   try {
     const mod = (await import(pathToFileURL(servicesFile).href)) as {
-      SERVICES?: readonly string[];
-      default?: { SERVICES?: readonly string[] };
+      SERVICES?: unknown;
+      default?: { SERVICES?: unknown };
     };
-    const list = mod.SERVICES ?? mod.default?.SERVICES;
-    if (!Array.isArray(list)) throw new Error('it does not export SERVICES (an array of service names)');
-    services = list;
+    const registry = mod.SERVICES ?? mod.default?.SERVICES;
+    if (typeof registry !== 'object' || registry === null || Array.isArray(registry)) {
+      throw new Error('it does not export SERVICES (the registry: an object with one entry per service)');
+    }
+    services = Object.keys(registry);
   } catch (e) {
     console.error(`Cannot read the services from ${servicesFile}: ${(e as Error).message}`);
     return 2;
@@ -57,4 +59,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code));
+void main().then((code) => process.exit(code));

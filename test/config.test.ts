@@ -1,4 +1,11 @@
-import { ConfigError, configFromContext, parseConfig, parseSelection } from '../lib/config';
+import {
+  ConfigError,
+  configFromContext,
+  environmentOf,
+  firstEnvironment,
+  parseConfig,
+  parseSelection,
+} from '../lib/config';
 import { rawPlaceholderConfig } from './fixtures/config';
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -23,9 +30,40 @@ describe('config', () => {
   test('the placeholders of cdk.json are a valid config', () => {
     const config = parseConfig(rawPlaceholderConfig());
     expect(config.appName).toBe('biomes');
-    expect(config.accounts.devops).toMatch(/^\d{12}$/);
-    expect(config.environments.dev.database.minCapacity).toBe(0);
+    expect(config.devopsAccount).toMatch(/^\d{12}$/);
+    expect(environmentOf(config, 'dev').database.minCapacity).toBe(0);
     expect(config.notifications.email).toBeUndefined();
+  });
+
+  test('environments come in promotion order, with their approvals, protection and accounts', () => {
+    const config = parseConfig(rawPlaceholderConfig());
+    expect(
+      config.environments.map((e) => [e.name, e.index, e.approvalBefore, e.protected, e.account]),
+    ).toEqual([
+      ['dev', 0, false, false, '222222222222'],
+      ['staging', 1, true, false, '333333333333'],
+      ['prod', 2, true, true, '444444444444'],
+    ]);
+    expect(firstEnvironment(config).name).toBe('dev');
+    expect(() => environmentOf(config, 'qa')).toThrow(
+      /"qa" is not an environment; use one of dev, staging, prod/,
+    );
+  });
+
+  test('a fourth environment is a promotion entry and its values, nothing else', () => {
+    const config = parseConfig(
+      withChange((r) => {
+        r.promotion.splice(1, 0, { env: 'qa', approvalBefore: true });
+        r.accounts.qa = '555555555555';
+        r.environments.qa = structuredClone(r.environments.staging);
+      }),
+    );
+    expect(config.environments.map((e) => e.name)).toEqual(['dev', 'qa', 'staging', 'prod']);
+    expect(environmentOf(config, 'qa')).toMatchObject({
+      account: '555555555555',
+      approvalBefore: true,
+      protected: false,
+    });
   });
 
   test.each([
@@ -56,7 +94,71 @@ describe('config', () => {
     [
       'environments.staging missing',
       (r: Raw) => delete r.environments.staging,
-      /biomes\.environments\.staging/,
+      /biomes\.environments\.staging: missing: every environment in promotion needs its values here/,
+    ],
+    [
+      'accounts.staging missing',
+      (r: Raw) => delete r.accounts.staging,
+      /biomes\.accounts\.staging: missing: every environment in promotion needs its account id here/,
+    ],
+    [
+      'accounts.devops missing',
+      (r: Raw) => delete r.accounts.devops,
+      /biomes\.accounts\.devops: missing: the account id of the DevOps account/,
+    ],
+    [
+      'an environment listed twice',
+      (r: Raw) => r.promotion.push({ env: 'staging' }),
+      /biomes\.promotion\.3\.env: "staging" is listed twice/,
+    ],
+    [
+      'a protected environment before an unprotected one',
+      (r: Raw) => {
+        r.promotion.splice(1, 0, { env: 'qa', protected: true });
+        r.accounts.qa = '555555555555';
+        r.environments.qa = structuredClone(r.environments.prod);
+      },
+      /biomes\.promotion\.2\.protected: "staging" is unprotected but comes after the protected "qa"/,
+    ],
+    [
+      'values of an environment not in promotion',
+      (r: Raw) => (r.environments.qa = structuredClone(r.environments.dev)),
+      /biomes\.environments\.qa: "qa" is not an environment of promotion \(dev, staging, prod\)/,
+    ],
+    [
+      'an account of an environment not in promotion',
+      (r: Raw) => (r.accounts.qa = '555555555555'),
+      /biomes\.accounts\.qa: "qa" is not an environment of promotion/,
+    ],
+    [
+      'an environment name off the grammar',
+      (r: Raw) => (r.promotion[0].env = 'Dev-1'),
+      /biomes\.promotion\.0\.env: "Dev-1" must match/,
+    ],
+    [
+      'the reserved environment name devops',
+      (r: Raw) => (r.promotion[0].env = 'devops'),
+      /biomes\.promotion\.0\.env: "devops" is reserved/,
+    ],
+    [
+      'a protected first environment',
+      (r: Raw) => (r.promotion[0].protected = true),
+      /biomes\.promotion\.0\.protected: the first environment receives every build/,
+    ],
+    [
+      'an approval before the first environment',
+      (r: Raw) => (r.promotion[0].approvalBefore = true),
+      /biomes\.promotion\.0\.approvalBefore: the first environment receives every build directly/,
+    ],
+    [
+      'an empty promotion',
+      (r: Raw) => (r.promotion = []),
+      /biomes\.promotion: must list at least one environment/,
+    ],
+    [
+      'an unknown key in a promotion entry',
+      (r: Raw) => (r.promotion[1].aproval = true),
+      /biomes\.promotion\.1: .*aproval/i,
     ],
     [
       'database capacity order',
@@ -66,7 +168,7 @@ describe('config', () => {
     [
       'prod must not pause',
       (r: Raw) => (r.environments.prod.database.minCapacity = 0),
-      /biomes\.environments\.prod\.database\.minCapacity: must be at least 0\.5 in prod/,
+      /biomes\.environments\.prod\.database\.minCapacity: must be at least 0\.5 in the protected environment "prod"/,
     ],
     [
       'instance type',
@@ -104,17 +206,20 @@ describe('config', () => {
 });
 
 describe('selection (-c biome, -c env)', () => {
+  const config = parseConfig(rawPlaceholderConfig());
+  const select = (biome: unknown, env: unknown) => parseSelection(config, biome, env);
+
   test('no biome selects the whole app', () => {
-    expect(parseSelection(undefined, undefined)).toEqual({ kind: 'all' });
+    expect(select(undefined, undefined)).toEqual({ kind: 'all' });
   });
 
-  test('a biome defaults to dev', () => {
-    expect(parseSelection('alice', undefined)).toEqual({ kind: 'biome', env: 'dev', biome: 'alice' });
-    expect(parseSelection('alice', 'staging')).toEqual({ kind: 'biome', env: 'staging', biome: 'alice' });
+  test('a biome defaults to the first environment of the promotion order', () => {
+    expect(select('alice', undefined)).toEqual({ kind: 'biome', env: 'dev', biome: 'alice' });
+    expect(select('alice', 'staging')).toEqual({ kind: 'biome', env: 'staging', biome: 'alice' });
   });
 
   test('main may be selected in any environment, including prod', () => {
-    expect(parseSelection('main', 'prod')).toEqual({ kind: 'biome', env: 'prod', biome: 'main' });
+    expect(select('main', 'prod')).toEqual({ kind: 'biome', env: 'prod', biome: 'main' });
   });
 
   test.each([
@@ -133,23 +238,25 @@ describe('selection (-c biome, -c env)', () => {
     ['test', /reserved/],
     ['default', /reserved/],
   ])('biome %s is refused with the rule', (biome, rule) => {
-    expect(() => parseSelection(biome, undefined)).toThrow(ConfigError);
-    expect(() => parseSelection(biome, undefined)).toThrow(rule);
-    expect(() => parseSelection(biome, undefined)).toThrow(/-c biome/);
+    expect(() => select(biome, undefined)).toThrow(ConfigError);
+    expect(() => select(biome, undefined)).toThrow(rule);
+    expect(() => select(biome, undefined)).toThrow(/-c biome/);
   });
 
   test('an unknown env is refused', () => {
-    expect(() => parseSelection('alice', 'qa')).toThrow(
+    expect(() => select('alice', 'qa')).toThrow(
       /-c env: "qa" is not an environment; use one of dev, staging, prod/,
     );
   });
 
-  test('sandpits are refused in prod', () => {
-    expect(() => parseSelection('alice', 'prod')).toThrow(/prod hosts the "main" biome only/);
+  test('sandpits are refused in a protected environment', () => {
+    expect(() => select('alice', 'prod')).toThrow(
+      /prod is protected and hosts the "main" biome only; create sandpits in dev or staging/,
+    );
   });
 
   test('env without biome is refused rather than ignored', () => {
-    expect(() => parseSelection(undefined, 'staging')).toThrow(/needs -c biome=<name>/);
+    expect(() => select(undefined, 'staging')).toThrow(/needs -c biome=<name>/);
   });
 
   test('configFromContext reads config, biome and env', () => {

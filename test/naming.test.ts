@@ -1,3 +1,4 @@
+import { environmentOf } from '../lib/config';
 import { landingKeyAliasArn, partitionOf, replicationRoleArn } from '../lib/naming';
 import { testConfig } from './fixtures/config';
 
@@ -9,7 +10,7 @@ test('cross-account ARNs carry the partition of the configured region', () => {
   expect(replicationRoleArn(gov)).toBe(
     'arn:aws-us-gov:iam::111111111111:role/biomes-devops-release-replication',
   );
-  expect(landingKeyAliasArn(gov, 'dev')).toBe(
+  expect(landingKeyAliasArn(gov, environmentOf(gov, 'dev'))).toBe(
     'arn:aws-us-gov:kms:us-gov-west-1:222222222222:alias/biomes-dev-landing',
   );
   expect(replicationRoleArn(testConfig())).toMatch(/^arn:aws:iam::/);

@@ -1,9 +1,11 @@
 /**
- * The lifecycle of a biome's database, written against a small executor interface so the same plan
- * runs through the RDS Data API in Lambda and through `pg` against a real PostgreSQL in tests.
+ * The lifecycle of a biome's database, written against the {@link SqlExecutor} interface so the
+ * same plan runs through the RDS Data API in Lambda and through `pg` against a real PostgreSQL in tests.
  */
+import type { SqlExecutor } from '../shared/data-api';
+import { isProtectedBiome } from '../shared/environments';
+import { type BiomeDatabaseNames, MAINTENANCE_DATABASE } from '../shared/scope';
 import { checkMigrations, type Migration, migrationChecksum } from './migrations';
-import { type BiomeDatabaseNames, isProtectedDatabase, MAINTENANCE_DATABASE } from './names';
 import {
   APPLIED_MIGRATIONS_SQL,
   createDatabaseSql,
@@ -15,29 +17,25 @@ import {
   roleExistsSql,
   SCHEMA_MIGRATIONS_TABLE_SQL,
   schemaOwnershipSql,
-  type SqlParams,
   type Statement,
   upsertRoleSql,
 } from './sql';
 
-export type Row = Record<string, unknown>;
-
-/** Runs statements inside one transaction. */
-export interface TransactionExecutor {
-  execute(sql: string, params?: SqlParams): Promise<Row[]>;
-}
-
-/** Runs SQL as one database user (the identity is the executor's: a secret, a connection string). */
-export interface SqlExecutor {
-  /** One statement, auto-committed, connected to `database`. */
-  execute(sql: string, params?: SqlParams, database?: string): Promise<Row[]>;
-  /** Runs `work` in one transaction on `database`: committed when it resolves, rolled back when it throws. */
-  transaction<T>(database: string, work: (tx: TransactionExecutor) => Promise<T>): Promise<T>;
-}
-
 export interface Log {
   info(message: string, extra?: Record<string, unknown>): void;
   warn(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** Where a database lives, and whether it is protected (the environment's flag, see {@link isProtectedBiome}). */
+export interface BiomeDatabasePlace {
+  readonly env: string;
+  readonly biome: string;
+  readonly protected: boolean;
+}
+
+/** Whether the database of `where` must never be dropped: {@link isProtectedBiome}, the one answer. */
+export function keepsDatabase(where: BiomeDatabasePlace): boolean {
+  return isProtectedBiome({ protected: where.protected }, where.biome);
 }
 
 const run = (exec: SqlExecutor, s: Statement, database: string) => exec.execute(s.sql, s.params, database);
@@ -141,17 +139,20 @@ export async function migrate(
 export type DropResult = 'dropped' | 'kept';
 
 /**
- * Ends every session on the biome's database, drops it, then drops the role. Production's `main`
- * is never dropped, whatever the caller asks: it is kept and the refusal is logged.
+ * Ends every session on the biome's database, drops it, then drops the role. A protected biome's
+ * database (the mainline of a protected environment) is never dropped, whatever the caller asks:
+ * it is kept and the refusal is logged.
  */
 export async function dropBiomeDatabase(
   admin: SqlExecutor,
   names: BiomeDatabaseNames,
-  where: { readonly env: string; readonly biome: string },
+  where: BiomeDatabasePlace,
   log: Log,
 ): Promise<DropResult> {
-  if (isProtectedDatabase(where.env, where.biome)) {
-    log.warn('keeping the database of prod main: it is never dropped', { database: names.database });
+  if (keepsDatabase(where)) {
+    log.warn(`keeping the database of ${where.env} ${where.biome}: it is protected, never dropped`, {
+      database: names.database,
+    });
     return 'kept';
   }
   const exists = await run(admin, databaseExistsSql(names), MAINTENANCE_DATABASE);

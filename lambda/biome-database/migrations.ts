@@ -1,8 +1,11 @@
 /**
  * The biome database's schema, as versioned migrations applied once each, in order, each in its own
- * transaction (tracked in `schema_migrations`). Kept as TypeScript, not `.sql` files: neither the
- * shared esbuild bundler nor jest's swc transform loads text files, and a list of single statements
- * is what the RDS Data API runs anyway (one statement per call).
+ * transaction (tracked in `schema_migrations`).
+ *
+ * Kept as TypeScript lists of single statements, not `.sql` files: the RDS Data API runs one
+ * statement per call (a file would have to be split on `;`, which dollar-quoted bodies and string
+ * literals make unreliable), so each migration is written exactly as the statements that are sent,
+ * and its checksum covers exactly what runs, statement by statement.
  *
  * Rules: never edit or reorder a released migration (its checksum is recorded and checked); add a
  * new one with the next version. The services (`lambda/ingest`, `lambda/predict`) rely on exactly

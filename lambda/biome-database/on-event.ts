@@ -1,19 +1,31 @@
 /**
  * The Provider framework's onEvent for `Custom::BiomeDatabase`: Create and Update make or converge
  * the biome's role (with the secret's password) and database, then apply new migrations; a failed
- * Create drops what it made; Delete drops both (never in prod main).
- * Dependencies come in as arguments, so tests run it with mocked clients.
+ * Create drops what it made; Delete drops both (never for a protected biome: the mainline of a
+ * protected environment). Dependencies come in as arguments, so tests run it with mocked clients.
  */
 import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
+import { type DataApi, dataApi } from '../shared/data-api';
 import { issueLines } from '../shared/issues';
-import { dataApiExecutor, type RetryOptions } from './data-api';
-import { dropBiomeDatabase, ensureBiomeDatabase, type Log, migrate, type SqlExecutor } from './database';
+import { type RetryOptions, retryWithDefaults } from '../shared/retry';
+import type { BiomeDatabaseNames } from '../shared/scope';
+import { dropBiomeDatabase, ensureBiomeDatabase, keepsDatabase, type Log, migrate } from './database';
 import { MIGRATIONS, type Migration } from './migrations';
-import { type BiomeDatabaseNames, biomeDatabaseNames, isProtectedDatabase } from './names';
-import { ATTRIBUTE, type BiomeDatabaseProperties, parseProperties } from './properties';
+import { ATTRIBUTE, type BiomeDatabaseProperties, biomeDatabaseNames, parseProperties } from './properties';
 import { checkPassword } from './sql';
+
+/**
+ * How long the resource waits for a resuming cluster: 12 attempts, 2 s doubling to 16 s between
+ * them (about 2.5 min in all), within the provider function's timeout (5 min by default,
+ * lib/common/on-event-provider.ts). A deploy must not fail because the shared cluster happened to be paused.
+ */
+export const PROVISIONING_RESUME_RETRY: RetryOptions = {
+  attempts: 12,
+  baseDelayMs: 2_000,
+  maxDelayMs: 16_000,
+};
 
 const base = { ResourceProperties: z.record(z.string(), z.unknown()) };
 export const eventSchema = z.discriminatedUnion('RequestType', [
@@ -37,8 +49,17 @@ export interface Dependencies {
   readonly rdsData: RDSDataClient;
   readonly secrets: SecretsManagerClient;
   readonly log: Log;
-  readonly retry?: RetryOptions;
+  /** @default PROVISIONING_RESUME_RETRY (unset fields take its values) */
+  readonly retry?: Partial<RetryOptions>;
   readonly migrations?: readonly Migration[];
+}
+
+/** The Data API as one secret's user, waiting out a resume and then failing with the Data API's own error. */
+function executor(deps: Dependencies, props: BiomeDatabaseProperties, secretArn: string): DataApi {
+  return dataApi(
+    { client: deps.rdsData, clusterArn: props.clusterArn, secretArn },
+    { retry: retryWithDefaults(PROVISIONING_RESUME_RETRY, deps.retry), stillResuming: 'rethrow' },
+  );
 }
 
 /** The database's identity: the same biome on the same cluster is the same resource. */
@@ -72,11 +93,11 @@ async function biomePassword(deps: Dependencies, props: BiomeDatabaseProperties,
  * Runs a Create; if it fails, drops what it made before rethrowing. The Provider framework answers a
  * failed Create with a marker physical id and ignores the Delete that follows, so nothing else would
  * ever drop it. Best effort: a failed cleanup is logged, the Create's own error is what CloudFormation
- * shows. Production's `main` is never dropped.
+ * shows. A protected biome's database is never dropped.
  */
 async function createOrCleanUp<T>(
   create: () => Promise<T>,
-  admin: SqlExecutor,
+  admin: DataApi,
   props: BiomeDatabaseProperties,
   names: BiomeDatabaseNames,
   log: Log,
@@ -84,8 +105,8 @@ async function createOrCleanUp<T>(
   try {
     return await create();
   } catch (error) {
-    if (isProtectedDatabase(props.env, props.biome)) {
-      log.warn('create of prod main failed: keeping its database and role', {
+    if (keepsDatabase(props)) {
+      log.warn(`create of ${props.env} ${props.biome} failed: keeping its database and role (protected)`, {
         database: names.database,
         error: String(error),
       });
@@ -130,29 +151,16 @@ export async function onEvent(raw: unknown, deps: Dependencies): Promise<OnEvent
       });
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
-    const names = biomeDatabaseNames(props.biome);
-    const admin = dataApiExecutor(
-      deps.rdsData,
-      { resourceArn: props.clusterArn, secretArn: props.masterSecretArn },
-      deps.retry,
-    );
-    await dropBiomeDatabase(admin, names, props, deps.log);
+    const names = biomeDatabaseNames(props);
+    await dropBiomeDatabase(executor(deps, props, props.masterSecretArn), names, props, deps.log);
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
 
   const props = parseProperties(event.ResourceProperties);
-  const names = biomeDatabaseNames(props.biome);
+  const names = biomeDatabaseNames(props);
   const id = physicalId(props, names);
-  const admin = dataApiExecutor(
-    deps.rdsData,
-    { resourceArn: props.clusterArn, secretArn: props.masterSecretArn },
-    deps.retry,
-  );
-  const own = dataApiExecutor(
-    deps.rdsData,
-    { resourceArn: props.clusterArn, secretArn: props.biomeSecretArn },
-    deps.retry,
-  );
+  const admin = executor(deps, props, props.masterSecretArn);
+  const own = executor(deps, props, props.biomeSecretArn);
 
   // Every Create and Update converges the role and database: repeating it is safe, and it is what
   // carries a rotated or replaced biome secret to the role's password. An Update that moves the

@@ -3,8 +3,14 @@
  * here. CloudFormation passes every property as a string.
  */
 import * as z from 'zod/mini';
-import { ENV_NAMES } from '../shared/grammar';
-import { biomeNameSchema, envNameSchema, parseResourceProperties } from '../shared/issues';
+import { MAINLINE_BIOME } from '../shared/grammar';
+import {
+  biomeNameSchema,
+  booleanPropertySchema,
+  envNameSchema,
+  parseResourceProperties,
+} from '../shared/issues';
+import { type BiomeDatabaseNames, BiomeScope } from '../shared/scope';
 
 export const RESOURCE_TYPE = 'Custom::BiomeDatabase';
 
@@ -14,6 +20,12 @@ export const PROPERTY = {
   biomeSecretArn: 'BiomeSecretArn',
   env: 'Env',
   biome: 'Biome',
+  /**
+   * `true` or `false`: the environment's `protected` flag (biomes.promotion in cdk.json). The
+   * handler never drops the database of a protected biome (`isProtectedBiome` of
+   * lambda/shared/environments.ts).
+   */
+  protected: 'Protected',
   /** Fingerprint of the migrations: a new migration changes it, so CloudFormation sends an Update. */
   migrations: 'Migrations',
 } as const;
@@ -49,6 +61,7 @@ export const propertiesSchema = z.object({
   [PROPERTY.biomeSecretArn]: secretArn("the biome's database secret"),
   [PROPERTY.env]: envNameSchema,
   [PROPERTY.biome]: biomeNameSchema,
+  [PROPERTY.protected]: z.optional(booleanPropertySchema("the environment's protected flag")),
   [PROPERTY.migrations]: z.optional(z.string()),
 });
 
@@ -56,11 +69,22 @@ export interface BiomeDatabaseProperties {
   readonly clusterArn: string;
   readonly masterSecretArn: string;
   readonly biomeSecretArn: string;
-  readonly env: (typeof ENV_NAMES)[number];
+  readonly env: string;
   readonly biome: string;
+  /** The environment's `protected` flag. */
+  readonly protected: boolean;
 }
 
 /** Parses the properties, or throws an error that names each bad property and what to do. */
+/**
+ * The property as the construct sets it, or, when absent, `true` for `main`: a resource created before
+ * the property existed (or CloudFormation rolling an update back to such properties) must never
+ * drop what nobody proved unprotected, and a sandpit was never protected.
+ */
+function protectedFlag(value: 'true' | 'false' | undefined, biome: string): boolean {
+  return value === undefined ? biome === MAINLINE_BIOME : value === 'true';
+}
+
 export function parseProperties(raw: unknown): BiomeDatabaseProperties {
   const p = parseResourceProperties(propertiesSchema, raw, RESOURCE_TYPE);
   return {
@@ -69,5 +93,21 @@ export function parseProperties(raw: unknown): BiomeDatabaseProperties {
     biomeSecretArn: p[PROPERTY.biomeSecretArn],
     env: p[PROPERTY.env],
     biome: p[PROPERTY.biome],
+    protected: protectedFlag(p[PROPERTY.protected], p[PROPERTY.biome]),
   };
+}
+
+/** The app {@link biomeDatabaseNames} builds its scope with; the database names do not depend on it. */
+const ANY_APP = 'biomes';
+
+/**
+ * The biome's database and role: {@link BiomeScope.database}, the names the construct and the
+ * services use too. Within one cluster they depend on the biome alone (the cluster belongs to one
+ * app in one environment), so the resource carries no App property; any app gives the same names,
+ * which a test holds BiomeScope to.
+ */
+export function biomeDatabaseNames(
+  props: Pick<BiomeDatabaseProperties, 'env' | 'biome'>,
+): BiomeDatabaseNames {
+  return new BiomeScope(ANY_APP, props.env, props.biome).database;
 }

@@ -5,7 +5,8 @@
  * through {@link quoteIdent} (validated, then quoted) and the one literal through {@link quoteLiteral}.
  * Pure: no I/O.
  */
-import type { BiomeDatabaseNames } from './names';
+import type { SqlParams } from '../shared/data-api';
+import type { BiomeDatabaseNames } from '../shared/scope';
 
 /** What we allow as an identifier: lowercase, unquoted-safe, within PostgreSQL's 63-byte limit. */
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -15,7 +16,7 @@ const PASSWORD = /^[A-Za-z0-9]{16,128}$/;
 export function quoteIdent(name: string): string {
   if (!IDENTIFIER.test(name)) {
     throw new Error(
-      `"${name}" is not a safe SQL identifier: it must match ${IDENTIFIER.source} (derive it with biomeDatabaseNames).`,
+      `"${name}" is not a safe SQL identifier: it must match ${IDENTIFIER.source} (derive it with BiomeScope.database).`,
     );
   }
   return `"${name}"`;
@@ -36,8 +37,6 @@ export function checkPassword(password: string): void {
 }
 
 /** Parameters use the Data API's `:name` syntax; the pg executor of the tests maps them to `$n`. */
-export type SqlValue = string | number | boolean | null;
-export type SqlParams = Readonly<Record<string, SqlValue>>;
 export interface Statement {
   readonly sql: string;
   readonly params?: SqlParams;

@@ -1,13 +1,14 @@
 /**
  * The Provider framework's onEvent for `Custom::BiomeModels`: nothing on Create or Update; on Delete,
- * the biome's objects on the model location are removed (never for prod main).
+ * the biome's objects on the model location are removed (never for a protected biome: the mainline
+ * of a protected environment).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod/mini';
-import { MAINLINE_BIOME } from '../shared/grammar';
+import { isProtectedBiome } from '../shared/environments';
 import { issueLines } from '../shared/issues';
 import { deleteAllVersionsUnder, type Log } from './cleanup';
-import { biomeModelPrefix, parseProperties } from './properties';
+import { type BiomeModelsProperties, biomeModelPrefix, parseProperties } from './properties';
 
 export const eventSchema = z.discriminatedUnion('RequestType', [
   z.object({ RequestType: z.literal('Create'), ResourceProperties: z.record(z.string(), z.unknown()) }),
@@ -39,9 +40,9 @@ export async function onEvent(raw: unknown, deps: Dependencies): Promise<{ Physi
   if (event.RequestType !== 'Delete') {
     const p = parseProperties(event.ResourceProperties);
     // Identity is the location: a moved location is a new resource, and the old one gets its Delete.
-    return { PhysicalResourceId: `s3://${p.bucket}/${biomeModelPrefix(p.modelPrefix, p.biome)}` };
+    return { PhysicalResourceId: `s3://${p.bucket}/${biomeModelPrefix(p)}` };
   }
-  let p;
+  let p: BiomeModelsProperties;
   try {
     p = parseProperties(event.ResourceProperties);
   } catch (e) {
@@ -49,10 +50,12 @@ export async function onEvent(raw: unknown, deps: Dependencies): Promise<{ Physi
     deps.log.warn('delete with invalid properties: nothing to clean up', { error: String(e) });
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
-  if (p.env === 'prod' && p.biome === MAINLINE_BIOME) {
-    deps.log.warn('keeping the models of prod main: they are never deleted', { bucket: p.bucket });
+  if (isProtectedBiome({ protected: p.protected }, p.biome)) {
+    deps.log.warn(`keeping the models of ${p.env} ${p.biome}: they are protected, never deleted`, {
+      bucket: p.bucket,
+    });
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
-  await deleteAllVersionsUnder(deps.s3, p.bucket, biomeModelPrefix(p.modelPrefix, p.biome), deps.log);
+  await deleteAllVersionsUnder(deps.s3, p.bucket, biomeModelPrefix(p), deps.log);
   return { PhysicalResourceId: event.PhysicalResourceId };
 }

@@ -3,8 +3,14 @@
  * handler. CloudFormation passes every property as a string.
  */
 import * as z from 'zod/mini';
-import type { EnvName } from '../shared/grammar';
-import { biomeNameSchema, envNameSchema, parseResourceProperties } from '../shared/issues';
+import { MAINLINE_BIOME } from '../shared/grammar';
+import {
+  biomeNameSchema,
+  booleanPropertySchema,
+  envNameSchema,
+  parseResourceProperties,
+} from '../shared/issues';
+import { BiomeScope } from '../shared/scope';
 
 export const RESOURCE_TYPE = 'Custom::BiomeModels';
 
@@ -14,12 +20,13 @@ export const PROPERTY = {
   modelPrefix: 'ModelPrefix',
   env: 'Env',
   biome: 'Biome',
+  /**
+   * `true` or `false`: the environment's `protected` flag (biomes.promotion in cdk.json). The
+   * handler never deletes the models of a protected biome (`isProtectedBiome` of
+   * lambda/shared/environments.ts).
+   */
+  protected: 'Protected',
 } as const;
-
-/** Where a biome's models live: `<modelPrefix><biome>/`. The trailing slash keeps `alice` off `alice-b`. */
-export function biomeModelPrefix(modelPrefix: string, biome: string): string {
-  return `${modelPrefix}${biome}/`;
-}
 
 export const propertiesSchema = z.object({
   [PROPERTY.bucket]: z
@@ -40,13 +47,25 @@ export const propertiesSchema = z.object({
     ),
   [PROPERTY.env]: envNameSchema,
   [PROPERTY.biome]: biomeNameSchema,
+  [PROPERTY.protected]: z.optional(booleanPropertySchema("the environment's protected flag")),
 });
 
 export interface BiomeModelsProperties {
   readonly bucket: string;
   readonly modelPrefix: string;
-  readonly env: EnvName;
+  readonly env: string;
   readonly biome: string;
+  /** The environment's `protected` flag. */
+  readonly protected: boolean;
+}
+
+/**
+ * The property as the construct sets it, or, when absent, `true` for `main`: a resource created before
+ * the property existed (or CloudFormation rolling an update back to such properties) must never
+ * drop what nobody proved unprotected, and a sandpit was never protected.
+ */
+function protectedFlag(value: 'true' | 'false' | undefined, biome: string): boolean {
+  return value === undefined ? biome === MAINLINE_BIOME : value === 'true';
 }
 
 export function parseProperties(raw: unknown): BiomeModelsProperties {
@@ -56,5 +75,21 @@ export function parseProperties(raw: unknown): BiomeModelsProperties {
     modelPrefix: p[PROPERTY.modelPrefix],
     env: p[PROPERTY.env],
     biome: p[PROPERTY.biome],
+    protected: protectedFlag(p[PROPERTY.protected], p[PROPERTY.biome]),
   };
+}
+
+/** The app {@link biomeModelPrefix} builds its scope with; the model prefix does not depend on it. */
+const ANY_APP = 'biomes';
+
+/**
+ * Where the biome's models live: {@link BiomeScope.modelPrefix} of the model location's prefix, as
+ * the construct derives it. On one model location it depends on the biome alone (the location
+ * belongs to one app in one environment), so the resource carries no App property; any app gives
+ * the same prefix, which a test holds BiomeScope to.
+ */
+export function biomeModelPrefix(
+  props: Pick<BiomeModelsProperties, 'modelPrefix' | 'env' | 'biome'>,
+): string {
+  return new BiomeScope(ANY_APP, props.env, props.biome).modelPrefix(props.modelPrefix);
 }

@@ -29,12 +29,12 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { ARTIFACT_METADATA } from '../shared/contracts';
 import { type ArtifactKey, parseArtifactKey } from '../shared/grammar';
 import { Budget, MIN_STEP_MS, UPDATE_WAIT_SECONDS } from './budget';
-import { accessDeniedReason } from './errors';
+import { accessDeniedReason, httpStatusOf, messageOf, nameOf } from './errors';
 import { type LandingObject, OBJECT_CREATED, parseEvent, unwrapEvent } from './event';
-import { type Claim, type ClaimStatus, type Holder, Ledger, type Outcome } from './ledger';
-import { copyModel, existingModelCommit, movePointer, targetModel, warmUp } from './model';
-import { Retryable, Stop } from './outcome';
-import { modelRegistration, serviceRegistration } from './registrations';
+import { type Claim, type ClaimStatus, type Holder, Ledger, type LedgerTarget, type Outcome } from './ledger';
+import { copyModel, existingModelCommit, modelObjectKey, movePointer, targetModel, warmUp } from './model';
+import { type ArtifactTarget, Retryable, Stop } from './outcome';
+import { readRegistration } from './registrations';
 import { moveLive, prepareService, publishAndCheck, tagCommit } from './service';
 import type { Settings } from './settings';
 
@@ -82,7 +82,9 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
   const startedAt = deps.now().toISOString();
   logger.resetKeys();
   // A redrive from the dead-letter queue may carry the event inside an on-failure destination record.
-  const rawId = (unwrapEvent(raw) as { id?: unknown } | null)?.id;
+  const unwrapped = unwrapEvent(raw);
+  const rawId =
+    typeof unwrapped === 'object' && unwrapped !== null && 'id' in unwrapped ? unwrapped.id : undefined;
   // The request id lets Lambda's retry retake what a crashed attempt held; the token is this attempt's.
   const holder: Holder = { owner: deps.owner, token: `${deps.owner}:${randomUUID()}` };
   const eventId = typeof rawId === 'string' && rawId ? rawId : 'unknown';
@@ -156,7 +158,7 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
     try {
       await finish({ ...base, ...who, ...facts, status: 'failed', reason: describeError(e, facts) });
     } catch (recordError) {
-      logger.error('could not record the failure', { error: recordError as Error });
+      logger.error('could not record the failure', { error: recordError });
     }
     throw e;
   } finally {
@@ -165,7 +167,7 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
     } catch (releaseError) {
       // A claim left `running` under this request id is retaken by Lambda's retry of this invocation
       // (and otherwise freed when its lease ends).
-      logger.error('could not release the claim', { error: releaseError as Error, status: released });
+      logger.error('could not release the claim', { error: releaseError, status: released });
     }
   }
 }
@@ -219,15 +221,13 @@ async function deploy(
   const { settings } = deps;
   const publishedAt = await inspect(deps.s3, settings, obj, artifact);
   facts.publishedAt = publishedAt;
-  const scope = { appName: settings.appName, envName: settings.envName };
-  const registration =
-    artifact.kind === 'service'
-      ? await serviceRegistration(deps.ssm, scope, artifact.biome, artifact.name)
-      : await modelRegistration(deps.ssm, scope, artifact.biome, artifact.name);
+  const scope = settings.scope.biome(artifact.biome);
+  const found = await readRegistration(deps.ssm, scope, artifact.kind, artifact.name);
+  const entry = ledger.target({ biome: artifact.biome, kind: artifact.kind, name: artifact.name });
 
-  await lock(deps, ledger, budget, artifact, holder);
+  await lock(deps, entry, budget, holder);
   try {
-    const { live, pending } = await ledger.live(artifact.biome, artifact.kind, artifact.name);
+    const { live, pending } = await entry.live();
     facts.previousSha = live?.sha;
     if (live && live.publishedAt >= publishedAt) {
       throw Stop.skipped(
@@ -243,22 +243,19 @@ async function deploy(
         live?.sha,
       );
     }
-    const target = {
-      ...artifact,
+    const target: ArtifactTarget = {
+      scope,
+      name: artifact.name,
+      sha: artifact.sha,
       bucket: obj.bucket,
       key: obj.key,
       versionId: obj.versionId,
-      appName: settings.appName,
-      envName: settings.envName,
     };
     // Written before live moves, so a late older publication sees this one even if recording fails.
     const pendingMove = { sha: artifact.sha, publishedAt, key: obj.key, since: '' };
     const markPending = async () => {
       budget.left(`moving live of ${artifact.kind} "${artifact.name}"`, MIN_STEP_MS);
-      const marked = await ledger.markPending(artifact.biome, artifact.kind, artifact.name, {
-        ...pendingMove,
-        since: deps.now().toISOString(),
-      });
+      const marked = await entry.markPending({ ...pendingMove, since: deps.now().toISOString() });
       if (!marked) {
         throw Stop.skipped(
           `a publication newer than ${publishedAt} started moving live while this deploy ran; live unchanged`,
@@ -267,8 +264,9 @@ async function deploy(
       }
     };
     let functionArn: string | undefined;
-    if (artifact.kind === 'service') {
-      const reg = registration as Awaited<ReturnType<typeof serviceRegistration>>;
+    let deployedRef: string;
+    if (found.kind === 'service') {
+      const reg = found.registration;
       const prepared = await prepareService(deps.lambda, reg, target);
       const version = await publishAndCheck(deps.lambda, reg, prepared, target, {
         maxWaitSeconds: UPDATE_WAIT_SECONDS,
@@ -277,10 +275,10 @@ async function deploy(
       await markPending();
       await moveLive(deps.lambda, prepared, version, target);
       facts.liveMoved = true;
-      facts.deployedRef = version;
+      deployedRef = version;
       functionArn = prepared.functionArn;
     } else {
-      const reg = registration as Awaited<ReturnType<typeof modelRegistration>>;
+      const reg = found.registration;
       const location = {
         bucket: settings.modelBucket,
         prefix: settings.modelPrefix,
@@ -292,7 +290,7 @@ async function deploy(
         const existing = await existingModelCommit(deps.s3, location, target);
         if (existing !== artifact.sha) {
           throw Stop.failed(
-            `model object ${location.prefix}${targetModel(target)} already exists but holds commit ${existing ?? '(no commit-sha metadata)'}, not ${artifact.sha}; it is never overwritten, so the pointer stays; something other than the deploy trigger wrote it: remove it once no pointer uses it, then re-run the pipeline to publish again`,
+            `model object ${modelObjectKey(location, target)} already exists but holds commit ${existing ?? '(no commit-sha metadata)'}, not ${artifact.sha}; it is never overwritten, so the pointer stays; something other than the deploy trigger wrote it: remove it once no pointer uses it, then re-run the pipeline to publish again`,
             facts.previousSha,
           );
         }
@@ -308,39 +306,40 @@ async function deploy(
       await markPending();
       await movePointer(deps.ssm, reg, target);
       facts.liveMoved = true;
-      facts.deployedRef = targetModel(target);
+      deployedRef = targetModel(target);
     }
-    const moved = await ledger.setLive(artifact.biome, artifact.kind, artifact.name, {
+    facts.deployedRef = deployedRef;
+    const moved = await entry.setLive({
       sha: artifact.sha,
       publishedAt,
       liveSince: deps.now().toISOString(),
       key: obj.key,
-      deployedRef: facts.deployedRef,
+      deployedRef,
       ...(facts.previousSha ? { previousSha: facts.previousSha } : {}),
     });
     if (!moved) {
       throw new Error('the live record moved to a newer publication while this deploy held the lease');
     }
     try {
-      await ledger.clearPending(artifact.biome, artifact.kind, artifact.name, pendingMove, deps.now());
+      await entry.clearPending(pendingMove, deps.now());
     } catch (e) {
       // Harmless if it stays unrecorded: it names the publication that is now recorded live.
-      deps.logger.warn('could not clear the pending marker', { error: e as Error });
+      deps.logger.warn('could not clear the pending marker', { error: e });
     }
     if (functionArn) {
       try {
         await tagCommit(deps.lambda, functionArn, artifact.sha);
       } catch (e) {
         // The ledger is the record of what is live; a missing tag must not undo a good deploy.
-        deps.logger.warn('could not tag the function with the live commit', { error: e as Error });
+        deps.logger.warn('could not tag the function with the live commit', { error: e });
       }
     }
   } finally {
     try {
-      await ledger.unlock(artifact.biome, artifact.kind, artifact.name, holder);
+      await entry.unlock(holder);
     } catch (e) {
       // Must not hide the deploy's own error; the lease expires, and this request id may retake it.
-      deps.logger.error('could not release the lease', { error: e as Error });
+      deps.logger.error('could not release the lease', { error: e });
     }
   }
 }
@@ -350,19 +349,14 @@ async function deploy(
  * budget allows: a legitimate holder may keep it for a whole invocation, and a fixed short wait would
  * spend Lambda's attempts while it runs and send a newer publication to the dead-letter queue.
  */
-async function lock(
-  deps: Deps,
-  ledger: Ledger,
-  budget: Budget,
-  a: ArtifactKey,
-  holder: Holder,
-): Promise<void> {
+async function lock(deps: Deps, entry: LedgerTarget, budget: Budget, holder: Holder): Promise<void> {
+  const { kind, name, biome } = entry.ref;
   const started = deps.now().getTime();
-  const deadline = budget.waitDeadline(`waiting for the lease of ${a.kind} "${a.name}"`, started);
-  while (!(await ledger.lock(a.biome, a.kind, a.name, holder, deps.now(), deps.settings.leaseSeconds))) {
+  const deadline = budget.waitDeadline(`waiting for the lease of ${kind} "${name}"`, started);
+  while (!(await entry.lock(holder, deps.now(), deps.settings.leaseSeconds))) {
     if (deps.now().getTime() >= deadline) {
       throw new Retryable(
-        `another deploy of ${a.kind} "${a.name}" in biome "${a.biome}" held the lease for ${Math.round((deps.now().getTime() - started) / 1000)} s, all this invocation had left; retried by Lambda, when the holder has finished or its lease has run out`,
+        `another deploy of ${kind} "${name}" in biome "${biome}" held the lease for ${Math.round((deps.now().getTime() - started) / 1000)} s, all this invocation had left; retried by Lambda, when the holder has finished or its lease has run out`,
       );
     }
     await deps.sleep(POLL_MS);
@@ -382,12 +376,8 @@ async function inspect(
       new HeadObjectCommand({ Bucket: obj.bucket, Key: obj.key, VersionId: obj.versionId }),
     );
   } catch (e) {
-    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (
-      ['NotFound', 'NoSuchKey', 'NoSuchVersion'].includes((e as Error).name) ||
-      status === 404 ||
-      status === 405
-    ) {
+    const status = httpStatusOf(e);
+    if (['NotFound', 'NoSuchKey', 'NoSuchVersion'].includes(nameOf(e)) || status === 404 || status === 405) {
       throw Stop.rejected(
         `object ${obj.key} (version ${obj.versionId ?? 'none'}) no longer exists or is a delete marker; nothing to deploy`,
       );
@@ -437,8 +427,8 @@ function liveNote(facts: Facts): string {
 }
 
 function describeError(e: unknown, facts: Facts): string {
-  const name = (e as Error)?.name ?? 'Error';
-  const message = (e as Error)?.message ?? String(e);
+  const name = nameOf(e);
+  const message = messageOf(e);
   const live = liveNote(facts);
   const then = 'retried by Lambda asynchronous retries, then sent to the dead-letter queue';
   if (name === 'ResourceConflictException') {

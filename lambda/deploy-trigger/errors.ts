@@ -4,12 +4,25 @@
  * Throttling, 5xx, ResourceConflictException and timeouts are not listed: they stay retryable.
  */
 
-function nameOf(e: unknown): string {
+import type { BiomeScope } from '../shared/scope';
+
+/** The name of a thrown value (an SDK error's name is its exception type); `Error` when it has none. */
+export function nameOf(e: unknown): string {
   return (e as Error | undefined)?.name ?? 'Error';
 }
 
-function messageOf(e: unknown): string {
+export function messageOf(e: unknown): string {
   return (e as Error | undefined)?.message ?? String(e);
+}
+
+/** The HTTP status an SDK error carries, if any. */
+export function httpStatusOf(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/** The command that (re)deploys a biome's stack, for the reasons that tell the deployer to run it. */
+export function biomeDeployCommand(scope: BiomeScope): string {
+  return `cdk deploy -c biome=${scope.biome} -c env=${scope.env}`;
 }
 
 /** Denials from IAM, KMS or S3 (`Forbidden` is S3's name for a 403 without a body, as on HEAD). */
@@ -43,8 +56,8 @@ export interface LambdaCall {
   readonly action: string;
   readonly functionName: string;
   readonly service: string;
-  readonly biome: string;
-  readonly envName: string;
+  /** The biome (and environment) the service belongs to. */
+  readonly scope: BiomeScope;
 }
 
 /**
@@ -55,11 +68,12 @@ export function lambdaFinalReason(e: unknown, call: LambdaCall): string | undefi
   const name = nameOf(e);
   const message = messageOf(e);
   const what = `${call.action} of ${call.functionName} failed (${name}: ${message}); live unchanged; retrying cannot fix it`;
+  const biome = call.scope.biome;
   switch (name) {
     case 'InvalidParameterValueException':
     case 'RequestTooLargeException':
       if (call.action !== 'UpdateFunctionCode') {
-        return `${what}: check the registration of service "${call.service}" in biome "${call.biome}" and redeploy the biome (cdk deploy -c biome=${call.biome} -c env=${call.envName})`;
+        return `${what}: check the registration of service "${call.service}" in biome "${biome}" and redeploy the biome (${biomeDeployCommand(call.scope)})`;
       }
       // Lambda reads the package with the caller's credentials and reports S3 and KMS errors this way.
       // Only denials and a key that cannot be used are final; SlowDown, InternalError, a KMS throttle...
@@ -75,7 +89,7 @@ export function lambdaFinalReason(e: unknown, call: LambdaCall): string | undefi
     case 'InvalidCodeSignatureException':
       return `${what}: the package failed the function's code-signing check; sign it with the allowed signing profile and publish a new commit`;
     case 'ResourceNotFoundException':
-      return `${what}: function ${call.functionName} registered for service "${call.service}" no longer exists, so biome "${call.biome}" was torn down or is being replaced; redeploy the biome (cdk deploy -c biome=${call.biome} -c env=${call.envName}), then re-run the pipeline to publish again`;
+      return `${what}: function ${call.functionName} registered for service "${call.service}" no longer exists, so biome "${biome}" was torn down or is being replaced; redeploy the biome (${biomeDeployCommand(call.scope)}), then re-run the pipeline to publish again`;
     default:
       return accessDeniedReason(e);
   }

@@ -1,19 +1,7 @@
 /**
- * The deployment ledger (DynamoDB, keys `pk`/`sk`, both strings). Layout:
- *
- * | pk               | sk                                             | item                                              |
- * | ---------------- | ---------------------------------------------- | ------------------------------------------------- |
- * | `BIOME#<biome>`  | `LIVE#<kind>#<name>`                           | what is live: sha, publishedAt, liveSince, version or targetModel, key, previousSha |
- * | `BIOME#<biome>`  | `PENDING#<kind>#<name>`                        | newest move of live started: sha, publishedAt, key, since; recordedAt once live records it |
- * | `BIOME#<biome>`  | `HISTORY#<kind>#<name>#<recordedAt>#<eventId>` | one outcome: status, reason, sha, previousSha, times, key |
- * | `BIOME#<biome>`  | `LOCK#<kind>#<name>`                           | lease held while one invocation deploys that name: owner, token, expiresAt |
- * | `OBJECT#<key>`   | `DELIVERY#<version id or etag>`                | idempotency claim of one landing object version: status, owner, token |
- * | `UNPARSED`       | `HISTORY#<recordedAt>#<eventId>`               | outcome of an event whose key names no biome     |
- *
- * So "what is live in biome X, since when, from which commit" is one query
- * (`pk = BIOME#X and begins_with(sk, 'LIVE#')`), and "history of service S in biome X" is one query
- * (`pk = BIOME#X and begins_with(sk, 'HISTORY#service#S#')`, sorted by time). `<kind>` is `service`
- * or `model`; names never contain `#`, so prefixes cannot collide.
+ * The deployment ledger (DynamoDB): claims per landing object version, and per target (one service
+ * or model of one biome) its lease, live record, pending marker and history. The item layout and
+ * its key attribute names are in ./ledger-keys, which the table construct shares.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
@@ -24,6 +12,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ArtifactKind } from '../shared/grammar';
+import { nameOf } from './errors';
+import { LEDGER_PARTITION_KEY, type LedgerKey, ledgerKey, pk, sk } from './ledger-keys';
 
 export type Status = 'deployed' | 'skipped' | 'rejected' | 'failed';
 
@@ -76,21 +66,6 @@ export interface LiveState {
   readonly pending?: PendingLive;
 }
 
-export const pk = {
-  biome: (biome: string) => `BIOME#${biome}`,
-  object: (key: string) => `OBJECT#${key}`,
-  unparsed: 'UNPARSED',
-};
-export const sk = {
-  live: (kind: ArtifactKind, name: string) => `LIVE#${kind}#${name}`,
-  lock: (kind: ArtifactKind, name: string) => `LOCK#${kind}#${name}`,
-  pending: (kind: ArtifactKind, name: string) => `PENDING#${kind}#${name}`,
-  history: (kind: ArtifactKind, name: string, at: string, eventId: string) =>
-    `HISTORY#${kind}#${name}#${at}#${eventId}`,
-  unparsedHistory: (at: string, eventId: string) => `HISTORY#${at}#${eventId}`,
-  delivery: (identity: string) => `DELIVERY#${identity}`,
-};
-
 /** Claim statuses: `running` while an invocation works on it, `retryable` after an error that escaped. */
 export type ClaimStatus = Status | 'running' | 'retryable';
 
@@ -112,14 +87,12 @@ export interface Claim {
 }
 
 function isConditionFailure(e: unknown): boolean {
-  return (
-    e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException'
-  );
+  return e instanceof ConditionalCheckFailedException || nameOf(e) === 'ConditionalCheckFailedException';
 }
 
 /** A transaction cancelled because one of its conditions failed (not a conflict or a throttle). */
 function isTransactionConditionFailure(e: unknown): boolean {
-  if (!(e instanceof TransactionCanceledException || (e as Error)?.name === 'TransactionCanceledException')) {
+  if (!(e instanceof TransactionCanceledException || nameOf(e) === 'TransactionCanceledException')) {
     return false;
   }
   const reasons = (e as TransactionCanceledException).CancellationReasons ?? [];
@@ -133,11 +106,29 @@ function isTransactionConditionFailure(e: unknown): boolean {
 const FORWARD_ONLY =
   'attribute_not_exists(publishedAt) OR publishedAt < :new OR (publishedAt = :new AND #key = :key)';
 
+/** What one lease, live record, pending marker and history belong to: one service or model of one biome. */
+export interface TargetRef {
+  readonly biome: string;
+  readonly kind: ArtifactKind;
+  readonly name: string;
+}
+
+/** An outcome of one target; the target's biome, kind and name are the handle's. */
+export type TargetOutcome = Omit<Outcome, keyof TargetRef>;
+
+/** Placeholder of the partition key attribute in expressions (its name is {@link LEDGER_PARTITION_KEY}). */
+const PK = '#pk';
+
 export class Ledger {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
+
+  /** The per-target operations (lease, live state, pending marker, live record, history) of one target. */
+  target(ref: TargetRef): LedgerTarget {
+    return new LedgerTarget(this.db, this.table, ref);
+  }
 
   /**
    * Claims one delivery (object key + version). A conditional write, so two concurrent deliveries
@@ -154,16 +145,21 @@ export class Ledger {
     now: Date,
     leaseSeconds: number,
   ): Promise<{ claim?: Claim; heldStatus?: string }> {
+    const itemKey = deliveryKey(key, identity);
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk.object(key), sk: sk.delivery(identity) },
+          Key: itemKey,
           UpdateExpression:
             'SET #status = :running, #owner = :owner, #token = :token, leaseUntil = :lease, claimedAt = :now, attempts = if_not_exists(attempts, :zero) + :one',
-          ConditionExpression:
-            'attribute_not_exists(pk) OR #status = :retryable OR (#status = :running AND (leaseUntil < :now OR #owner = :owner))',
-          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner', '#token': 'token' },
+          ConditionExpression: `attribute_not_exists(${PK}) OR #status = :retryable OR (#status = :running AND (leaseUntil < :now OR #owner = :owner))`,
+          ExpressionAttributeNames: {
+            [PK]: LEDGER_PARTITION_KEY,
+            '#status': 'status',
+            '#owner': 'owner',
+            '#token': 'token',
+          },
           ExpressionAttributeValues: {
             ':running': 'running',
             ':retryable': 'retryable',
@@ -180,11 +176,7 @@ export class Ledger {
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
       const held = await this.db.send(
-        new GetCommand({
-          TableName: this.table,
-          Key: { pk: pk.object(key), sk: sk.delivery(identity) },
-          ConsistentRead: true,
-        }),
+        new GetCommand({ TableName: this.table, Key: itemKey, ConsistentRead: true }),
       );
       return { heldStatus: String(held.Item?.status ?? 'unknown') };
     }
@@ -198,7 +190,7 @@ export class Ledger {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: pk.object(claim.key), sk: sk.delivery(claim.identity) },
+        Key: deliveryKey(claim.key, claim.identity),
         UpdateExpression: 'SET #status = :status, finishedAt = :now REMOVE leaseUntil',
         ConditionExpression: '#token = :token',
         ExpressionAttributeNames: { '#status': 'status', '#token': 'token' },
@@ -212,24 +204,53 @@ export class Ledger {
   }
 
   /**
+   * Appends one outcome to the history: under its target when it names one, else under `UNPARSED`
+   * (an event whose key names no biome, service or model).
+   */
+  async record(outcome: Outcome, recordedAt: Date): Promise<void> {
+    const { biome, kind, name } = outcome;
+    if (biome && kind && name) {
+      await this.target({ biome, kind, name }).record(outcome, recordedAt);
+      return;
+    }
+    const at = recordedAt.toISOString();
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...ledgerKey(pk.unparsed, sk.unparsedHistory(at, outcome.eventId)),
+          ...stripUndefined(outcome),
+          recordedAt: at,
+        },
+      }),
+    );
+  }
+}
+
+/** The ledger of one target: its lease, live record, pending marker and history. From {@link Ledger.target}. */
+export class LedgerTarget {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    readonly ref: TargetRef,
+  ) {}
+
+  private key(sort: (kind: ArtifactKind, name: string) => string): LedgerKey {
+    return ledgerKey(pk.biome(this.ref.biome), sort(this.ref.kind, this.ref.name));
+  }
+
+  /**
    * Takes the per-name lease: only one invocation deploys a given service or model of a biome at a
    * time, so "read live, deploy, move live" cannot interleave. Returns false while someone else holds
    * it. The same owner retakes its own lease (a Lambda retry of a crashed invocation keeps the request
    * id); the lease then carries the new attempt's token.
    */
-  async lock(
-    biome: string,
-    kind: ArtifactKind,
-    name: string,
-    holder: Holder,
-    now: Date,
-    leaseSeconds: number,
-  ): Promise<boolean> {
+  async lock(holder: Holder, now: Date, leaseSeconds: number): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk.biome(biome), sk: sk.lock(kind, name) },
+          Key: this.key(sk.lock),
           UpdateExpression: 'SET #owner = :owner, #token = :token, expiresAt = :expires',
           ConditionExpression: 'attribute_not_exists(expiresAt) OR expiresAt < :now OR #owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token' },
@@ -249,12 +270,12 @@ export class Ledger {
   }
 
   /** Releases the lease if this attempt (its token) still holds it. */
-  async unlock(biome: string, kind: ArtifactKind, name: string, holder: Holder): Promise<void> {
+  async unlock(holder: Holder): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk.biome(biome), sk: sk.lock(kind, name) },
+          Key: this.key(sk.lock),
           UpdateExpression: 'REMOVE #owner, #token, expiresAt',
           ConditionExpression: '#token = :token',
           ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token' },
@@ -267,22 +288,18 @@ export class Ledger {
     }
   }
 
-  async live(biome: string, kind: ArtifactKind, name: string): Promise<LiveState> {
-    const read = (key: string) =>
-      this.db.send(
-        new GetCommand({
-          TableName: this.table,
-          Key: { pk: pk.biome(biome), sk: key },
-          ConsistentRead: true,
-        }),
-      );
-    const [live, pending] = await Promise.all([read(sk.live(kind, name)), read(sk.pending(kind, name))]);
+  /** The recorded live record, and a move of live started but not recorded yet; both read consistently. */
+  async live(): Promise<LiveState> {
+    const read = (key: LedgerKey) =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    const [live, pending] = await Promise.all([read(this.key(sk.live)), read(this.key(sk.pending))]);
     const marker = pending.Item;
     return {
+      // Items of this table, written by this module: the document client types them as any record.
       ...(live.Item ? { live: live.Item as LiveRecord } : {}),
       // A recorded marker is only the high-water mark: the live record says the same, and more.
       ...(typeof marker?.publishedAt === 'string' && marker.recordedAt === undefined
-        ? { pending: marker as unknown as PendingLive }
+        ? { pending: marker as PendingLive }
         : {}),
     };
   }
@@ -294,7 +311,7 @@ export class Ledger {
    * retry). False when a newer publication started moving live or is live: this run must not move
    * the alias or pointer (a model pointer has no revision guard of its own).
    */
-  async markPending(biome: string, kind: ArtifactKind, name: string, pending: PendingLive): Promise<boolean> {
+  async markPending(pending: PendingLive): Promise<boolean> {
     const names = { '#key': 'key' };
     const order = { ':new': pending.publishedAt, ':key': pending.key };
     try {
@@ -304,7 +321,7 @@ export class Ledger {
             {
               ConditionCheck: {
                 TableName: this.table,
-                Key: { pk: pk.biome(biome), sk: sk.live(kind, name) },
+                Key: this.key(sk.live),
                 ConditionExpression: FORWARD_ONLY,
                 ExpressionAttributeNames: names,
                 ExpressionAttributeValues: order,
@@ -313,7 +330,7 @@ export class Ledger {
             {
               Update: {
                 TableName: this.table,
-                Key: { pk: pk.biome(biome), sk: sk.pending(kind, name) },
+                Key: this.key(sk.pending),
                 UpdateExpression:
                   'SET sha = :sha, publishedAt = :new, #key = :key, since = :since REMOVE recordedAt',
                 ConditionExpression: FORWARD_ONLY,
@@ -336,18 +353,12 @@ export class Ledger {
    * and key: the marker stays the high-water mark, so an older run that still holds a stale view
    * cannot mark it (and move live) after this one released the lease. A newer marker is left alone.
    */
-  async clearPending(
-    biome: string,
-    kind: ArtifactKind,
-    name: string,
-    pending: PendingLive,
-    recordedAt: Date,
-  ): Promise<void> {
+  async clearPending(pending: PendingLive, recordedAt: Date): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk.biome(biome), sk: sk.pending(kind, name) },
+          Key: this.key(sk.pending),
           UpdateExpression: 'SET recordedAt = :at',
           ConditionExpression: 'publishedAt = :new AND #key = :key',
           ExpressionAttributeNames: { '#key': 'key' },
@@ -369,12 +380,13 @@ export class Ledger {
    * The same publication may write again: an SDK retry of a Put that already succeeded must not turn
    * a good deploy into a failure.
    */
-  async setLive(biome: string, kind: ArtifactKind, name: string, record: LiveRecord): Promise<boolean> {
+  async setLive(record: LiveRecord): Promise<boolean> {
+    const { biome, kind, name } = this.ref;
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: pk.biome(biome), sk: sk.live(kind, name), biome, kind, name, ...record },
+          Item: { ...this.key(sk.live), biome, kind, name, ...record },
           ConditionExpression: FORWARD_ONLY,
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':new': record.publishedAt, ':key': record.key },
@@ -387,20 +399,28 @@ export class Ledger {
     }
   }
 
-  /** Appends one outcome to the history. */
-  async record(outcome: Outcome, recordedAt: Date): Promise<void> {
+  /** Appends one outcome of this target to its history (sorted by time under the target's prefix). */
+  async record(outcome: TargetOutcome, recordedAt: Date): Promise<void> {
     const at = recordedAt.toISOString();
-    const keys =
-      outcome.biome && outcome.kind && outcome.name
-        ? { pk: pk.biome(outcome.biome), sk: sk.history(outcome.kind, outcome.name, at, outcome.eventId) }
-        : { pk: pk.unparsed, sk: sk.unparsedHistory(at, outcome.eventId) };
+    const { biome, kind, name } = this.ref;
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: { ...keys, ...stripUndefined(outcome), recordedAt: at },
+        Item: {
+          ...ledgerKey(pk.biome(biome), sk.history(kind, name, at, outcome.eventId)),
+          ...stripUndefined(outcome),
+          biome,
+          kind,
+          name,
+          recordedAt: at,
+        },
       }),
     );
   }
+}
+
+function deliveryKey(key: string, identity: string): LedgerKey {
+  return ledgerKey(pk.object(key), sk.delivery(identity));
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -7,8 +7,9 @@ import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cl
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { ARTIFACT_METADATA, type ModelRegistration } from '../shared/contracts';
-import { artifactKey } from '../shared/grammar';
+import { artifactFileName } from '../shared/grammar';
 import { type Budget, MIN_STEP_MS } from './budget';
+import { httpStatusOf, messageOf, nameOf } from './errors';
 import { type ArtifactTarget, Retryable, Stop } from './outcome';
 
 export type ModelTarget = ArtifactTarget;
@@ -20,9 +21,17 @@ export interface ModelLocation {
   readonly endpointName: string;
 }
 
-/** TargetModel of an artifact: relative to the model location, `<biome>/<name>-<sha>.tar.gz`. */
+/**
+ * TargetModel of an artifact: its file under the biome's model prefix, relative to the model location
+ * (`<biome>/<name>-<sha>.tar.gz`, the same text as its landing key).
+ */
 export function targetModel(target: ModelTarget): string {
-  return artifactKey('model', target.biome, target.name, target.sha);
+  return `${target.scope.modelPrefix('')}${artifactFileName('model', target.name, target.sha)}`;
+}
+
+/** The model's object key on the model location: SageMaker loads `<location prefix><TargetModel>`. */
+export function modelObjectKey(location: ModelLocation, target: ModelTarget): string {
+  return `${location.prefix}${targetModel(target)}`;
 }
 
 function copySource(bucket: string, key: string, versionId?: string): string {
@@ -41,7 +50,7 @@ export async function copyModel(
   target: ModelTarget,
   budget: Budget,
 ): Promise<'copied' | 'present'> {
-  const key = `${location.prefix}${targetModel(target)}`;
+  const key = modelObjectKey(location, target);
   try {
     await budget.within(`copying the model to ${key}`, (abortSignal) =>
       s3.send(
@@ -56,8 +65,7 @@ export async function copyModel(
     );
     return 'copied';
   } catch (e) {
-    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if ((e as Error).name === 'PreconditionFailed' || status === 412) return 'present';
+    if (nameOf(e) === 'PreconditionFailed' || httpStatusOf(e) === 412) return 'present';
     throw e;
   }
 }
@@ -72,13 +80,12 @@ export async function existingModelCommit(
   location: ModelLocation,
   target: ModelTarget,
 ): Promise<string | undefined> {
-  const key = `${location.prefix}${targetModel(target)}`;
+  const key = modelObjectKey(location, target);
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: location.bucket, Key: key }));
     return head.Metadata?.[ARTIFACT_METADATA.commitSha];
   } catch (e) {
-    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if ((e as Error).name === 'NotFound' || status === 404) {
+    if (nameOf(e) === 'NotFound' || httpStatusOf(e) === 404) {
       throw new Retryable(`model object ${key} refused the copy as existing but is not found now`);
     }
     throw e;
@@ -122,7 +129,7 @@ export async function warmUp(
       );
       return;
     } catch (e) {
-      const name = (e as Error).name;
+      const name = nameOf(e);
       if (name === 'ModelNotReadyException' && attempt < options.attempts) {
         const delay = Math.min(2 ** attempt * 1000, 20_000);
         options.budget.left(`retrying ${step}`, delay + MIN_STEP_MS);
@@ -131,7 +138,7 @@ export async function warmUp(
       }
       if (name === 'ModelError' || name === 'ValidationError') {
         throw Stop.failed(
-          `warm-up of ${targetModel(target)} on endpoint ${location.endpointName} failed (${name}: ${(e as Error).message}); pointer unchanged; fix the model and publish a new commit`,
+          `warm-up of ${targetModel(target)} on endpoint ${location.endpointName} failed (${name}: ${messageOf(e)}); pointer unchanged; fix the model and publish a new commit`,
         );
       }
       throw e;

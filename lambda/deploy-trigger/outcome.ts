@@ -4,11 +4,13 @@
  * error is transient as far as we know (./errors maps the known permanent ones to a final failure):
  * recorded as failed, then rethrown for the platform to retry.
  */
+import type { BiomeScope } from '../shared/scope';
 import type { Status } from './ledger';
 
 /** One landing object being deployed: whose, what, and where it is. */
 export interface ArtifactTarget {
-  readonly biome: string;
+  /** The biome (of this app and environment) it deploys to; every name of the biome derives from it. */
+  readonly scope: BiomeScope;
   readonly name: string;
   readonly sha: string;
   /** Landing bucket and (decoded) key of the object. */

@@ -1,21 +1,16 @@
 /**
  * Looks up what a biome registered for a name (DESIGN.md "Shared stack <-> biome stack contract").
  * Tells an unknown biome (nothing under `/<app>/<env>/<biome>/`) from an unknown name, because the
- * fixes differ: deploy the biome stack, or add the service/model to it.
+ * fixes differ: deploy the biome stack, or add the service/model to it. Every parameter name comes
+ * from the biome's {@link BiomeScope}.
  */
 import { GetParameterCommand, GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod/mini';
-import {
-  biomeParameterRoot,
-  LIVE_ALIAS,
-  type ModelRegistration,
-  modelPointerName,
-  modelRegistrationName,
-  type ServiceRegistration,
-  serviceRegistrationName,
-} from '../shared/contracts';
+import { LIVE_ALIAS, type ModelRegistration, type ServiceRegistration } from '../shared/contracts';
 import type { ArtifactKind } from '../shared/grammar';
 import { issueLines } from '../shared/issues';
+import type { BiomeScope } from '../shared/scope';
+import { biomeDeployCommand, nameOf } from './errors';
 import { Stop } from './outcome';
 
 const serviceSchema = z.object({
@@ -29,12 +24,28 @@ const modelSchema = z.object({
   warmUp: z.optional(z.object({ contentType: z.string().check(z.minLength(1)), body: z.string() })),
 });
 
+/** What a biome registered for one name: a service or a model, told apart by `kind`. */
+export type Registration =
+  | { readonly kind: 'service'; readonly registration: ServiceRegistration }
+  | { readonly kind: 'model'; readonly registration: ModelRegistration };
+
+/**
+ * The one parse path of both kinds: the artifact's kind (from its key) picks the schema, and the
+ * result is already the {@link Registration} union, narrowed by `kind`.
+ */
+const registrationSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('service'), registration: serviceSchema }),
+  z.object({ kind: z.literal('model'), registration: modelSchema }),
+]);
+
+const OTHER_KIND: Readonly<Record<ArtifactKind, ArtifactKind>> = { service: 'model', model: 'service' };
+
 /** GetParametersByPath may answer a page with no parameters and a NextToken; follow a few. */
 export const BIOME_LOOKUP_PAGES = 5;
 
-export interface Scope {
-  readonly appName: string;
-  readonly envName: string;
+/** The SSM parameter a biome registers a service or a model under. */
+export function registrationParameter(scope: BiomeScope, kind: ArtifactKind, name: string): string {
+  return kind === 'service' ? scope.serviceRegistration(name) : scope.modelRegistration(name);
 }
 
 /** Whether anything is registered under `root`. Throws (retryable) when the pages run out undecided. */
@@ -58,33 +69,31 @@ async function anyParameterUnder(ssm: SSMClient, root: string): Promise<boolean>
   );
 }
 
-async function readRegistration(
+/** The JSON value of the registration parameter; an unknown biome or name is a rejection that says which. */
+async function readRegistrationJson(
   ssm: SSMClient,
-  scope: Scope,
+  scope: BiomeScope,
   kind: ArtifactKind,
-  biome: string,
   name: string,
+  parameter: string,
 ): Promise<unknown> {
-  const parameter =
-    kind === 'service'
-      ? serviceRegistrationName(scope.appName, scope.envName, biome, name)
-      : modelRegistrationName(scope.appName, scope.envName, biome, name);
   let value: string | undefined;
   try {
     const out = await ssm.send(new GetParameterCommand({ Name: parameter }));
     value = out.Parameter?.Value;
   } catch (e) {
-    if ((e as Error).name !== 'ParameterNotFound') throw e;
+    if (nameOf(e) !== 'ParameterNotFound') throw e;
   }
+  const { biome, env } = scope;
   if (value === undefined) {
-    const root = biomeParameterRoot(scope.appName, scope.envName, biome);
+    const root = scope.parameterRoot;
     if (!(await anyParameterUnder(ssm, root))) {
       throw Stop.rejected(
-        `unknown biome "${biome}" in ${scope.envName}: nothing is registered under ${root}/; deploy its stack first (cdk deploy -c biome=${biome} -c env=${scope.envName}), then re-run the pipeline to publish the artifact again`,
+        `unknown biome "${biome}" in ${env}: nothing is registered under ${root}/; deploy its stack first (${biomeDeployCommand(scope)}), then re-run the pipeline to publish the artifact again`,
       );
     }
     throw Stop.rejected(
-      `unknown ${kind} "${name}" in biome "${biome}": ${parameter} does not exist; add the ${kind} to the biome stack, deploy it (cdk deploy -c biome=${biome} -c env=${scope.envName}), then re-run the pipeline to publish the artifact again`,
+      `unknown ${kind} "${name}" in biome "${biome}": ${parameter} does not exist; add the ${kind} to the biome stack, deploy it (${biomeDeployCommand(scope)}), then re-run the pipeline to publish the artifact again`,
     );
   }
   try {
@@ -94,41 +103,53 @@ async function readRegistration(
   }
 }
 
-export async function serviceRegistration(
-  ssm: SSMClient,
-  scope: Scope,
-  biome: string,
+/**
+ * Checks what `parameter` held against the schema of `kind`. A registration of the other kind (a
+ * service's read for a model key, say) is refused as such, not as a list of missing fields.
+ */
+export function parseRegistration(
+  scope: BiomeScope,
+  kind: ArtifactKind,
   name: string,
-): Promise<ServiceRegistration> {
-  const raw = await readRegistration(ssm, scope, 'service', biome, name);
-  const parsed = serviceSchema.safeParse(raw);
+  raw: unknown,
+  parameter = registrationParameter(scope, kind, name),
+): Registration {
+  const { biome } = scope;
+  const parsed = registrationSchema.safeParse({ kind, registration: raw });
   if (!parsed.success) {
+    const other = OTHER_KIND[kind];
+    if (registrationSchema.safeParse({ kind: other, registration: raw }).success) {
+      throw Stop.rejected(
+        `registration ${parameter} holds a ${other} registration, not a ${kind} registration; the biome stack registered ${kind} "${name}" of biome "${biome}" wrongly: fix it and redeploy it (${biomeDeployCommand(scope)})`,
+      );
+    }
+    // Paths relative to the registration itself, not to the envelope that carries its kind.
+    const issues = parsed.error.issues.map((issue) => ({ ...issue, path: issue.path.slice(1) }));
     throw Stop.rejected(
-      `registration of service "${name}" in biome "${biome}" is invalid (${issueLines(parsed.error).join('; ')}); redeploy the biome stack`,
+      `registration of ${kind} "${name}" in biome "${biome}" is invalid (${issueLines({ issues }).join('; ')}); redeploy the biome stack`,
     );
   }
-  return parsed.data;
+  const found = parsed.data;
+  if (found.kind === 'model') {
+    // IAM lets the trigger write every biome's pointers; this keeps one biome from moving another's.
+    const expected = scope.modelPointer(name);
+    if (found.registration.pointerParameter !== expected) {
+      throw Stop.rejected(
+        `model "${name}" in biome "${biome}" registers pointer ${found.registration.pointerParameter}, but it must be ${expected}; fix the biome stack`,
+      );
+    }
+  }
+  return found;
 }
 
-export async function modelRegistration(
+/** What the biome of `scope` registered for the `kind` named `name`: read from SSM, then parsed. */
+export async function readRegistration(
   ssm: SSMClient,
-  scope: Scope,
-  biome: string,
+  scope: BiomeScope,
+  kind: ArtifactKind,
   name: string,
-): Promise<ModelRegistration> {
-  const raw = await readRegistration(ssm, scope, 'model', biome, name);
-  const parsed = modelSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw Stop.rejected(
-      `registration of model "${name}" in biome "${biome}" is invalid (${issueLines(parsed.error).join('; ')}); redeploy the biome stack`,
-    );
-  }
-  // IAM lets the trigger write every biome's pointers; this keeps one biome from moving another's.
-  const expected = modelPointerName(scope.appName, scope.envName, biome, name);
-  if (parsed.data.pointerParameter !== expected) {
-    throw Stop.rejected(
-      `model "${name}" in biome "${biome}" registers pointer ${parsed.data.pointerParameter}, but it must be ${expected}; fix the biome stack`,
-    );
-  }
-  return parsed.data;
+): Promise<Registration> {
+  const parameter = registrationParameter(scope, kind, name);
+  const raw = await readRegistrationJson(ssm, scope, kind, name, parameter);
+  return parseRegistration(scope, kind, name, raw, parameter);
 }

@@ -18,13 +18,10 @@ import {
 } from '@aws-sdk/client-lambda';
 import { LIVE_ALIAS, type ServiceRegistration, TAGS } from '../shared/contracts';
 import type { Budget } from './budget';
-import { lambdaFinalReason } from './errors';
+import { lambdaFinalReason, nameOf } from './errors';
 import { type ArtifactTarget, Retryable, Stop } from './outcome';
 
-export interface ServiceTarget extends ArtifactTarget {
-  readonly envName: string;
-  readonly appName: string;
-}
+export type ServiceTarget = ArtifactTarget;
 
 export interface Prepared {
   readonly functionName: string;
@@ -48,8 +45,7 @@ async function call<T>(
       action,
       functionName,
       service: target.name,
-      biome: target.biome,
-      envName: target.envName,
+      scope: target.scope,
     });
     if (reason) throw Stop.failed(reason);
     throw e;
@@ -68,14 +64,15 @@ export async function prepareService(
   );
   const tags = fn.Tags ?? {};
   const owner = { app: tags[TAGS.app], env: tags[TAGS.env], biome: tags[TAGS.biome] };
+  const { scope } = target;
   if (
-    owner.app !== target.appName ||
-    owner.env !== target.envName ||
-    owner.biome !== target.biome ||
+    owner.app !== scope.app ||
+    owner.env !== scope.env ||
+    owner.biome !== scope.biome ||
     tags[TAGS.deployable] !== 'true'
   ) {
     throw Stop.rejected(
-      `function ${functionName} registered for service "${target.name}" is tagged app=${owner.app} env=${owner.env} biome=${owner.biome} deployable=${tags[TAGS.deployable]}, not a deployable function of biome "${target.biome}" in ${target.envName}; fix the biome stack's registration`,
+      `function ${functionName} registered for service "${target.name}" is tagged app=${owner.app} env=${owner.env} biome=${owner.biome} deployable=${tags[TAGS.deployable]}, not a deployable function of biome "${scope.biome}" in ${scope.env}; fix the biome stack's registration`,
     );
   }
   const alias = await call('GetAlias', functionName, target, async () => {
@@ -83,7 +80,7 @@ export async function prepareService(
       return await lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS }));
     } catch (e) {
       // The function exists (GetFunction just answered): a missing alias is the stack's to fix.
-      if ((e as Error).name !== 'ResourceNotFoundException') throw e;
+      if (nameOf(e) !== 'ResourceNotFoundException') throw e;
       throw Stop.failed(
         `function ${functionName} has no alias "${LIVE_ALIAS}"; the biome stack must create it`,
       );
@@ -146,7 +143,7 @@ export async function publishAndCheck(
         `code update of ${functionName} failed (${conf.LastUpdateStatusReasonCode ?? 'no code'}: ${conf.LastUpdateStatusReason ?? 'no reason'}); live unchanged; fix the package and publish a new commit`,
       );
     }
-    if ((e as Error).name === 'TimeoutError') {
+    if (nameOf(e) === 'TimeoutError') {
       const limit =
         waitSeconds < options.maxWaitSeconds ? 'all this invocation had left' : 'the longest wait allowed';
       throw new Retryable(
@@ -209,7 +206,8 @@ export async function smokeCheck(
   } catch {
     return `the answer is not JSON: ${text.slice(0, 300)}`;
   }
-  if ((answer as { ok?: unknown } | null)?.ok !== true) {
+  const ok = typeof answer === 'object' && answer !== null && 'ok' in answer && answer.ok === true;
+  if (!ok) {
     return `the answer is not { "ok": true }: ${text.slice(0, 300)}`;
   }
   return undefined;

@@ -3,12 +3,17 @@
  * bad value fails the cold start with the variable's name, never a deploy half-way through.
  */
 import * as z from 'zod/mini';
+import { envNameProblem } from '../shared/environments';
 import { issueLines } from '../shared/issues';
+import { EnvScope } from '../shared/scope';
 import { DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_SERVICE_BYTES, DEPLOY_TRIGGER_ENV as ENV } from './env';
 
 export interface Settings {
-  readonly appName: string;
-  readonly envName: string;
+  /**
+   * The app and environment the trigger deploys in (from BIOMES_APP_NAME and BIOMES_ENV_NAME):
+   * every registration, pointer and function-name fence is derived from it, never concatenated here.
+   */
+  readonly scope: EnvScope;
   readonly landingBucket: string;
   readonly ledgerTable: string;
   readonly modelBucket: string;
@@ -24,7 +29,12 @@ const bytes = (fallback: number) => z._default(z.coerce.number().check(z.int(), 
 
 const schema = z.object({
   [ENV.appName]: required,
-  [ENV.envName]: required,
+  [ENV.envName]: z.string().check(
+    z.superRefine((env, ctx) => {
+      const problem = envNameProblem(env);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  ),
   [ENV.landingBucket]: required,
   [ENV.ledgerTable]: required,
   [ENV.modelBucket]: required,
@@ -45,8 +55,7 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Settin
   }
   const e = result.data;
   return {
-    appName: e[ENV.appName],
-    envName: e[ENV.envName],
+    scope: new EnvScope(e[ENV.appName], e[ENV.envName]),
     landingBucket: e[ENV.landingBucket],
     ledgerTable: e[ENV.ledgerTable],
     modelBucket: e[ENV.modelBucket],

@@ -1,6 +1,6 @@
 /** The ingest service: validate a sample and store it in the biome's database. Pure: clients come in as arguments. */
 import * as z from 'zod/mini';
-import { type Database, execute } from '../shared/data-api';
+import type { DataApi } from '../shared/data-api';
 import { issueLines } from '../shared/issues';
 import { INGEST_ERRORS, ServiceError } from './errors';
 
@@ -40,15 +40,13 @@ export interface IngestResult {
  * The Data API sends a JSON typeHint as `json`; `features` is `jsonb`, and PostgreSQL has no
  * `jsonb = json` operator (that cast is assignment-only), so the parameter is cast explicitly.
  */
-export async function ingestSample(db: Database, sample: Sample): Promise<IngestResult> {
-  const inserted = await execute(
-    db,
+export async function ingestSample(db: DataApi, sample: Sample): Promise<IngestResult> {
+  const inserted = await db.statement(
     'INSERT INTO samples (sample_id, features) VALUES (:sample_id, CAST(:features AS jsonb)) ON CONFLICT (sample_id) DO NOTHING',
     { sample_id: sample.sampleId, features: { json: sample.features } },
   );
   if ((inserted.numberOfRecordsUpdated ?? 0) > 0) return { sampleId: sample.sampleId, status: 'inserted' };
-  const same = await execute(
-    db,
+  const same = await db.statement(
     'SELECT features = CAST(:features AS jsonb) AS same FROM samples WHERE sample_id = :sample_id',
     { sample_id: sample.sampleId, features: { json: sample.features } },
   );

@@ -1,23 +1,38 @@
-/** Lambda entry point of the predict service: parse, wire clients once, delegate. */
+/** Lambda entry point of the predict service: parse, wire clients once, delegate, log the outcome. */
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
 import { SMOKE_EVENT, type SmokeResult } from '../shared/contracts';
-import { predictSettings } from './env';
+import { serviceLogger } from '../shared/logger';
+import { dataApi } from '../shared/data-api';
+import { databaseSettings, modelSettings, serviceIdentity } from '../shared/settings';
+import { PREDICT_MODEL } from './model';
 import { PointerCache } from './pointer';
 import { parsePredictRequest, predict, type PredictDeps, type PredictResult } from './predict';
+
+type Source = Readonly<Record<string, string | undefined>>;
 
 const rds = new RDSDataClient({});
 const sagemaker = new SageMakerRuntimeClient({});
 const ssm = new SSMClient({});
+const logger = serviceLogger('predict', process.env);
 let deps: PredictDeps | undefined;
 
-function wire(): PredictDeps {
-  const s = predictSettings(process.env);
+/** Dependencies from the configuration (all of it is required), over the module's clients. */
+function wire(source: Source): PredictDeps {
+  serviceIdentity(source);
+  const database = databaseSettings(source);
+  const model = modelSettings(source, PREDICT_MODEL);
   return {
-    db: { client: rds, clusterArn: s.dbClusterArn, secretArn: s.dbSecretArn, database: s.dbName },
-    endpoint: { client: sagemaker, endpointName: s.endpointName },
-    pointer: new PointerCache(ssm, s.modelPointerParameter),
+    db: dataApi({
+      client: rds,
+      clusterArn: database.clusterArn,
+      secretArn: database.secretArn,
+      database: database.database,
+    }),
+    endpoint: { client: sagemaker, endpointName: model.endpointName },
+    pointer: new PointerCache(ssm, model.pointerParameter),
   };
 }
 
@@ -28,17 +43,35 @@ function wire(): PredictDeps {
  */
 export async function smoke(): Promise<SmokeResult> {
   try {
-    deps ??= wire();
+    deps ??= wire(process.env);
     const pointer = await deps.pointer.readUncached();
     return { ok: true, detail: `model pointer: ${pointer}` };
   } catch (error) {
-    return { ok: false, detail: (error as Error).message };
+    return { ok: false, detail: error instanceof Error ? error.message : String(error) };
   }
 }
 
-export async function handler(event: unknown): Promise<PredictResult | SmokeResult> {
-  if (JSON.stringify(event) === JSON.stringify(SMOKE_EVENT)) return smoke();
-  const request = parsePredictRequest(event);
-  deps ??= wire();
-  return predict(deps, request);
+export async function handler(event: unknown, context: Context): Promise<PredictResult | SmokeResult> {
+  logger.addContext(context);
+  if (JSON.stringify(event) === JSON.stringify(SMOKE_EVENT)) {
+    const result = await smoke();
+    if (result.ok) logger.info('smoke check passed', { detail: result.detail });
+    else logger.error('smoke check failed', { detail: result.detail });
+    return result;
+  }
+  try {
+    const request = parsePredictRequest(event);
+    deps ??= wire(process.env);
+    const result = await predict(deps, request);
+    // Ids and the model only: feature values may be sensitive.
+    logger.info('prediction stored', {
+      sampleId: result.sampleId,
+      model: result.model,
+      predictionId: result.predictionId,
+    });
+    return result;
+  } catch (error) {
+    logger.error('predict failed', { error });
+    throw error;
+  }
 }

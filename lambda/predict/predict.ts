@@ -1,7 +1,7 @@
 /** The predict service: score a sample with the biome's live model and store the prediction. Pure: clients come in as arguments. */
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import * as z from 'zod/mini';
-import { type Database, execute } from '../shared/data-api';
+import type { DataApi } from '../shared/data-api';
 import { issueLines } from '../shared/issues';
 import { ServiceError } from '../shared/service-error';
 import { type RetryOptions, withRetry } from '../shared/retry';
@@ -83,8 +83,9 @@ export async function score(
       `Model ${targetModel} answered ${JSON.stringify(body.slice(0, 200))}, not {"predictions": [{"score": <number>, "label": <0|1>}]}; check the model against models/README.md.`,
     );
   }
-  const { score: value, label } = parsed.predictions[0];
-  return { score: value, label };
+  const [first] = parsed.predictions;
+  if (!first) throw new Error('unreachable: the model output schema requires at least one prediction');
+  return { score: first.score, label: first.label };
 }
 
 export interface PredictResult {
@@ -97,7 +98,7 @@ export interface PredictResult {
 }
 
 export interface PredictDeps {
-  readonly db: Database;
+  readonly db: DataApi;
   readonly endpoint: Endpoint;
   readonly pointer: PointerCache;
 }
@@ -105,8 +106,7 @@ export interface PredictDeps {
 export async function predict(deps: PredictDeps, request: PredictRequest): Promise<PredictResult> {
   const model = await deps.pointer.targetModel();
   const { score: prediction, label } = await score(deps.endpoint, model, request.features);
-  const out = await execute(
-    deps.db,
+  const out = await deps.db.statement(
     'INSERT INTO predictions (sample_id, model, result) VALUES (:sample_id, :model, :result) RETURNING id',
     { sample_id: request.sampleId, model, result: { json: { prediction, label } } },
   );

@@ -1,7 +1,8 @@
 /**
- * Contracts between the accounts and stacks of Biomes (DESIGN.md "Shared stack <-> biome stack
+ * Contracts between the accounts and stacks of Biomes (docs/design.md "Shared stack <-> biome stack
  * contract"). The DevOps publisher, the shared stack, the biome stacks and the deploy trigger all
- * import these names, so a rename is one edit. Pure: no AWS or CDK imports.
+ * import these names, so a rename is one edit; the names derived from app, environment and biome
+ * are in ./scope. Pure: no AWS or CDK imports.
  */
 
 /**
@@ -19,50 +20,6 @@ export const ARTIFACT_METADATA = {
   publishedAt: 'published-at',
   pipelineExecutionId: 'pipeline-execution-id',
 } as const;
-
-/** Root of every SSM parameter of one app in one environment. */
-export function envParameterRoot(app: string, env: string): string {
-  return `/${app}/${env}`;
-}
-
-/** What the shared stack publishes for biome stacks: `/<app>/<env>/shared/<leaf>`. */
-export const SHARED_PARAMETER_LEAVES = {
-  landingBucketName: 'landing-bucket-name',
-  ledgerTableName: 'ledger-table-name',
-  dbClusterArn: 'database/cluster-arn',
-  dbMasterSecretArn: 'database/master-secret-arn',
-  dbClusterIdentifier: 'database/cluster-identifier',
-  modelBucketName: 'inference/model-bucket-name',
-  /** Key prefix (ending in `/`) of the multi-model endpoint's model location; TargetModel is relative to it. */
-  modelPrefix: 'inference/model-prefix',
-  endpointName: 'inference/endpoint-name',
-} as const;
-
-export type SharedParameter = keyof typeof SHARED_PARAMETER_LEAVES;
-
-export function sharedParameterName(app: string, env: string, which: SharedParameter): string {
-  return `${envParameterRoot(app, env)}/shared/${SHARED_PARAMETER_LEAVES[which]}`;
-}
-
-/** Root of a biome's registrations: `/<app>/<env>/<biome>`. */
-export function biomeParameterRoot(app: string, env: string, biome: string): string {
-  return `${envParameterRoot(app, env)}/${biome}`;
-}
-
-/** `/<app>/<env>/<biome>/services/<name>`: a {@link ServiceRegistration} as JSON. */
-export function serviceRegistrationName(app: string, env: string, biome: string, service: string): string {
-  return `${biomeParameterRoot(app, env, biome)}/services/${service}`;
-}
-
-/** `/<app>/<env>/<biome>/models/<name>`: a {@link ModelRegistration} as JSON. */
-export function modelRegistrationName(app: string, env: string, biome: string, model: string): string {
-  return `${biomeParameterRoot(app, env, biome)}/models/${model}`;
-}
-
-/** `/<app>/<env>/<biome>/model-pointers/<name>`: the TargetModel currently live for that model (or `none`). */
-export function modelPointerName(app: string, env: string, biome: string, model: string): string {
-  return `${biomeParameterRoot(app, env, biome)}/model-pointers/${model}`;
-}
 
 /** The value of a model pointer before any model has been deployed. */
 export const MODEL_POINTER_NONE = 'none';

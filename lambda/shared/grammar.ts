@@ -25,9 +25,6 @@ export const SHA_PATTERN = /^[0-9a-f]{40}$/;
 export const ARTIFACT_NAME_PATTERN = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 export const ARTIFACT_NAME_MAX_LENGTH = 40;
 
-export const ENV_NAMES = ['dev', 'staging', 'prod'] as const;
-export type EnvName = (typeof ENV_NAMES)[number];
-
 /**
  * Returns why `name` is not a valid biome name, or undefined when it is.
  * `allowMainline` admits `main` (each environment's mainline biome); every other reserved word is refused.
@@ -49,10 +46,6 @@ export function biomeNameProblem(
     return `"${name}" is reserved (${RESERVED_BIOME_NAMES.join(', ')}); pick another name for a sandpit`;
   }
   return undefined;
-}
-
-export function isValidBiomeName(name: string, options: { allowMainline?: boolean } = {}): boolean {
-  return biomeNameProblem(name, options) === undefined;
 }
 
 export function shaProblem(sha: string): string | undefined {

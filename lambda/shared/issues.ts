@@ -8,7 +8,8 @@
  */
 import * as z from 'zod/mini';
 import { type core, config } from 'zod/mini';
-import { biomeNameProblem, ENV_NAMES } from './grammar';
+import { envNameProblem } from './environments';
+import { biomeNameProblem } from './grammar';
 import { en } from 'zod/locales';
 
 config(en());
@@ -18,8 +19,25 @@ export function issueLines(error: { readonly issues: readonly core.$ZodIssue[] }
   return error.issues.map((i) => `${i.path.map(String).join('.') || root}: ${i.message}`);
 }
 
-/** An environment name (dev, staging, prod). */
-export const envNameSchema = z.enum(ENV_NAMES, { error: `must be one of ${ENV_NAMES.join(', ')}` });
+/**
+ * An environment name, by the grammar of environment names (environments are data in cdk.json, so
+ * no fixed list); an off-grammar or reserved name fails with the rule it breaks.
+ */
+export const envNameSchema = z.string().check(
+  z.superRefine((env, ctx) => {
+    const problem = envNameProblem(env);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+);
+
+/**
+ * A boolean custom-resource property (`what` it means, for the message): CloudFormation passes
+ * every property as a string, so the construct writes `"true"` or `"false"` and nothing else is
+ * accepted, a missing property included.
+ */
+export function booleanPropertySchema(what: string) {
+  return z.enum(['true', 'false'], { error: `must be the string "true" or "false" (${what})` });
+}
 
 /** A biome name, `main` included; an off-grammar name fails with the rule it breaks. */
 export const biomeNameSchema = z.string().check(

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AssetHashType } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { IConstruct } from 'constructs';
 import * as esbuild from 'esbuild';
 
 /** Repository root (this file is lib/bundling/bundler.ts). */
@@ -113,8 +114,6 @@ export function esbuildOptions(
     absWorkingDir: root,
     // A fixture tree outside the repository still resolves the repository's packages.
     nodePaths: [path.join(REPO_ROOT, 'node_modules')],
-    // SQL files become strings (`import sql from './001-init.sql'`): migrations ship inside the bundle.
-    loader: { '.sql': 'text' },
     // Lambda supplies credentials as environment variables: keep only that link of the SDK's chain.
     alias: {
       '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'lib', 'bundling', 'lambda-credentials.ts'),
@@ -174,7 +173,7 @@ export function bundle(
     const found = Object.keys(entries);
     throw new BundleError(
       `No Lambda entry point for ${unknown.join(', ')}: expected lambda/<name>/handler.ts for each ` +
-        `(found: ${found.length > 0 ? found.join(', ') : 'none'}). Add the handler or fix the name in the stack's FUNCTIONS.`,
+        `(found: ${found.length > 0 ? found.join(', ') : 'none'}). Add the handler or fix the name (lambda/services.ts for a service).`,
     );
   }
   const outputs = new Map<string, BundleOutput>();
@@ -256,9 +255,29 @@ export interface LambdaBundlesOptions {
  */
 export class LambdaBundles {
   private static shared: LambdaBundles | undefined;
+  private static readonly attached = new WeakMap<IConstruct, LambdaBundles>();
+
   /** The process-wide instance the app and its constructs share. */
   static instance(): LambdaBundles {
     return (LambdaBundles.shared ??= new LambdaBundles());
+  }
+
+  /**
+   * Makes every construct under `app` take its code from `bundles` (a fixture repository in tests);
+   * without it they use {@link instance}.
+   */
+  static attach(app: IConstruct, bundles: LambdaBundles): void {
+    LambdaBundles.attached.set(app.node.root, bundles);
+  }
+
+  /** The bundles of the app that `scope` belongs to. */
+  static of(scope: IConstruct): LambdaBundles {
+    return LambdaBundles.attached.get(scope.node.root) ?? LambdaBundles.instance();
+  }
+
+  /** Repository root this instance bundles from (its `lambda/` holds the functions). */
+  get lambdaRoot(): string {
+    return path.join(this.root, 'lambda');
   }
 
   private readonly root: string;

@@ -1,5 +1,5 @@
 /**
- * The build's packaging step (`npm run package`, DESIGN.md "Accounts and flow"): every
+ * The build's packaging step (`npm run package`, docs/design.md "Accounts and flow"): every
  * microservice becomes `<name>-<sha>.zip` (the same bundle CDK deploys, from the same bundler) and
  * every model directory `models/<name>/` becomes `<name>-<sha>.tar.gz`, plus `manifest.json`.
  *
@@ -55,7 +55,7 @@ export interface PackageOptions {
   readonly sha: string;
   /** Output folder; created if missing. Files of other runs in it are left alone. */
   readonly out: string;
-  /** The deployable services (`SERVICES` of lambda/services.ts). */
+  /** The deployable services (the entries of `SERVICES` in lambda/services.ts). */
   readonly services: readonly string[];
   /**
    * Models to package.

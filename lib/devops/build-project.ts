@@ -9,7 +9,7 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeWildcards, codeBuildDefaultFindings } from './nag';
+import { acknowledgeWildcards, codeBuildDefaultFindings } from '../common/nag';
 
 /** The buildspec, read from the source artifact (the repository root), so it changes with the code it builds. */
 export const BUILD_SPEC_PATH = 'lib/devops/buildspec/build.yml';

@@ -1,13 +1,12 @@
 import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { ENV_NAMES } from '../../lambda/shared/grammar';
+import { logRetention as toRetention } from '../common/log-retention';
 import { NotificationTopic, PUBLISHERS } from '../common/notification-topic';
-import type { BiomesConfig, EnvName } from '../config';
+import { type BiomesConfig, firstEnvironment } from '../config';
 import { landingBucketName, landingKeyAliasArn, replicationRoleName } from '../naming';
 import { BuildProject, type PipelineKind } from './build-project';
 import { Pipelines } from './pipelines';
@@ -19,20 +18,13 @@ export interface DevopsStackProps extends StackProps {
   readonly config: BiomesConfig;
 }
 
-/** The smallest CloudWatch Logs retention that keeps logs at least `days` days. */
-export function retentionAtLeast(days: number): logs.RetentionDays {
-  const allowed = Object.values(logs.RetentionDays)
-    .filter((v): v is number => typeof v === 'number' && v > 0)
-    .sort((a, b) => a - b);
-  return (allowed.find((v) => v >= days) ?? logs.RetentionDays.INFINITE) as logs.RetentionDays;
-}
-
 /** The DevOps account: pipelines with their own builds and artifacts, release buckets replicating to each workload account. */
 export class DevopsStack extends Stack {
   /** Lambda folders this stack bundles (none: the DevOps account runs CodeBuild, not functions). */
   static readonly FUNCTIONS: readonly string[] = [];
 
-  readonly releaseBuckets: Readonly<Record<EnvName, ReleaseBucket>>;
+  /** Release bucket of each environment, by environment name. */
+  readonly releaseBuckets: Readonly<Record<string, ReleaseBucket>>;
   readonly pipelines: Pipelines;
   readonly topic: sns.Topic;
   /** Each pipeline's artifact store, with its own key: the sandpit build cannot reach release artifacts. */
@@ -44,14 +36,16 @@ export class DevopsStack extends Stack {
   constructor(scope: Construct, id: string, props: DevopsStackProps) {
     super(scope, id, props);
     const { config } = props;
-    // Builds and publications are the audit trail of what reached prod: keep them as long as prod keeps its logs.
-    const logRetention = retentionAtLeast(config.environments.prod.logRetentionDays);
+    // Builds and publications are the audit trail of what reached each environment: keep them as
+    // long as the environment that keeps its logs longest (a period CloudWatch accepts, as each is).
+    const auditDays = Math.max(...config.environments.map((e) => e.logRetentionDays));
+    const logRetention = toRetention(auditDays);
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       // Server access log delivery does not support SSE-KMS destinations; SSE-S3 still encrypts at rest.
       encryption: s3.BucketEncryption.S3_MANAGED,
       ...PRIVATE_BUCKET,
-      lifecycleRules: [{ expiration: Duration.days(config.environments.prod.logRetentionDays) }],
+      lifecycleRules: [{ expiration: Duration.days(auditDays) }],
     });
     Validations.of(accessLogs).acknowledge({
       id: 'AwsSolutions-S1',
@@ -67,18 +61,17 @@ export class DevopsStack extends Stack {
       }),
     });
 
-    const releaseBuckets = {} as Record<EnvName, ReleaseBucket>;
-    for (const env of ENV_NAMES) {
-      const settings = config.environments[env];
-      releaseBuckets[env] = new ReleaseBucket(this, `Release-${env}`, {
-        envName: env,
+    const releaseBuckets: Record<string, ReleaseBucket> = {};
+    for (const env of config.environments) {
+      releaseBuckets[env.name] = new ReleaseBucket(this, `Release-${env.name}`, {
+        envName: env.name,
         destinationBucketName: landingBucketName(config, env),
-        destinationAccount: config.accounts[env],
+        destinationAccount: env.account,
         replicaKeyAliasArn: landingKeyAliasArn(config, env),
         replicationRole: this.replicationRole,
         serverAccessLogsBucket: accessLogs,
-        replicationTimeControl: settings.replicationTimeControl,
-        noncurrentVersionExpiration: Duration.days(settings.artifactRetentionDays),
+        replicationTimeControl: env.replicationTimeControl,
+        noncurrentVersionExpiration: Duration.days(env.artifactRetentionDays),
       });
     }
     this.releaseBuckets = releaseBuckets;
@@ -109,12 +102,12 @@ export class DevopsStack extends Stack {
         logRetention,
       }),
     };
-    const publishProjects = {} as Record<EnvName, PublishProject['project']>;
-    for (const env of ENV_NAMES) {
+    const publishProjects: Record<string, PublishProject['project']> = {};
+    for (const [env, bucket] of Object.entries(releaseBuckets)) {
       publishProjects[env] = new PublishProject(this, `Publish-${env}`, {
         envName: env,
-        releaseBucket: releaseBuckets[env].bucket,
-        releaseKey: releaseBuckets[env].key,
+        releaseBucket: bucket.bucket,
+        releaseKey: bucket.key,
         artifactsKey: release.key,
         logRetention,
       }).project;
@@ -122,6 +115,7 @@ export class DevopsStack extends Stack {
 
     this.pipelines = new Pipelines(this, 'Pipelines', {
       source: config.source,
+      environments: config.environments,
       resources: {
         release: { artifactBucket: release.bucket, buildProject: this.builds.release.project },
         sandpit: { artifactBucket: sandpit.bucket, buildProject: this.builds.sandpit.project },
@@ -153,7 +147,7 @@ export class DevopsStack extends Stack {
       // Pipeline artifacts are intermediate: what was released lives on in the release buckets.
       lifecycleRules: [
         {
-          expiration: Duration.days(config.environments.dev.artifactRetentionDays),
+          expiration: Duration.days(firstEnvironment(config).artifactRetentionDays),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
       ],

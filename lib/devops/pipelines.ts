@@ -5,9 +5,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { acknowledgeWildcards, artifactGrantFindings } from './nag';
+import { acknowledgeWildcards, artifactGrantFindings } from '../common/nag';
+import type { EnvironmentDefinition } from '../../lambda/shared/environments';
 import { MAINLINE_BIOME } from '../../lambda/shared/grammar';
-import type { BiomesConfig, EnvName } from '../config';
+import type { BiomesConfig } from '../config';
 import { SANDPIT_BRANCH_GLOB, SANDPIT_BRANCH_PREFIX } from './branches';
 import { BUILD_ENV, BUILD_EXPORTS, type PipelineKind } from './build-project';
 import { PUBLISH_ENV } from './publish-project';
@@ -28,10 +29,15 @@ export interface PipelineResources {
 export interface PipelinesProps {
   /** The Git source: CodeConnections connection, `<owner>/<repo>`, release branch. */
   readonly source: BiomesConfig['source'];
+  /**
+   * The environments in promotion order: the release pipeline publishes to each in turn, behind a
+   * manual approval where `approvalBefore`; the sandpit pipeline publishes to the first only.
+   */
+  readonly environments: readonly EnvironmentDefinition[];
   /** Artifact store and build of each pipeline: a sandpit run never touches release artifacts. */
   readonly resources: Readonly<Record<PipelineKind, PipelineResources>>;
-  /** One publish project per environment (the dev one serves both pipelines). */
-  readonly publishProjects: Readonly<Record<EnvName, codebuild.IProject>>;
+  /** One publish project per environment, by name (the first environment's serves both pipelines). */
+  readonly publishProjects: Readonly<Record<string, codebuild.IProject>>;
   /** Topic for failed executions and pending approvals. */
   readonly topic: sns.ITopic;
 }
@@ -62,9 +68,15 @@ class ConnectionSourceAction extends actions.CodeStarConnectionsSourceAction {
   }
 }
 
+/** `PublishDev`, `ApproveStaging`, ...: a stage name from an action and an environment. */
+export function stageName(action: 'Publish' | 'Approve', env: string): string {
+  return `${action}${env.charAt(0).toUpperCase()}${env.slice(1)}`;
+}
+
 /**
- * The two CodePipeline V2 pipelines of DESIGN.md: `release` (release branch -> dev, staging, prod,
- * with an approval before staging and before prod) and `sandpit` (`sandpit/*` -> dev/<biome>, in
+ * The two CodePipeline V2 pipelines of docs/design.md: `release` (release branch -> every environment
+ * in promotion order, with an approval where the config asks) and `sandpit` (`sandpit/*` -> the first
+ * environment's <biome>, in
  * parallel mode so two developers never wait for each other). Both build once and publish the
  * build's output artifact: a promotion copies the same bytes, it never rebuilds. Each pipeline has
  * its own artifact bucket and build project, so a sandpit run cannot read or replace what the release
@@ -85,7 +97,7 @@ export class Pipelines extends Construct {
       "CDK-generated CodePipeline grant on the pipeline's own artifact bucket and key; artifact object keys are generated per execution.";
     const users: Record<PipelineKind, codebuild.IProject[]> = {
       release: [props.resources.release.buildProject, ...Object.values(props.publishProjects)],
-      sandpit: [props.resources.sandpit.buildProject, props.publishProjects.dev],
+      sandpit: [props.resources.sandpit.buildProject, publishProject(props, firstEnv(props).name)],
     };
     for (const kind of ['release', 'sandpit'] as const) {
       for (const scope of [this, ...users[kind]]) {
@@ -136,11 +148,12 @@ export class Pipelines extends Construct {
     });
 
     const publishers: codebuild.IProject[] = [];
-    const publish = (env: EnvName) => {
-      publishers.push(props.publishProjects[env]);
+    const publish = (env: string) => {
+      const project = publishProject(props, env);
+      publishers.push(project);
       return new actions.CodeBuildAction({
         actionName: `Publish-${env}`,
-        project: props.publishProjects[env],
+        project,
         input: buildOutput,
         environmentVariables: {
           ...commonEnv,
@@ -157,25 +170,28 @@ export class Pipelines extends Construct {
         },
       });
     };
-    const approve = (env: EnvName) =>
+    const approve = (env: string, previous: string) =>
       new actions.ManualApprovalAction({
         actionName: `Approve-${env}`,
-        additionalInformation: `Promote the artifacts already in the dev release bucket to ${env} (the same bytes, no rebuild).`,
+        additionalInformation: `Promote the artifacts already published to ${previous} to ${env} (the same bytes, no rebuild).`,
       });
 
     const stages: codepipeline.StageProps[] = [
       { stageName: 'Source', actions: [source] },
       { stageName: 'Build', actions: [build] },
-      { stageName: 'PublishDev', actions: [publish('dev')] },
     ];
-    if (kind === 'release') {
-      stages.push(
-        { stageName: 'ApproveStaging', actions: [approve('staging')] },
-        { stageName: 'PublishStaging', actions: [publish('staging')] },
-        { stageName: 'ApproveProd', actions: [approve('prod')] },
-        { stageName: 'PublishProd', actions: [publish('prod')] },
-      );
-    }
+    // The sandpit pipeline publishes to the first environment only; the release pipeline to all, in order.
+    const targets = kind === 'release' ? props.environments : [firstEnv(props)];
+    targets.forEach((env, i) => {
+      const previous = targets[i - 1];
+      if (env.approvalBefore && previous) {
+        stages.push({
+          stageName: stageName('Approve', env.name),
+          actions: [approve(env.name, previous.name)],
+        });
+      }
+      stages.push({ stageName: stageName('Publish', env.name), actions: [publish(env.name)] });
+    });
 
     const pipeline = new codepipeline.Pipeline(this, id, {
       pipelineType: codepipeline.PipelineType.V2,
@@ -218,4 +234,16 @@ export class Pipelines extends Construct {
     });
     return pipeline;
   }
+}
+
+function firstEnv(props: PipelinesProps): EnvironmentDefinition {
+  const first = props.environments[0];
+  if (!first) throw new Error('Pipelines: at least one environment is needed');
+  return first;
+}
+
+function publishProject(props: PipelinesProps, env: string): codebuild.IProject {
+  const project = props.publishProjects[env];
+  if (!project) throw new Error(`Pipelines: no publish project for environment "${env}"`);
+  return project;
 }

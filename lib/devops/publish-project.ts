@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeWildcards, codeBuildDefaultFindings, objectsOf } from './nag';
+import { acknowledgeWildcards, codeBuildDefaultFindings, objectsOf } from '../common/nag';
 import { ARTIFACT_METADATA } from '../../lambda/shared/contracts';
 import {
   ARTIFACT_NAME_MAX_LENGTH,

@@ -3,7 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeWildcards, objectsOf } from './nag';
+import { retireInfo } from '../common/annotations';
+import { acknowledgeWildcards, objectsOf } from '../common/nag';
 import { PRIVATE_BUCKET } from '../common/private-bucket';
 
 export interface ReleaseBucketProps {
@@ -173,6 +174,13 @@ export class ReleaseBucket extends Construct {
         `Resource::${stack.resolve(destinationKeys)}`,
       ],
       `Replication of the ${props.envName} release bucket reads any object version of it and writes any key of the one landing bucket; the destination key is pinned by its alias through kms:ResourceAliases.`,
+    );
+    // CDK's reminder that a cross-account destination must admit the replication role: the landing
+    // bucket's policy (lib/workload/shared/landing-bucket.ts) does, in the workload account's stack.
+    retireInfo(
+      this.bucket,
+      'For Cross-account S3 replication',
+      "the destination's permissions are granted by the landing bucket's own policy in the workload account (LandingBucket), which CDK cannot see from this stack.",
     );
   }
 }

@@ -49,7 +49,7 @@ describe('bundle', () => {
     expect([...alpha.files.keys()].sort()).toEqual([BUNDLE_FILE, SOURCE_MAP_FILE]);
     const code = text(alpha.files.get(BUNDLE_FILE));
     expect(code).toMatch(/export\s*\{/); // ESM
-    expect(code).toContain('CREATE TABLE t (id int);'); // .sql imported as text
+    expect(code).toContain('CREATE TABLE t (id int);'); // the folder's own module, inlined
     expect(code).toContain(`//# sourceMappingURL=${SOURCE_MAP_FILE}`);
     expect(code).not.toContain('\n  '); // minified: no indentation
     const map = JSON.parse(text(alpha.files.get(SOURCE_MAP_FILE))) as {

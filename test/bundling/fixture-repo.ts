@@ -21,16 +21,16 @@ export function fixtureRepo(files: Record<string, string>): FixtureRepo {
   return { root, write, remove: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
 
-/** Two services that share a module; one imports SQL as text. */
+/** Two services that share a module; one also imports a module of its own folder. */
 export const SERVICE_FILES: Record<string, string> = {
   'lambda/shared/greeting.ts': 'export const greeting = (who: string): string => `hello ${who}`;\n',
   'lambda/alpha/handler.ts': [
     "import { greeting } from '../shared/greeting';",
-    "import schema from './schema.sql';",
+    "import { schema } from './schema';",
     "export const handler = async () => ({ ok: true, text: greeting('alpha'), schema });",
     '',
   ].join('\n'),
-  'lambda/alpha/schema.sql': 'CREATE TABLE t (id int);\n',
+  'lambda/alpha/schema.ts': "export const schema = 'CREATE TABLE t (id int);\\n';\n",
   'lambda/beta/handler.ts':
     'export const handler = async (event: { n: number }) => ({ ok: true, n: event.n * 2 });\n',
   'lambda/not-a-function/README.md': 'no handler here\n',

@@ -8,8 +8,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { ENV_NAMES } from '../../lambda/shared/grammar';
-import type { BiomesConfig } from '../../lib/config';
+import { type BiomesConfig, environmentOf } from '../../lib/config';
 import { DevopsStack } from '../../lib/devops/devops-stack';
 import { ReleaseBucket } from '../../lib/devops/release-bucket';
 import { MANIFEST_FILE, PUBLISH_SCRIPT, publishContractVariables } from '../../lib/devops/publish-project';
@@ -29,12 +28,13 @@ function synth(config: BiomesConfig = testConfig()) {
   const app = testApp();
   const stack = new DevopsStack(app, 'biomes-devops', {
     config,
-    env: { account: config.accounts.devops, region: config.region },
+    env: { account: config.devopsAccount, region: config.region },
   });
   return { stack, template: Template.fromStack(stack) };
 }
 
 const config = testConfig();
+const ENV_NAMES = config.environments.map((e) => e.name);
 const { stack, template } = synth(config);
 const resources = template.toJSON().Resources as Record<string, Resource>;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -391,15 +391,17 @@ describe('release buckets and replication', () => {
       expect(rules[0]).toMatchObject({
         Status: 'Enabled',
         Destination: {
-          Account: config.accounts[env],
-          Bucket: `arn:aws:s3:::${landingBucketName(config, env)}`,
+          Account: environmentOf(config, env).account,
+          Bucket: `arn:aws:s3:::${landingBucketName(config, environmentOf(config, env))}`,
           AccessControlTranslation: { Owner: 'Destination' },
-          EncryptionConfiguration: { ReplicaKmsKeyID: landingKeyAliasArn(config, env) },
+          EncryptionConfiguration: {
+            ReplicaKmsKeyID: landingKeyAliasArn(config, environmentOf(config, env)),
+          },
         },
         SourceSelectionCriteria: { SseKmsEncryptedObjects: { Status: 'Enabled' } },
         DeleteMarkerReplication: { Status: 'Disabled' },
       });
-      const rtc = config.environments[env].replicationTimeControl;
+      const rtc = environmentOf(config, env).replicationTimeControl;
       if (rtc) {
         expect(rules[0].Destination.ReplicationTime).toEqual({ Status: 'Enabled', Time: { Minutes: 15 } });
         expect(rules[0].Destination.Metrics).toEqual({ Status: 'Enabled', EventThreshold: { Minutes: 15 } });
@@ -410,8 +412,8 @@ describe('release buckets and replication', () => {
   );
 
   test('the placeholder config exercises both RTC settings', () => {
-    expect(config.environments.prod.replicationTimeControl).toBe(true);
-    expect(config.environments.dev.replicationTimeControl).toBe(false);
+    expect(environmentOf(config, 'prod').replicationTimeControl).toBe(true);
+    expect(environmentOf(config, 'dev').replicationTimeControl).toBe(false);
   });
 
   test('each release bucket has its own rotating customer key, and S3 uses it by default', () => {
@@ -437,13 +439,13 @@ describe('release buckets and replication', () => {
             Action: 'sts:AssumeRole',
             Effect: 'Allow',
             Principal: { Service: 's3.amazonaws.com' },
-            Condition: { StringEquals: { 'aws:SourceAccount': config.accounts.devops } },
+            Condition: { StringEquals: { 'aws:SourceAccount': config.devopsAccount } },
           },
         ],
       },
     });
     expect(replicationRoleArn(config)).toBe(
-      `arn:aws:iam::${config.accounts.devops}:role/${replicationRoleName(config)}`,
+      `arn:aws:iam::${config.devopsAccount}:role/${replicationRoleName(config)}`,
     );
   });
 
@@ -454,7 +456,9 @@ describe('release buckets and replication', () => {
     )!;
     const statements = policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
     const releaseIds = ENV_NAMES.map((env) => logicalId(stack.releaseBuckets[env].bucket));
-    const landingObjects = ENV_NAMES.map((env) => `arn:aws:s3:::${landingBucketName(config, env)}/*`);
+    const landingObjects = ENV_NAMES.map(
+      (env) => `arn:aws:s3:::${landingBucketName(config, environmentOf(config, env))}/*`,
+    );
     for (const s of statements) {
       const actions: string[] = [s.Action].flat();
       const resourcesOf = [s.Resource].flat();
@@ -477,7 +481,7 @@ describe('release buckets and replication', () => {
       expect(statements).toContainEqual({
         Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
         Effect: 'Allow',
-        Resource: `arn:aws:kms:${config.region}:${config.accounts[env]}:key/*`,
+        Resource: `arn:aws:kms:${config.region}:${environmentOf(config, env).account}:key/*`,
         Condition: {
           StringEquals: { 'kms:ViaService': `s3.${config.region}.amazonaws.com` },
           'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${config.appName}-${env}-landing` },
@@ -555,7 +559,7 @@ describe('security by default', () => {
       const props = resources[logicalId(stack.artifactBuckets[which])].Properties;
       expect(props.LifecycleConfiguration.Rules).toContainEqual(
         expect.objectContaining({
-          ExpirationInDays: config.environments.dev.artifactRetentionDays,
+          ExpirationInDays: environmentOf(config, 'dev').artifactRetentionDays,
           Status: 'Enabled',
         }),
       );

@@ -164,7 +164,7 @@ describe('npm run package (the CLI)', () => {
     );
 
   test('packages a fixture repo from its lambda/services.ts', () => {
-    repo.write('lambda/services.ts', "export const SERVICES = ['alpha'] as const;\n");
+    repo.write('lambda/services.ts', 'export const SERVICES = { alpha: {} };\n');
     const result = cli(['--sha', SHA, '--root', repo.root, '--out', out('dist')]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -177,10 +177,20 @@ describe('npm run package (the CLI)', () => {
   });
 
   test('exits non-zero with the reason for a bad SHA, and writes nothing', () => {
-    repo.write('lambda/services.ts', "export const SERVICES = ['alpha'] as const;\n");
+    repo.write('lambda/services.ts', 'export const SERVICES = { alpha: {} };\n');
     const result = cli(['--sha', 'abc123', '--root', repo.root, '--out', out('dist')]);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/commit SHA "abc123" must be the full 40-character/);
+    expect(fs.existsSync(out('dist'))).toBe(false);
+  });
+
+  test('refuses a services file that is not the registry, saying what it expects', () => {
+    repo.write('lambda/services.ts', "export const SERVICES = ['alpha'];\n");
+    const result = cli(['--sha', SHA, '--root', repo.root, '--out', out('dist')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /does not export SERVICES \(the registry: an object with one entry per service\)/,
+    );
     expect(fs.existsSync(out('dist'))).toBe(false);
   });
 

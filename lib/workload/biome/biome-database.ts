@@ -1,17 +1,13 @@
-import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as cr from 'aws-cdk-lib/custom-resources';
-import { rules } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { migrationsFingerprint } from '../../../lambda/biome-database/migrations';
-import { biomeDatabaseNames, isProtectedDatabase } from '../../../lambda/biome-database/names';
 import { ATTRIBUTE, PROPERTY, RESOURCE_TYPE } from '../../../lambda/biome-database/properties';
-import { biomeNameProblem } from '../../../lambda/shared/grammar';
-import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
-import type { BiomesConfig, EnvName } from '../../config';
+import { isProtectedBiome } from '../../../lambda/shared/environments';
+import type { BiomeScope } from '../../../lambda/shared/scope';
+import { OnEventProvider } from '../../common/on-event-provider';
 
 /** The RDS Data API actions a client of the biome's database needs (sorted, as CDK renders them). */
 export const DATA_API_ACTIONS = [
@@ -22,104 +18,13 @@ export const DATA_API_ACTIONS = [
   'rds-data:RollbackTransaction',
 ] as const;
 
-/** CloudWatch Logs accepts only these retention periods (days). */
-const RETENTION_DAYS = Object.values(logs.RetentionDays).filter(
-  (d): d is logs.RetentionDays => typeof d === 'number' && d > 0 && d !== logs.RetentionDays.INFINITE,
-);
-
-/** The shortest retention CloudWatch allows that keeps logs at least `days`. */
-export function logRetention(days: number): logs.RetentionDays {
-  const allowed = [...RETENTION_DAYS].sort((a, b) => a - b).find((d) => d >= days);
-  if (allowed === undefined)
-    throw new Error(`logRetentionDays ${days} is longer than CloudWatch Logs allows`);
-  return allowed;
-}
-
-/**
- * Acknowledges, with `reason`, exactly the AwsSolutions-IAM5 (wildcard) findings that `role`'s
- * policy has now. Call it after adding the statements it vouches for: a wildcard added later by
- * someone else is not covered and still fails the check.
- */
-export function acknowledgeWildcards(role: iam.Role, reason: string): void {
-  const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
-  if (!(policy instanceof iam.CfnPolicy)) return;
-  const findings = rules.iam.IAMNoWildcardPermissions(policy);
-  if (!Array.isArray(findings)) return;
-  for (const finding of findings) {
-    Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
-  }
-}
-
-export interface OnEventProviderProps {
-  /** Folder under `lambda/` holding the onEvent handler. */
-  readonly functionFolder: string;
-  readonly description: string;
-  /** Days the function's and the framework's logs are kept. */
-  readonly logRetentionDays: number;
-  /** @default Duration.minutes(5) */
-  readonly timeout?: Duration;
-}
-
-/**
- * A custom resource provider (CDK Provider framework) around one of our onEvent functions, in house
- * style: explicit log groups destroyed with the stack, and roles without managed policies, so the only
- * permissions are the ones the owning construct adds to {@link role}.
- */
-export class OnEventProvider extends Construct {
-  readonly function: lambda.Function;
-  /** Role of the onEvent function: grant it exactly what the handler calls. */
-  readonly role: iam.Role;
-  readonly serviceToken: string;
-
-  constructor(scope: Construct, id: string, props: OnEventProviderProps) {
-    super(scope, id);
-    const retention = logRetention(props.logRetentionDays);
-    const logGroup = (name: string) =>
-      new logs.LogGroup(this, name, { retention, removalPolicy: RemovalPolicy.DESTROY });
-    const role = (name: string) =>
-      new iam.Role(this, name, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-
-    const fnLogs = logGroup('OnEventLogs');
-    this.role = role('OnEventRole');
-    fnLogs.grantWrite(this.role);
-    this.function = new lambda.Function(this, 'OnEvent', {
-      description: props.description,
-      code: LambdaBundles.instance().code(props.functionFolder),
-      handler: HANDLER,
-      runtime: LAMBDA_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: props.timeout ?? Duration.minutes(5),
-      role: this.role,
-      logGroup: fnLogs,
-    });
-
-    const frameworkLogs = logGroup('FrameworkLogs');
-    const frameworkRole = role('FrameworkRole');
-    frameworkLogs.grantWrite(frameworkRole);
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: this.function,
-      logGroup: frameworkLogs,
-      frameworkOnEventRole: frameworkRole,
-    });
-    this.serviceToken = provider.serviceToken;
-
-    acknowledgeWildcards(
-      frameworkRole,
-      "The CDK Provider framework invokes any version of this construct's own onEvent function (<function arn>:*).",
-    );
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Runtimes are chosen deliberately: our function uses the project-wide LAMBDA_RUNTIME and the CDK Provider framework picks its own.',
-    });
-  }
-}
-
 export interface BiomeDatabaseProps {
-  readonly config: BiomesConfig;
-  readonly envName: EnvName;
-  readonly biome: string;
+  /** App, environment and biome: the database, role and secret are the biome's own. */
+  readonly names: BiomeScope;
+  /** Whether the environment is protected: then `main`'s database is never dropped. */
+  readonly protected: boolean;
+  /** How long the custom resource's logs are kept. */
+  readonly logRetention: logs.RetentionDays;
   /** ARN of the shared Aurora cluster (from the shared stack's SSM parameter). */
   readonly clusterArn: string;
   /** ARN of the cluster's master secret (from the shared stack's SSM parameter). */
@@ -133,7 +38,7 @@ export interface BiomeDatabaseProps {
 
 /**
  * The biome's own database and role inside the shared Aurora cluster, created and dropped with the
- * biome stack (never dropped for `main` in prod). Reached through the RDS Data API, so nothing here
+ * biome stack (never dropped for `main` of a protected environment). Reached through the RDS Data API, so nothing here
  * needs a VPC. The schema comes from `lambda/biome-database/migrations.ts`.
  */
 export class BiomeDatabase extends Construct {
@@ -150,16 +55,15 @@ export class BiomeDatabase extends Construct {
 
   constructor(scope: Construct, id: string, props: BiomeDatabaseProps) {
     super(scope, id);
-    const problem = biomeNameProblem(props.biome, { allowMainline: true });
-    if (problem) throw new Error(`BiomeDatabase: biome ${problem}.`);
-    const names = biomeDatabaseNames(props.biome);
+    const { biome, env: envName } = props.names;
+    const names = props.names.database;
     this.databaseName = names.database;
     this.roleName = names.role;
     this.clusterArn = props.clusterArn;
-    const keep = isProtectedDatabase(props.envName, props.biome);
+    const keep = isProtectedBiome(props, biome);
 
     const secret = new secretsmanager.Secret(this, 'Secret', {
-      description: `Biomes: login of biome "${props.biome}" (${props.envName}) to its database ${names.database}`,
+      description: `Biomes: login of biome "${biome}" (${envName}) to its database ${names.database}`,
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ username: names.role }),
         generateStringKey: 'password',
@@ -180,8 +84,8 @@ export class BiomeDatabase extends Construct {
 
     const provider = new OnEventProvider(this, 'Provider', {
       functionFolder: 'biome-database',
-      description: `Biomes: creates, migrates and drops the database of biome ${props.biome}`,
-      logRetentionDays: props.config.environments[props.envName].logRetentionDays,
+      description: `Biomes: creates, migrates and drops the database of biome ${biome}`,
+      logRetention: props.logRetention,
     });
     // The onEvent runs SQL as master (role and database DDL) and as the biome (migrations), and
     // reads the biome's password to give it to the role.
@@ -213,12 +117,13 @@ export class BiomeDatabase extends Construct {
         [PROPERTY.clusterArn]: props.clusterArn,
         [PROPERTY.masterSecretArn]: props.masterSecretArn,
         [PROPERTY.biomeSecretArn]: secret.secretArn,
-        [PROPERTY.env]: props.envName,
-        [PROPERTY.biome]: props.biome,
+        [PROPERTY.env]: envName,
+        [PROPERTY.biome]: biome,
+        [PROPERTY.protected]: String(props.protected),
         [PROPERTY.migrations]: migrationsFingerprint(),
       },
-      // Production's mainline data outlives any stack operation: CloudFormation never even sends
-      // Delete (and the handler refuses it anyway).
+      // A protected environment's mainline data outlives any stack operation: CloudFormation never
+      // even sends Delete (and the handler refuses it anyway).
       removalPolicy: keep ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
   }

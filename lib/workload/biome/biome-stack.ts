@@ -1,129 +1,163 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { INGEST_ENV } from '../../../lambda/ingest/env';
-import { PREDICT_ENV, PREDICT_MODEL } from '../../../lambda/predict/env';
-import type { ServiceName } from '../../../lambda/services';
-import {
-  modelPointerName,
-  type SharedParameter,
-  sharedParameterName,
-} from '../../../lambda/shared/contracts';
-import { MAINLINE_BIOME } from '../../../lambda/shared/grammar';
-import type { BiomesConfig, EnvName } from '../../config';
+import { PREDICT_MODEL } from '../../../lambda/predict/model';
+import { SERVICES, type ServiceDeclaration, type ServiceRegistry } from '../../../lambda/services';
+import { MAINLINE_BIOME, artifactFileName } from '../../../lambda/shared/grammar';
+import { BiomeScope, type SharedParameter } from '../../../lambda/shared/scope';
+import { SERVICE_ENV, modelPointerVariable } from '../../../lambda/shared/settings';
+import { LambdaBundles } from '../../bundling/bundler';
+import { logRetention } from '../../common/log-retention';
+import { type BiomesConfig, environmentOf } from '../../config';
 import { BiomeDatabase } from './biome-database';
-import { type BiomeSettings, Microservice, type ServiceEnvNames } from './microservice';
+import { DEFAULT_TIMEOUT_SECONDS, Microservice } from './microservice';
 import { ModelNamespace, SAMPLE_MODEL_WARM_UP } from './model-namespace';
 import { discoverModels } from './models';
-import { BiomeWorkflow } from './workflow';
+import { biomeFunctions, checkServiceRegistry, retryableErrors } from './service-registry';
+import { BiomeWorkflow, WORKFLOW_SERVICES } from './workflow';
 
 export interface BiomeStackProps extends StackProps {
   readonly config: BiomesConfig;
-  readonly envName: EnvName;
+  /** The environment (one of `config.environments`). */
+  readonly envName: string;
   readonly biome: string;
+  /** The microservices of the biome. @default SERVICES of lambda/services.ts */
+  readonly services?: ServiceRegistry;
   /** Models the biome serves. @default the folders under `models/` of the repository */
   readonly models?: readonly string[];
 }
 
 /** One per biome: cheap, serverless, and destroyed without a trace. */
 export class BiomeStack extends Stack {
-  /** Lambda folders (under lambda/) this stack bundles. */
-  static readonly FUNCTIONS: readonly string[] = ['ingest', 'predict', 'biome-database', 'biome-models'];
+  /** Lambda folders (under lambda/) a biome stack with `services` bundles. */
+  static functions(services: ServiceRegistry = SERVICES): string[] {
+    return biomeFunctions(services);
+  }
 
-  readonly services: Readonly<Record<ServiceName, Microservice>>;
+  readonly names: BiomeScope;
+  readonly services: Readonly<Record<string, Microservice>>;
   readonly database: BiomeDatabase;
   readonly models: ModelNamespace;
   readonly workflow: BiomeWorkflow;
 
   constructor(scope: Construct, id: string, props: BiomeStackProps) {
     super(scope, id, props);
-    const { config, envName, biome } = props;
-    const app = config.appName;
-
+    const { config, biome } = props;
+    // Everything per environment is resolved here, once; constructs get values, not the config.
+    const environment = environmentOf(config, props.envName);
+    const names = new BiomeScope(config.appName, environment.name, biome);
+    this.names = names;
+    const retention = logRetention(environment.logRetentionDays);
+    const registry = props.services ?? SERVICES;
     const models = props.models ?? discoverModels();
-    if (!models.includes(PREDICT_MODEL)) {
-      throw new Error(
-        `Biome ${biome}: the predict service serves model "${PREDICT_MODEL}" but the biome's models are [${models.join(', ')}]; add models/${PREDICT_MODEL}/ (see models/README.md).`,
-      );
-    }
+    checkServiceRegistry(registry, { lambdaRoot: LambdaBundles.of(this).lambdaRoot, models });
 
     // Shared resources are read at deploy time from the shared stack's parameters: never exports
     // (an export in use would block every change of the shared stack), never lookups (no account at synth).
     const shared = (key: SharedParameter) =>
-      ssm.StringParameter.valueForStringParameter(this, sharedParameterName(app, envName, key));
+      ssm.StringParameter.valueForStringParameter(this, names.envScope.sharedParameter(key));
     const clusterArn = shared('dbClusterArn');
     const endpointName = shared('endpointName');
 
     this.database = new BiomeDatabase(this, 'Database', {
-      config,
-      envName,
-      biome,
+      names,
+      protected: environment.protected,
+      logRetention: retention,
       clusterArn,
       masterSecretArn: shared('dbMasterSecretArn'),
     });
     this.models = new ModelNamespace(this, 'Models', {
-      config,
-      envName,
-      biome,
+      names,
+      protected: environment.protected,
+      logRetention: retention,
       modelBucketName: () => shared('modelBucketName'),
       modelPrefix: () => shared('modelPrefix'),
       models,
       // One row of the sample model's three features (models/README.md): loads it before it goes live.
-      warmUps: { [PREDICT_MODEL]: SAMPLE_MODEL_WARM_UP },
+      ...(models.includes(PREDICT_MODEL) ? { warmUps: { [PREDICT_MODEL]: SAMPLE_MODEL_WARM_UP } } : {}),
     });
 
-    const pointerParameter = modelPointerName(app, envName, biome, PREDICT_MODEL);
-    const settings: BiomeSettings = {
-      app,
-      env: envName,
-      biome,
-      dbClusterArn: clusterArn,
-      dbSecretArn: this.database.secret.secretArn,
-      dbName: this.database.databaseName,
-      endpointName,
-      modelPointerParameter: pointerParameter,
-    };
-    const service = (name: ServiceName, envNames: ServiceEnvNames) =>
-      new Microservice(this, `Service-${name}`, {
-        config,
-        envName,
-        biome,
+    const services: Record<string, Microservice> = {};
+    for (const [name, declaration] of Object.entries(registry)) {
+      const service = new Microservice(this, `Service-${name}`, {
+        names,
         service: name,
-        settings,
-        envNames,
+        environment: this.serviceEnvironment(declaration, endpointName),
+        logRetention: retention,
+        memorySize: declaration.memorySize,
+        timeout: Duration.seconds(declaration.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS),
         // `main` runs only what the pipeline released (traceable to a commit); sandpits run what
         // their developer deploys, too.
         codeOwner: biome === MAINLINE_BIOME ? 'pipeline' : 'cdk',
       });
-    const ingest = service('ingest', INGEST_ENV);
-    const predict = service('predict', PREDICT_ENV);
-    this.services = { ingest, predict };
+      this.grantNeeds(service, declaration, endpointName);
+      services[name] = service;
+    }
+    this.services = services;
 
-    for (const s of [ingest, predict]) this.database.grantDataAccess(s.function);
-    // predict reads its own model pointer and calls its own environment's endpoint, nothing else.
-    this.models.pointerParameter(PREDICT_MODEL).grantRead(predict.function);
-    predict.function.addToRolePolicy(
+    const live = (n: (typeof WORKFLOW_SERVICES)[number]) => {
+      const service = services[n];
+      if (!service) {
+        throw new Error(
+          `Biome ${biome}: the workflow calls service "${n}", which lambda/services.ts does not declare; add it back or change lib/workload/biome/workflow.ts.`,
+        );
+      }
+      return service.live;
+    };
+    this.workflow = new BiomeWorkflow(this, 'Workflow', {
+      names,
+      logRetention: retention,
+      retryableErrors: retryableErrors(registry, WORKFLOW_SERVICES),
+      ingest: live('ingest'),
+      predict: live('predict'),
+    });
+  }
+
+  /** What a service is told: where it runs, and what its registry entry asks for. */
+  private serviceEnvironment(declaration: ServiceDeclaration, endpointName: string): Record<string, string> {
+    const { app, env, biome } = this.names;
+    const environment: Record<string, string> = {
+      [SERVICE_ENV.app]: app,
+      [SERVICE_ENV.env]: env,
+      [SERVICE_ENV.biome]: biome,
+    };
+    if (declaration.database) {
+      environment[SERVICE_ENV.dbClusterArn] = this.database.clusterArn;
+      environment[SERVICE_ENV.dbSecretArn] = this.database.secret.secretArn;
+      environment[SERVICE_ENV.dbName] = this.database.databaseName;
+    }
+    if (declaration.models && declaration.models.length > 0) {
+      environment[SERVICE_ENV.endpointName] = endpointName;
+      for (const model of declaration.models) {
+        environment[modelPointerVariable(model)] = this.names.modelPointer(model);
+      }
+    }
+    return { ...environment, ...declaration.environment };
+  }
+
+  /** Grants exactly what the registry entry declares, on this biome's resources only. */
+  private grantNeeds(service: Microservice, declaration: ServiceDeclaration, endpointName: string): void {
+    if (declaration.database) this.database.grantDataAccess(service.function);
+    const models = declaration.models ?? [];
+    if (models.length === 0) return;
+    for (const model of models) this.models.pointerParameter(model).grantRead(service.function);
+    service.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['sagemaker:InvokeEndpoint'],
-        // A multi-model endpoint serves every biome's models: this biome may call its own only.
-        conditions: { StringLike: { 'sagemaker:TargetModel': `${biome}/*` } },
+        // A multi-model endpoint serves every biome's models: this service may call its own biome's
+        // objects of the models it declares, `<biome>/<model>-<40 hex>.tar.gz`, nothing else.
+        conditions: {
+          StringLike: {
+            'sagemaker:TargetModel': models.map(
+              (m) => `${this.names.biome}/${artifactFileName('model', m, '?'.repeat(40))}`,
+            ),
+          },
+        },
         resources: [
-          this.formatArn({
-            service: 'sagemaker',
-            resource: 'endpoint',
-            resourceName: endpointName,
-          }),
+          this.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: endpointName }),
         ],
       }),
     );
-
-    this.workflow = new BiomeWorkflow(this, 'Workflow', {
-      config,
-      envName,
-      biome,
-      ingest: ingest.live,
-      predict: predict.live,
-    });
   }
 }

@@ -1,6 +1,7 @@
 /**
  * One deployable microservice of a biome: a Lambda function behind alias `live`, its log group, and
- * the registration the deploy trigger reads (DESIGN.md "The deploy trigger").
+ * the registration the deploy trigger reads (docs/design.md "The deploy trigger"). What it is given
+ * (environment, grants) comes from its entry in the service registry, through the biome stack.
  */
 import { Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,44 +9,26 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import {
-  LIVE_ALIAS,
-  type ServiceRegistration,
-  serviceRegistrationName,
-  SMOKE_EVENT,
-  TAGS,
-} from '../../../lambda/shared/contracts';
-import type { ServiceName } from '../../../lambda/services';
+import { LIVE_ALIAS, type ServiceRegistration, SMOKE_EVENT, TAGS } from '../../../lambda/shared/contracts';
+import type { BiomeScope } from '../../../lambda/shared/scope';
 import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
-import type { BiomesConfig, EnvName } from '../../config';
 
-/** What a biome tells its services; each service picks the settings it reads through its env module. */
-export interface BiomeSettings {
-  readonly app: string;
-  readonly env: string;
-  readonly biome: string;
-  readonly dbClusterArn: string;
-  readonly dbSecretArn: string;
-  readonly dbName: string;
-  readonly endpointName: string;
-  readonly modelPointerParameter: string;
-}
-
-/** A service's env module (`lambda/<service>/env.ts`): which settings it reads, under which variable names. */
-export type ServiceEnvNames = { readonly [K in keyof BiomeSettings]?: string };
+/** Defaults of a service that declares no size (lambda/services.ts documents them). */
+export const DEFAULT_MEMORY_MB = 256;
+export const DEFAULT_TIMEOUT_SECONDS = 60;
 
 export interface MicroserviceProps {
-  readonly config: BiomesConfig;
-  readonly envName: EnvName;
-  readonly biome: string;
+  /** App, environment and biome the service belongs to. */
+  readonly names: BiomeScope;
   /** The service: its code is `lambda/<service>/`. */
-  readonly service: ServiceName;
-  readonly settings: BiomeSettings;
-  /** The service's env module, e.g. `INGEST_ENV` of `lambda/ingest/env.ts`. */
-  readonly envNames: ServiceEnvNames;
-  /** @default Duration.seconds(60): long enough for the Data API to ride out an Aurora resume. */
+  readonly service: string;
+  /** The function's environment (lambda/shared/settings.ts names the variables). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** How long the function's logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+  /** @default DEFAULT_TIMEOUT_SECONDS */
   readonly timeout?: Duration;
-  /** @default 256 */
+  /** @default DEFAULT_MEMORY_MB */
   readonly memorySize?: number;
   /**
    * Who puts code live. `pipeline`: CloudFormation deploys a fixed bootstrap that serves nothing and
@@ -88,10 +71,11 @@ export class Microservice extends Construct {
 
   constructor(scope: Construct, id: string, props: MicroserviceProps) {
     super(scope, id);
-    const { config, envName, biome, service } = props;
+    const { service } = props;
+    const { env: envName, biome } = props.names;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logRetention(config.environments[envName].logRetentionDays),
+      retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
@@ -103,30 +87,25 @@ export class Microservice extends Construct {
     });
     this.logGroup.grantWrite(role);
 
-    const environment: Record<string, string> = {};
-    for (const [key, name] of Object.entries(props.envNames) as [keyof BiomeSettings, string][]) {
-      environment[name] = props.settings[key];
-    }
-
     const pipelineOwned = props.codeOwner === 'pipeline';
     this.function = new lambda.Function(this, 'Function', {
       description: `Biomes ${envName}/${biome}: ${service} service (code deployed by the ${pipelineOwned ? 'deploy trigger' : 'deploy trigger or cdk deploy'})`,
       code: pipelineOwned
         ? lambda.Code.fromInline(bootstrapCode(service))
-        : LambdaBundles.instance().code(service),
+        : LambdaBundles.of(this).code(service),
       handler: HANDLER,
       runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? Duration.seconds(60),
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
+      timeout: props.timeout ?? Duration.seconds(DEFAULT_TIMEOUT_SECONDS),
       logGroup: this.logGroup,
       role,
-      environment,
+      environment: { ...props.environment },
     });
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Node.js 22 is the house Lambda runtime (STYLE.md), matched by the esbuild target of the shared bundler; a runtime bump is a deliberate change for all functions at once.',
+        'Node.js 22 is the house Lambda runtime, matched by the esbuild target of the shared bundler (lib/bundling/bundler.ts); a runtime bump is a deliberate change for all functions at once.',
     });
     // The deploy trigger may update only functions tagged deployable (and of its app and env).
     Tags.of(this.function).add(TAGS.deployable, 'true');
@@ -150,22 +129,11 @@ export class Microservice extends Construct {
     };
     // A fixed name is the contract: the deploy trigger finds the service by biome and service name.
     this.registration = new ssm.StringParameter(this, 'Registration', {
-      parameterName: serviceRegistrationName(config.appName, envName, biome, service),
+      parameterName: props.names.serviceRegistration(service),
       description: `Biomes ${envName}/${biome}: deploy-trigger registration of service ${service}`,
       stringValue: Stack.of(this).toJsonString(registration),
     });
     // The trigger moves the alias it reads here, so the alias must exist before the registration does.
     this.registration.node.addDependency(this.live);
   }
-}
-
-/** CloudWatch Logs accepts only some retention periods; refuse the others at synth, naming the key. */
-export function logRetention(days: number): logs.RetentionDays {
-  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
-  if (!allowed.includes(days)) {
-    throw new Error(
-      `environments.<env>.logRetentionDays: ${days} is not a CloudWatch Logs retention period; use one of ${allowed.filter((d) => d > 0).join(', ')}.`,
-    );
-  }
-  return days as logs.RetentionDays;
 }

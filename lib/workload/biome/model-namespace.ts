@@ -1,17 +1,15 @@
 import { Arn, CustomResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { biomeModelPrefix, PROPERTY, RESOURCE_TYPE } from '../../../lambda/biome-models/properties';
-import {
-  MODEL_POINTER_NONE,
-  type ModelRegistration,
-  modelPointerName,
-  modelRegistrationName,
-} from '../../../lambda/shared/contracts';
-import { artifactNameProblem, biomeNameProblem, MAINLINE_BIOME } from '../../../lambda/shared/grammar';
-import type { BiomesConfig, EnvName } from '../../config';
-import { acknowledgeWildcards, OnEventProvider } from './biome-database';
+import { PROPERTY, RESOURCE_TYPE } from '../../../lambda/biome-models/properties';
+import { MODEL_POINTER_NONE, type ModelRegistration } from '../../../lambda/shared/contracts';
+import { isProtectedBiome } from '../../../lambda/shared/environments';
+import { artifactNameProblem } from '../../../lambda/shared/grammar';
+import type { BiomeScope } from '../../../lambda/shared/scope';
+import { acknowledgePolicyWildcards } from '../../common/nag';
+import { OnEventProvider } from '../../common/on-event-provider';
 
 /** Warm-up for the sample scikit-learn model: one row of three features. */
 export const SAMPLE_MODEL_WARM_UP: NonNullable<ModelRegistration['warmUp']> = {
@@ -20,12 +18,15 @@ export const SAMPLE_MODEL_WARM_UP: NonNullable<ModelRegistration['warmUp']> = {
 };
 
 export interface ModelNamespaceProps {
-  readonly config: BiomesConfig;
-  readonly envName: EnvName;
-  readonly biome: string;
+  /** App, environment and biome: the pointers, registrations and model prefix are the biome's own. */
+  readonly names: BiomeScope;
+  /** Whether the environment is protected: then `main`'s models are never deleted. */
+  readonly protected: boolean;
+  /** How long the cleanup's logs are kept. */
+  readonly logRetention: logs.RetentionDays;
   /**
    * Name of the model location bucket (from the shared stack's SSM parameter). A function is called
-   * only when the namespace needs it (prod `main` has no cleanup, so reads nothing it does not use).
+   * only when the namespace needs it (a protected `main` has no cleanup, so reads nothing it does not use).
    */
   readonly modelBucketName: string | (() => string);
   /** Key prefix of the model location, ending in `/` (from the shared stack's SSM parameter); as above. */
@@ -42,18 +43,18 @@ export interface ModelNamespaceProps {
 /**
  * The biome's namespace on the shared multi-model endpoint: one pointer (the live TargetModel,
  * `none` at first) and one registration per model for the deploy trigger, and a cleanup that
- * deletes the biome's model objects when the stack is deleted (never for prod `main`).
+ * deletes the biome's model objects when the stack is deleted (never for a protected environment's `main`).
  */
 export class ModelNamespace extends Construct {
-  /** Key prefix of this biome's models, `<modelPrefix><biome>/`; undefined where models are kept (prod `main`). */
+  /** Key prefix of this biome's models, `<modelPrefix><biome>/`; undefined where models are kept (a protected `main`). */
   readonly biomePrefix?: string;
   private readonly pointers = new Map<string, ssm.StringParameter>();
   private readonly registrations: ssm.StringParameter[] = [];
 
   constructor(scope: Construct, id: string, props: ModelNamespaceProps) {
     super(scope, id);
-    const biomeProblem = biomeNameProblem(props.biome, { allowMainline: true });
-    if (biomeProblem) throw new Error(`ModelNamespace: biome ${biomeProblem}.`);
+    const names = props.names;
+    const { biome } = names;
     for (const model of props.models) {
       const problem = artifactNameProblem(model);
       if (problem) throw new Error(`ModelNamespace: model ${problem}.`);
@@ -67,17 +68,15 @@ export class ModelNamespace extends Construct {
         `ModelNamespace: warmUps names models this biome does not serve: ${unknownWarmUps.join(', ')}.`,
       );
     }
-    const app = props.config.appName;
-
     for (const model of props.models) {
-      const pointerName = modelPointerName(app, props.envName, props.biome, model);
-      // Contract names (lambda/shared/contracts.ts): the deploy trigger finds them by biome and model.
+      const pointerName = names.modelPointer(model);
+      // Contract names (lambda/shared/scope.ts): the deploy trigger finds them by biome and model.
       // The deploy trigger owns the value after creation; CloudFormation writes it again only if a
       // property here changes, which would reset the pointer to `none`: keep these properties stable.
       const pointer = new ssm.StringParameter(this, `Pointer-${model}`, {
         parameterName: pointerName,
         stringValue: MODEL_POINTER_NONE,
-        description: `Biomes: live TargetModel of model ${model} in biome ${props.biome} (moved by the deploy trigger)`,
+        description: `Biomes: live TargetModel of model ${model} in biome ${biome} (moved by the deploy trigger)`,
       });
       this.pointers.set(model, pointer);
       const warmUp = props.warmUps?.[model];
@@ -87,25 +86,25 @@ export class ModelNamespace extends Construct {
       };
       this.registrations.push(
         new ssm.StringParameter(this, `Registration-${model}`, {
-          parameterName: modelRegistrationName(app, props.envName, props.biome, model),
+          parameterName: names.modelRegistration(model),
           stringValue: JSON.stringify(registration),
-          description: `Biomes: registration of model ${model} in biome ${props.biome} for the deploy trigger`,
+          description: `Biomes: registration of model ${model} in biome ${biome} for the deploy trigger`,
         }),
       );
     }
 
-    // Production's mainline models are never deleted by a stack operation.
-    if (props.envName === 'prod' && props.biome === MAINLINE_BIOME) return;
+    // A protected environment's mainline models are never deleted by a stack operation.
+    if (isProtectedBiome(props, biome)) return;
     const resolve = (v: string | (() => string)) => (typeof v === 'function' ? v() : v);
     const modelBucketName = resolve(props.modelBucketName);
     const modelPrefix = resolve(props.modelPrefix);
-    const biomePrefix = biomeModelPrefix(modelPrefix, props.biome);
+    const biomePrefix = names.modelPrefix(modelPrefix);
     this.biomePrefix = biomePrefix;
 
     const provider = new OnEventProvider(this, 'Cleanup', {
       functionFolder: 'biome-models',
-      description: `Biomes: deletes the model objects of biome ${props.biome} when its stack is deleted`,
-      logRetentionDays: props.config.environments[props.envName].logRetentionDays,
+      description: `Biomes: deletes the model objects of biome ${biome} when its stack is deleted`,
+      logRetention: props.logRetention,
     });
     const bucketArn = Arn.format(
       { service: 's3', region: '', account: '', resource: modelBucketName },
@@ -124,7 +123,7 @@ export class ModelNamespace extends Construct {
         resources: [`${bucketArn}/${biomePrefix}*`],
       }),
     );
-    acknowledgeWildcards(
+    acknowledgePolicyWildcards(
       provider.role,
       "Deleting every object of a biome needs a key wildcard; it is confined to the biome's own prefix of the model location.",
     );
@@ -134,8 +133,9 @@ export class ModelNamespace extends Construct {
       properties: {
         [PROPERTY.bucket]: modelBucketName,
         [PROPERTY.modelPrefix]: modelPrefix,
-        [PROPERTY.env]: props.envName,
-        [PROPERTY.biome]: props.biome,
+        [PROPERTY.env]: names.env,
+        [PROPERTY.biome]: biome,
+        [PROPERTY.protected]: String(props.protected),
       },
       removalPolicy: RemovalPolicy.DESTROY,
     });

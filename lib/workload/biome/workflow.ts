@@ -8,10 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { INGEST_ERRORS } from '../../../lambda/ingest/errors';
-import { PREDICT_ERRORS } from '../../../lambda/predict/errors';
-import type { BiomesConfig, EnvName } from '../../config';
-import { logRetention } from './microservice';
+import type { BiomeScope } from '../../../lambda/shared/scope';
 
 /** State names: the tests drive the synthesized definition by them. */
 export const WORKFLOW_STATES = {
@@ -23,13 +20,19 @@ export const WORKFLOW_STATES = {
   done: 'BatchDone',
 } as const;
 
-/** Errors that mean "try again later": the services already retried briefly in-function. */
-export const RETRYABLE_TASK_ERRORS = [INGEST_ERRORS.databaseResuming, PREDICT_ERRORS.modelNotReady];
+/** The services the workflow calls (entries of lambda/services.ts). */
+export const WORKFLOW_SERVICES = ['ingest', 'predict'] as const;
 
 export interface BiomeWorkflowProps {
-  readonly config: BiomesConfig;
-  readonly envName: EnvName;
-  readonly biome: string;
+  /** App, environment and biome: names the log group. */
+  readonly names: BiomeScope;
+  /** How long the workflow's logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+  /**
+   * Error names that mean "try again later" (the services already retried briefly in-function): the
+   * `retryableErrors` their registry entries declare.
+   */
+  readonly retryableErrors: readonly string[];
   /** Alias `live` of the ingest service. */
   readonly ingest: lambda.IFunction;
   /** Alias `live` of the predict service. */
@@ -67,13 +70,14 @@ export class BiomeWorkflow extends Construct {
         maxAttempts: 6,
         jitterStrategy: sfn.JitterType.FULL,
       });
-      task.addRetry({
-        errors: RETRYABLE_TASK_ERRORS,
-        interval: Duration.seconds(20),
-        backoffRate: 2,
-        maxAttempts: 3,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
+      if (props.retryableErrors.length > 0)
+        task.addRetry({
+          errors: [...props.retryableErrors],
+          interval: Duration.seconds(20),
+          backoffRate: 2,
+          maxAttempts: 3,
+          jitterStrategy: sfn.JitterType.FULL,
+        });
       return task;
     };
 
@@ -109,17 +113,15 @@ export class BiomeWorkflow extends Construct {
     });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      // Step Functions adds each log group it writes to to the account's CloudWatch Logs resource
-      // policy (5,120 characters at most) unless the name starts with /aws/vendedlogs/: with a
-      // generated name, every new sandpit would grow that policy until deploys fail. Derived from app,
-      // env and biome, so two biomes never collide.
-      logGroupName: `/aws/vendedlogs/states/${props.config.appName}-${props.envName}-${props.biome}-workflow`,
-      retention: logRetention(props.config.environments[props.envName].logRetentionDays),
+      // Named under /aws/vendedlogs/ (BiomeScope.workflowLogGroupName says why), derived from app, env
+      // and biome, so two biomes never collide.
+      logGroupName: props.names.workflowLogGroupName,
+      retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      comment: `Biomes ${props.envName}/${props.biome}: ingest and score a batch of samples`,
+      comment: `Biomes ${props.names.env}/${props.names.biome}: ingest and score a batch of samples`,
       definitionBody: sfn.DefinitionBody.fromChainable(map.next(done)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: Duration.hours(1),

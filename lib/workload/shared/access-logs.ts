@@ -1,14 +1,14 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { EnvName } from '../../config';
-import { statefulPolicy } from './env-policy';
+import type { StatefulPolicy } from './env-policy';
 import { PRIVATE_BUCKET } from '../../common/private-bucket';
 
 export interface AccessLogsBucketProps {
-  readonly envName: EnvName;
   /** Days that access-log objects are kept. */
   readonly retentionDays: number;
+  /** Removal of the bucket and its objects with the stack (by environment). */
+  readonly policy: StatefulPolicy;
 }
 
 /** Target of the S3 server access logs of the shared stack's buckets (who read or wrote which artifact). */
@@ -17,7 +17,7 @@ export class AccessLogsBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: AccessLogsBucketProps) {
     super(scope, id);
-    const policy = statefulPolicy(props.envName);
+    const { policy } = props;
     const bucket = new s3.Bucket(this, 'Bucket', {
       // S3 server access logging can only deliver to a bucket encrypted with SSE-S3, not SSE-KMS.
       encryption: s3.BucketEncryption.S3_MANAGED,

@@ -4,8 +4,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import type { BiomesConfig, EnvName } from '../../config';
-import { logRetention, statefulPolicy } from './env-policy';
+import type { EnvironmentConfig } from '../../config';
+import type { StatefulPolicy } from './env-policy';
 import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
 
 /** 16.3 or later in the 16 line is needed for Serverless v2 scale to zero (auto-pause). */
@@ -14,12 +14,18 @@ export const AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_16_8;
 export const MASTER_USERNAME = 'biomes_admin';
 
 export interface DatabaseProps {
-  readonly config: BiomesConfig;
-  readonly envName: EnvName;
+  /** The environment (descriptions and findings only). */
+  readonly envName: string;
+  /** Capacity, pause and backups of the cluster (`environments.<env>.database`). */
+  readonly settings: EnvironmentConfig['database'];
+  /** Snapshot, retention and deletion protection (by environment). */
+  readonly policy: StatefulPolicy;
+  /** How long the VPC flow logs are kept. */
+  readonly logRetention: logs.RetentionDays;
 }
 
 /**
- * The shared Aurora PostgreSQL Serverless v2 cluster: one database per biome inside it (DESIGN.md).
+ * The shared Aurora PostgreSQL Serverless v2 cluster: one database per biome inside it (docs/design.md).
  * Reached only through the RDS Data API, so it sits in isolated subnets of a VPC with no NAT gateway,
  * no internet gateway, and a security group that admits nothing.
  */
@@ -32,9 +38,8 @@ export class Database extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
-    const { config, envName } = props;
-    const db = config.environments[envName].database;
-    const policy = statefulPolicy(envName);
+    const { envName, policy } = props;
+    const db = props.settings;
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr('10.20.0.0/24'),
@@ -45,7 +50,7 @@ export class Database extends Construct {
       subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 27 }],
     });
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
-      retention: logRetention(config.environments[envName].logRetentionDays),
+      retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // Rejected traffic is the only interesting traffic in a VPC that nothing should enter.
@@ -103,7 +108,7 @@ export class Database extends Construct {
     if (!policy.deletionProtection) {
       Validations.of(this.cluster).acknowledge({
         id: 'AwsSolutions-RDS10',
-        reason: `The ${envName} shared stack must be destroyable (DESIGN.md "Teardown and cost"); prod turns deletion protection on.`,
+        reason: `The ${envName} shared stack must be destroyable (docs/design.md "Teardown and cost"); protected environments turn deletion protection on.`,
       });
     }
     Validations.of(this.masterSecret).acknowledge({

@@ -9,9 +9,9 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
-import { envParameterRoot, TAGS } from '../../../lambda/shared/contracts';
+import { TAGS } from '../../../lambda/shared/contracts';
+import type { EnvScope } from '../../../lambda/shared/scope';
 import { FUNCTION_TIMEOUT_SECONDS } from '../../../lambda/deploy-trigger/budget';
 import {
   DEFAULT_MAX_MODEL_BYTES,
@@ -19,11 +19,13 @@ import {
   DEPLOY_TRIGGER_ENV as ENV,
 } from '../../../lambda/deploy-trigger/env';
 import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
-import type { BiomesConfig, EnvName } from '../../config';
+import { allowWildcard } from '../../common/nag';
 
 export interface DeployTriggerProps {
-  readonly config: BiomesConfig;
-  readonly envName: EnvName;
+  /** App and environment whose biomes the trigger deploys; it reaches nothing outside them. */
+  readonly names: EnvScope;
+  /** How long the trigger's logs are kept. */
+  readonly logRetention: logs.RetentionDays;
   /** Replication destination; EventBridge notifications must be on. */
   readonly landingBucket: s3.IBucket;
   /** Deployment ledger: partition key `pk` (string), sort key `sk` (string). */
@@ -65,16 +67,7 @@ const TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS);
 /** Claims and leases outlive the longest invocation, so a live holder is never overtaken. */
 const LEASE = TIMEOUT.plus(Duration.minutes(1));
 
-/** CloudWatch Logs accepts only these retention periods; config days round up to the next one. */
-const RETENTIONS = Object.values(logs.RetentionDays)
-  .filter((d): d is number => typeof d === 'number' && d > 0 && d !== logs.RetentionDays.INFINITE)
-  .sort((a, b) => a - b);
-
-export function retentionFor(days: number): logs.RetentionDays {
-  return (RETENTIONS.find((r) => r >= days) ?? RETENTIONS[RETENTIONS.length - 1]) as logs.RetentionDays;
-}
-
-/** EventBridge `Object Created` on the landing bucket -> deploy-trigger Lambda (DESIGN.md "The deploy trigger"). */
+/** EventBridge `Object Created` on the landing bucket -> deploy-trigger Lambda (docs/design.md "The deploy trigger"). */
 export class DeployTrigger extends Construct {
   readonly function: lambda.Function;
   readonly rule: events.Rule;
@@ -103,7 +96,8 @@ export class DeployTrigger extends Construct {
 
   constructor(scope: Construct, id: string, props: DeployTriggerProps) {
     super(scope, id);
-    const { config, envName, landingBucket, ledger, modelBucket, modelPrefix, endpointName } = props;
+    const { names, landingBucket, ledger, modelBucket, modelPrefix, endpointName } = props;
+    const { app, env: envName } = names;
     if (!Token.isUnresolved(modelPrefix) && modelPrefix !== '' && !modelPrefix.endsWith('/')) {
       throw new Error(`DeployTrigger modelPrefix "${modelPrefix}" must end in "/" (for example "models/")`);
     }
@@ -115,7 +109,6 @@ export class DeployTrigger extends Construct {
         throw new Error(`DeployTrigger ${key} must be a positive whole number of bytes (got ${value})`);
       }
     }
-    const app = config.appName;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       // SQS-managed keys: EventBridge and Lambda destinations can write without a key policy to keep.
@@ -139,7 +132,7 @@ export class DeployTrigger extends Construct {
     if (props.alarmAction) this.deadLetterAlarm.addAlarmAction(props.alarmAction);
 
     const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: retentionFor(config.environments[envName].logRetentionDays),
+      retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // Own role without the AWSLambdaBasicExecutionRole managed policy: logs only to its own group.
@@ -151,7 +144,7 @@ export class DeployTrigger extends Construct {
 
     this.function = new lambda.Function(this, 'Function', {
       description: `${app} ${envName}: deploys landing artifacts to biomes and records every outcome`,
-      code: LambdaBundles.instance().code(DEPLOY_TRIGGER_FUNCTION),
+      code: LambdaBundles.of(this).code(DEPLOY_TRIGGER_FUNCTION),
       handler: HANDLER,
       runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -201,28 +194,13 @@ export class DeployTrigger extends Construct {
     this.grant(role, props);
   }
 
-  /**
-   * Adds a statement whose resource is a deliberate wildcard, and acknowledges exactly that finding
-   * (AwsSolutions-IAM5 names each wildcard resource) with why it is as narrow as it can be.
-   */
-  private allowWildcard(role: iam.Role, statement: iam.PolicyStatement, reason: string): void {
-    role.addToPolicy(statement);
-    const stack = Stack.of(this);
-    for (const resource of statement.resources) {
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`,
-        reason,
-      });
-    }
-  }
-
   /** Least privilege: read the landing bucket, write the model prefix, deploy only this env's deployable functions. */
   private grant(role: iam.Role, props: DeployTriggerProps): void {
-    const { config, envName, landingBucket, ledger, modelBucket, modelPrefix, endpointName } = props;
+    const { names, landingBucket, ledger, modelBucket, modelPrefix, endpointName } = props;
     const stack = Stack.of(this);
-    const app = config.appName;
+    const { app, env: envName } = names;
 
-    this.allowWildcard(
+    allowWildcard(
       role,
       new iam.PolicyStatement({
         sid: 'ReadLandingObjects',
@@ -243,7 +221,7 @@ export class DeployTrigger extends Construct {
     );
 
     // Put only, never delete; the copy itself refuses to overwrite (If-None-Match).
-    this.allowWildcard(
+    allowWildcard(
       role,
       new iam.PolicyStatement({
         sid: 'WriteModelPrefix',
@@ -253,7 +231,7 @@ export class DeployTrigger extends Construct {
       'New model objects get new names under the model prefix; put only, never delete, and S3 refuses overwrites.',
     );
     // HeadObject of a model object that refused the copy: its commit-sha tells a rollback from a clash.
-    this.allowWildcard(
+    allowWildcard(
       role,
       new iam.PolicyStatement({
         sid: 'ReadModelPrefix',
@@ -287,8 +265,8 @@ export class DeployTrigger extends Construct {
 
     const parameterArn = (path: string) =>
       stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: path.replace(/^\//, '') });
-    const root = envParameterRoot(app, envName);
-    this.allowWildcard(
+    const root = names.parameterRoot;
+    allowWildcard(
       role,
       new iam.PolicyStatement({
         sid: 'ReadRegistrations',
@@ -297,7 +275,7 @@ export class DeployTrigger extends Construct {
       }),
       'Biomes come and go; the trigger reads registrations of any biome of this app and env, nothing outside it.',
     );
-    this.allowWildcard(
+    allowWildcard(
       role,
       new iam.PolicyStatement({
         sid: 'MoveModelPointers',
@@ -311,7 +289,7 @@ export class DeployTrigger extends Construct {
     const functions = stack.formatArn({
       service: 'lambda',
       resource: 'function',
-      resourceName: `${app}-${envName}-*`,
+      resourceName: `${names.functionNamePrefix}*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     const deployable = {
@@ -324,7 +302,7 @@ export class DeployTrigger extends Construct {
     // GetFunction returns the tags only with lambda:ListTags, and the handler checks those tags itself
     // before any write; if ListTags did not honour aws:ResourceTag, a tag condition here would hide
     // the tags and refuse every deploy. Read-only, so the name pattern alone fences them.
-    this.allowWildcard(
+    allowWildcard(
       role,
       new iam.PolicyStatement({
         sid: 'ReadBiomeFunctions',
@@ -333,7 +311,7 @@ export class DeployTrigger extends Construct {
       }),
       'Biome function names are generated by CloudFormation; reads only, fenced by the name pattern of this app and env (the handler checks the tags).',
     );
-    this.allowWildcard(
+    allowWildcard(
       role,
       new iam.PolicyStatement({
         sid: 'DeployBiomeFunctions',
@@ -350,7 +328,7 @@ export class DeployTrigger extends Construct {
       }),
       'Biome function names are generated by CloudFormation; the name pattern of this app and env plus the deployable/env/app tag condition fence them.',
     );
-    this.allowWildcard(
+    allowWildcard(
       role,
       new iam.PolicyStatement({
         sid: 'TagLiveCommit',

@@ -1,11 +1,10 @@
 /**
- * The one place that decides, by environment, how stateful resources of the shared stack behave on
- * deletion (STYLE.md "Stateful apart from stateless"). Constructs ask here instead of testing
- * `envName === 'prod'` themselves, so dev/staging/prod differ in exactly one table.
+ * The one place that decides how stateful resources behave on deletion (house style "Stateful apart
+ * from stateless"). It asks one question of the environment, `protected` (biomes.promotion in
+ * cdk.json), so constructs never test an environment's name.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import type { EnvName } from '../../config';
+import type { EnvironmentDefinition } from '../../../lambda/shared/environments';
 
 export interface StatefulPolicy {
   /** For data that can be restored from a snapshot (the Aurora cluster). */
@@ -32,25 +31,7 @@ const DESTROY: StatefulPolicy = {
   autoDeleteObjects: true,
 };
 
-/** DESIGN.md "Teardown and cost": prod keeps its data; dev and staging can be destroyed. */
-const POLICY_BY_ENV: Record<EnvName, StatefulPolicy> = {
-  dev: DESTROY,
-  staging: DESTROY,
-  prod: RETAIN,
-};
-
-export function statefulPolicy(envName: EnvName): StatefulPolicy {
-  return POLICY_BY_ENV[envName];
-}
-
-/**
- * CloudWatch Logs accepts only certain retention periods; the config takes any day count, so round
- * up to the next accepted one (never keep logs for less time than asked).
- */
-export function logRetention(days: number): logs.RetentionDays {
-  const allowed = Object.values(logs.RetentionDays)
-    .filter((v): v is number => typeof v === 'number' && v !== logs.RetentionDays.INFINITE)
-    .sort((a, b) => a - b);
-  const fit = allowed.find((v) => v >= days);
-  return (fit ?? logs.RetentionDays.INFINITE) as logs.RetentionDays;
+/** docs/design.md "Teardown and cost": a protected environment keeps its data; the others can be destroyed. */
+export function statefulPolicy(env: Pick<EnvironmentDefinition, 'protected'>): StatefulPolicy {
+  return env.protected ? RETAIN : DESTROY;
 }

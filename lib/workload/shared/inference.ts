@@ -4,9 +4,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import type { BiomesConfig, EnvName } from '../../config';
-import { inferenceEndpointName } from '../../naming';
-import { statefulPolicy } from './env-policy';
+import type { EnvironmentConfig } from '../../config';
+import type { StatefulPolicy } from './env-policy';
 import { defaultInferenceImage, supportsVolumeKmsKey } from './inference-image';
 import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
 import { PRIVATE_BUCKET } from '../../common/private-bucket';
@@ -20,15 +19,21 @@ export const MODEL_NONCURRENT_DAYS = 7;
 const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?:[:@].*)?$/;
 
 export interface InferenceProps {
-  readonly config: BiomesConfig;
-  readonly envName: EnvName;
+  /** The environment (descriptions, and the config key named when no default image is known). */
+  readonly envName: string;
+  /** Instance type, count and image of the endpoint (`environments.<env>.inference`). */
+  readonly settings: EnvironmentConfig['inference'];
+  /** The endpoint's name (EnvScope.endpointName): lowercase, so IAM ARNs match. */
+  readonly endpointName: string;
+  /** Retention of the model location and its key (by environment). */
+  readonly policy: StatefulPolicy;
   /** Where S3 server access logs of the model bucket go. */
   readonly accessLogsBucket: s3.IBucket;
 }
 
 /**
- * The shared SageMaker multi-model endpoint over an S3 model location (DESIGN.md "Multi-model
- * endpoints"). A model is added by uploading it under the location, so the endpoint itself never
+ * The shared SageMaker multi-model endpoint over an S3 model location (docs/design.md "AWS facts":
+ * multi-model endpoints). A model is added by uploading it under the location, so the endpoint itself never
  * changes on a deploy. aws-cdk-lib has no L2 for SageMaker hosting, hence the L1 resources.
  */
 export class Inference extends Construct {
@@ -43,9 +48,8 @@ export class Inference extends Construct {
 
   constructor(scope: Construct, id: string, props: InferenceProps) {
     super(scope, id);
-    const { config, envName } = props;
-    const inference = config.environments[envName].inference;
-    const policy = statefulPolicy(envName);
+    const { envName, policy } = props;
+    const inference = props.settings;
     const region = Stack.of(this).region;
     this.image = inference.image ?? defaultInferenceImage(region, envName);
 
@@ -137,12 +141,12 @@ export class Inference extends Construct {
       kmsKeyId: supportsVolumeKmsKey(inference.instanceType) ? this.modelKey.keyArn : undefined,
     });
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
-      endpointName: inferenceEndpointName(config, envName),
+      endpointName: props.endpointName,
       endpointConfigName: endpointConfig.attrEndpointConfigName,
     });
   }
 
-  /** Name of the endpoint: derived and lowercase (see `inferenceEndpointName`), so IAM ARNs match. */
+  /** Name of the endpoint: derived and lowercase (see `EnvScope.endpointName`), so IAM ARNs match. */
   get endpointName(): string {
     return this.endpoint.endpointName!;
   }

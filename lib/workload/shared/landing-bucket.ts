@@ -3,9 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { BiomesConfig, EnvName } from '../../config';
-import { landingBucketName, landingKeyAlias, replicationRoleArn } from '../../naming';
-import { statefulPolicy } from './env-policy';
+import type { StatefulPolicy } from './env-policy';
 import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
 import { PRIVATE_BUCKET } from '../../common/private-bucket';
 
@@ -23,8 +21,20 @@ export const REPLICATION_OBJECT_ACTIONS = [
 export const REPLICATION_BUCKET_ACTIONS = ['s3:GetBucketVersioning', 's3:PutBucketVersioning'] as const;
 
 export interface LandingBucketProps {
-  readonly config: BiomesConfig;
-  readonly envName: EnvName;
+  /** The environment (descriptions only). */
+  readonly envName: string;
+  /** The bucket's name: the DevOps replication rule names it before this stack exists (EnvScope.landingBucketName). */
+  readonly bucketName: string;
+  /** The alias of its key, which the replication rule names too (EnvScope.landingKeyAlias). */
+  readonly keyAlias: string;
+  /** The DevOps account, whose replication role alone may write replicas. */
+  readonly devopsAccount: string;
+  /** ARN of that replication role (lib/naming.ts). */
+  readonly replicationRoleArn: string;
+  /** Days a landing object is kept (a deployed function keeps its own copy of the code). */
+  readonly artifactRetentionDays: number;
+  /** Removal of the bucket and key with the stack (by environment). */
+  readonly policy: StatefulPolicy;
   /** Where S3 server access logs go. */
   readonly accessLogsBucket: s3.IBucket;
 }
@@ -41,17 +51,15 @@ export class LandingBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: LandingBucketProps) {
     super(scope, id);
-    const { config, envName } = props;
-    const policy = statefulPolicy(envName);
-    const env = config.environments[envName];
+    const { envName, policy } = props;
     // The DevOps account's replication role, named by condition rather than as the principal: S3 and
     // KMS refuse a policy whose principal ARN does not exist yet, and the role comes from the DevOps
     // stack, which deploys after this one (its replication rule needs this bucket to exist).
-    const replicationRole = new iam.AccountPrincipal(config.accounts.devops);
-    const onlyReplicationRole = { ArnEquals: { 'aws:PrincipalArn': replicationRoleArn(config) } };
+    const replicationRole = new iam.AccountPrincipal(props.devopsAccount);
+    const onlyReplicationRole = { ArnEquals: { 'aws:PrincipalArn': props.replicationRoleArn } };
 
     this.key = new kms.Key(this, 'Key', {
-      alias: landingKeyAlias(config, envName),
+      alias: props.keyAlias,
       description: `Biomes ${envName}: encrypts artifacts replicated into the landing bucket`,
       enableKeyRotation: true,
       removalPolicy: policy.removalPolicy,
@@ -72,7 +80,7 @@ export class LandingBucket extends Construct {
     );
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      bucketName: landingBucketName(config, envName),
+      bucketName: props.bucketName,
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
       bucketKeyEnabled: true,
@@ -85,7 +93,7 @@ export class LandingBucket extends Construct {
         {
           id: 'keep-recent-artifacts',
           // A deployed function keeps its own copy of the code, so old artifacts are only history.
-          expiration: Duration.days(env.artifactRetentionDays),
+          expiration: Duration.days(props.artifactRetentionDays),
           noncurrentVersionExpiration: Duration.days(LANDING_NONCURRENT_DAYS),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },

@@ -1,24 +1,26 @@
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import type { EnvName } from '../../config';
-import { statefulPolicy } from './env-policy';
+import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY } from '../../../lambda/deploy-trigger/ledger-keys';
+import type { StatefulPolicy } from './env-policy';
 import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
 
-/** Key attribute names of the ledger; the deploy trigger defines the item layout on them. */
-export const LEDGER_PARTITION_KEY = 'pk';
-export const LEDGER_SORT_KEY = 'sk';
+export { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY };
 
 export interface LedgerProps {
-  readonly envName: EnvName;
+  /** Retention and deletion protection of the table (by environment). */
+  readonly policy: StatefulPolicy;
 }
 
-/** The deployment ledger: every outcome of the deploy trigger (DESIGN.md step 5). */
+/**
+ * The deployment ledger: every outcome of the deploy trigger (docs/design.md "The deploy trigger",
+ * step 5). The key attribute names come from the trigger's own module, which defines the item layout.
+ */
 export class Ledger extends Construct {
   readonly table: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string, props: LedgerProps) {
     super(scope, id);
-    const policy = statefulPolicy(props.envName);
+    const { policy } = props;
     this.table = new dynamodb.TableV2(this, 'Table', {
       partitionKey: { name: LEDGER_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
       sortKey: { name: LEDGER_SORT_KEY, type: dynamodb.AttributeType.STRING },

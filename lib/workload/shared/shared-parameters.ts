@@ -1,18 +1,17 @@
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { type SharedParameter, sharedParameterName } from '../../../lambda/shared/contracts';
-import type { BiomesConfig, EnvName } from '../../config';
+import type { EnvScope, SharedParameter } from '../../../lambda/shared/scope';
 
 export interface SharedParametersProps {
-  readonly config: BiomesConfig;
-  readonly envName: EnvName;
+  /** App and environment: the parameters live under `/<app>/<env>/shared/`. */
+  readonly names: EnvScope;
   /** A value for every shared parameter of the contract; the type makes a missing one a compile error. */
   readonly values: Readonly<Record<SharedParameter, string>>;
 }
 
 /**
  * Publishes the shared resources to biome stacks as SSM parameters under `/<app>/<env>/shared/...`
- * (DESIGN.md "Shared stack <-> biome stack contract"). Never CloudFormation exports: an export in use
+ * (docs/design.md "Shared stack <-> biome stack contract"). Never CloudFormation exports: an export in use
  * would block every later change of the shared stack.
  */
 export class SharedParameters extends Construct {
@@ -20,12 +19,12 @@ export class SharedParameters extends Construct {
 
   constructor(scope: Construct, id: string, props: SharedParametersProps) {
     super(scope, id);
-    const { config, envName } = props;
+    const { names } = props;
     const entries = (Object.keys(props.values) as SharedParameter[]).map((key) => {
       const parameter = new ssm.StringParameter(this, key, {
-        parameterName: sharedParameterName(config.appName, envName, key),
+        parameterName: names.sharedParameter(key),
         stringValue: props.values[key],
-        description: `Biomes ${envName} shared resource, read by biome stacks at deploy time`,
+        description: `Biomes ${names.env} shared resource, read by biome stacks at deploy time`,
       });
       return [key, parameter] as const;
     });

@@ -5,11 +5,14 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { NotificationTopic, PUBLISHERS } from '../../common/notification-topic';
-import type { BiomesConfig, EnvName } from '../../config';
+import { EnvScope } from '../../../lambda/shared/scope';
+import { type BiomesConfig, environmentOf } from '../../config';
+import { logRetention } from '../../common/log-retention';
+import { replicationRoleArn } from '../../naming';
 import { AccessLogsBucket } from './access-logs';
 import { Database } from './database';
 import { statefulPolicy } from './env-policy';
-import { DeployTrigger } from './deploy-trigger';
+import { DEPLOY_TRIGGER_FUNCTION, DeployTrigger } from './deploy-trigger';
 import { Inference } from './inference';
 import { LandingBucket } from './landing-bucket';
 import { Ledger } from './ledger';
@@ -17,13 +20,14 @@ import { SharedParameters } from './shared-parameters';
 
 export interface SharedStackProps extends StackProps {
   readonly config: BiomesConfig;
-  readonly envName: EnvName;
+  /** The environment (one of `config.environments`). */
+  readonly envName: string;
 }
 
 /** One per workload account: what is expensive or stateful, shared by every biome of the environment. */
 export class SharedStack extends Stack {
   /** Lambda folders (under lambda/) this stack bundles. */
-  static readonly FUNCTIONS: readonly string[] = ['deploy-trigger'];
+  static readonly FUNCTIONS: readonly string[] = [DEPLOY_TRIGGER_FUNCTION];
 
   readonly landingBucket: s3.IBucket;
   readonly ledger: dynamodb.ITable;
@@ -42,23 +46,44 @@ export class SharedStack extends Stack {
   }
 
   constructor(scope: Construct, id: string, props: SharedStackProps) {
-    super(scope, id, props);
-    const { config, envName } = props;
+    super(scope, id, {
+      terminationProtection: environmentOf(props.config, props.envName).protected,
+      ...props,
+    });
+    const { config } = props;
+    // Everything per environment is resolved here, once; constructs get values, not the config.
+    const environment = environmentOf(config, props.envName);
+    const envName = environment.name;
+    const names = new EnvScope(config.appName, envName);
+    const policy = statefulPolicy(environment);
+    const retention = logRetention(environment.logRetentionDays);
 
     const accessLogs = new AccessLogsBucket(this, 'AccessLogs', {
-      envName,
-      retentionDays: config.environments[envName].logRetentionDays,
+      retentionDays: environment.logRetentionDays,
+      policy,
     });
     const landing = new LandingBucket(this, 'Landing', {
-      config,
       envName,
+      bucketName: names.landingBucketName(environment.account, config.region),
+      keyAlias: names.landingKeyAlias,
+      devopsAccount: config.devopsAccount,
+      replicationRoleArn: replicationRoleArn(config),
+      artifactRetentionDays: environment.artifactRetentionDays,
+      policy,
       accessLogsBucket: accessLogs.bucket,
     });
-    const ledger = new Ledger(this, 'Ledger', { envName });
-    const database = new Database(this, 'Database', { config, envName });
-    const inference = new Inference(this, 'Inference', {
-      config,
+    const ledger = new Ledger(this, 'Ledger', { policy });
+    const database = new Database(this, 'Database', {
       envName,
+      settings: environment.database,
+      policy,
+      logRetention: retention,
+    });
+    const inference = new Inference(this, 'Inference', {
+      envName,
+      settings: environment.inference,
+      endpointName: names.endpointName,
+      policy,
       accessLogsBucket: accessLogs.bucket,
     });
 
@@ -67,12 +92,12 @@ export class SharedStack extends Stack {
       displayName: `Biomes ${envName} deploy alerts`,
       publishers: [PUBLISHERS.cloudwatchAlarms],
       email: config.notifications.email,
-      removalPolicy: statefulPolicy(envName).removalPolicy,
+      removalPolicy: policy.removalPolicy,
     });
 
     new DeployTrigger(this, 'DeployTrigger', {
-      config,
-      envName,
+      names,
+      logRetention: retention,
       landingBucket: landing.bucket,
       ledger: ledger.table,
       modelBucket: inference.modelBucket,
@@ -82,8 +107,7 @@ export class SharedStack extends Stack {
     });
 
     new SharedParameters(this, 'Parameters', {
-      config,
-      envName,
+      names,
       values: {
         landingBucketName: landing.bucket.bucketName,
         ledgerTableName: ledger.table.tableName,

@@ -45,18 +45,20 @@ export function bindDataApiParameters(
   sql: string,
   parameters: readonly SqlParameter[] = [],
 ): { text: string; values: unknown[] } {
-  const byName = new Map(parameters.map((p) => [p.name!, p]));
+  const byName = new Map(parameters.map((p) => [p.name ?? '', p]));
   const values: unknown[] = [];
   const index = new Map<string, string>();
   const text = sql.replace(/(?<!:):([a-z_][a-z0-9_]*)/gi, (_whole, name: string) => {
     const p = byName.get(name);
     if (!p) throw new Error(`SQL parameter :${name} has no value`);
-    if (!index.has(name)) {
+    let placeholder = index.get(name);
+    if (placeholder === undefined) {
       const { value, cast } = typed(p);
       values.push(value);
-      index.set(name, `$${values.length}${cast}`);
+      placeholder = `$${values.length}${cast}`;
+      index.set(name, placeholder);
     }
-    return index.get(name)!;
+    return placeholder;
   });
   return { text, values };
 }
@@ -75,7 +77,7 @@ function field(value: unknown): Field {
 export function fakeDataApi(pg: TestPostgres, login: (secretArn: string) => Login): FakeDataApi {
   const transactions = new Map<string, Client>();
   const run = async (c: Client, input: ExecuteStatementCommandInput) => {
-    const { text, values } = bindDataApiParameters(input.sql!, input.parameters);
+    const { text, values } = bindDataApiParameters(input.sql ?? '', input.parameters);
     const result = await c.query({ text, values, rowMode: 'array' });
     const names = result.fields.map((f) => f.name);
     const dml = ['INSERT', 'UPDATE', 'DELETE'].includes(result.command);
@@ -92,9 +94,9 @@ export function fakeDataApi(pg: TestPostgres, login: (secretArn: string) => Logi
   };
   const who = (secretArn: string | undefined) => login(secretArn ?? '');
   const end = async (transactionId: string | undefined, sql: 'COMMIT' | 'ROLLBACK') => {
-    const c = transactions.get(transactionId ?? '');
-    if (!c) throw new Error(`unknown transaction ${transactionId}`);
-    transactions.delete(transactionId!);
+    const c = transactionId === undefined ? undefined : transactions.get(transactionId);
+    if (!c || transactionId === undefined) throw new Error(`unknown transaction ${transactionId}`);
+    transactions.delete(transactionId);
     try {
       await c.query(sql);
     } finally {

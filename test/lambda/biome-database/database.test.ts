@@ -10,7 +10,8 @@ import {
   migrate,
 } from '../../../lambda/biome-database/database';
 import { type Migration, MIGRATIONS } from '../../../lambda/biome-database/migrations';
-import { type BiomeDatabaseNames, biomeDatabaseNames } from '../../../lambda/biome-database/names';
+import type { BiomeDatabaseNames } from '../../../lambda/shared/scope';
+import { databaseNames, EDITED_FIRST_MIGRATION } from './fixtures';
 import { startPostgres, type TestPostgres } from './postgres';
 
 const password = () =>
@@ -39,7 +40,7 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-const names = (biome: string) => biomeDatabaseNames(biome);
+const names = (biome: string) => databaseNames(biome);
 const admin = () => pg.executor(MASTER.user, MASTER.password);
 const superuser = () => pg.admin();
 
@@ -165,7 +166,7 @@ describe('create and migrate', () => {
 
   test('an edited released migration is refused with what to do', async () => {
     const { names: n, password: pw } = await createBiome('edited');
-    const edited = [{ ...MIGRATIONS[0], statements: [...MIGRATIONS[0].statements, 'SELECT 1'] }];
+    const edited = [EDITED_FIRST_MIGRATION];
     await expect(migrate(pg.executor(n.role, pw), n.database, edited, log)).rejects.toThrow(
       /changed after it was applied .* never edit a released migration; add a new one/,
     );
@@ -197,7 +198,7 @@ describe('create and migrate', () => {
       undefined,
       n.database,
     );
-    const edited = [{ ...MIGRATIONS[0], statements: [...MIGRATIONS[0].statements, 'SELECT 1'] }];
+    const edited = [EDITED_FIRST_MIGRATION];
     await expect(migrate(own, n.database, edited, log, { whenAhead: 'keep' })).rejects.toThrow(
       /changed after it was applied/,
     );
@@ -242,18 +243,22 @@ describe('drop', () => {
     const { names: n, password: pw } = await createBiome('gone-soon');
     const open = await pg.connect(n.role, pw, n.database);
     open.on('error', () => undefined); // the server ends this session
-    expect(await dropBiomeDatabase(admin(), n, { env: 'dev', biome: 'gone-soon' }, log)).toBe('dropped');
+    expect(
+      await dropBiomeDatabase(admin(), n, { env: 'dev', biome: 'gone-soon', protected: false }, log),
+    ).toBe('dropped');
     expect(await databaseExists(n.database)).toBe(false);
     expect(await roleExists(n.role)).toBe(false);
     await expect(open.query('SELECT 1')).rejects.toThrow();
     await open.end().catch(() => undefined);
-    expect(await dropBiomeDatabase(admin(), n, { env: 'dev', biome: 'gone-soon' }, log)).toBe('dropped');
+    expect(
+      await dropBiomeDatabase(admin(), n, { env: 'dev', biome: 'gone-soon', protected: false }, log),
+    ).toBe('dropped');
   });
 
   test('drops a role whose database never got created (a half-finished create)', async () => {
     const n = names('half');
     await admin().execute(`CREATE ROLE ${n.role} LOGIN`);
-    await dropBiomeDatabase(admin(), n, { env: 'dev', biome: 'half' }, log);
+    await dropBiomeDatabase(admin(), n, { env: 'dev', biome: 'half', protected: false }, log);
     expect(await roleExists(n.role)).toBe(false);
   });
 
@@ -263,20 +268,44 @@ describe('drop', () => {
     await superuser().execute(`DROP OWNED BY ${n.role}`, undefined, n.database);
     await superuser().execute(`DROP OWNED BY ${n.role}`);
     await superuser().execute(`DROP ROLE ${n.role}`);
-    expect(await dropBiomeDatabase(admin(), n, { env: 'dev', biome: 'orphan' }, log)).toBe('dropped');
+    expect(await dropBiomeDatabase(admin(), n, { env: 'dev', biome: 'orphan', protected: false }, log)).toBe(
+      'dropped',
+    );
     expect(await databaseExists(n.database)).toBe(false);
   });
 
-  test('never drops main in prod (kept and logged); main elsewhere is dropped', async () => {
+  test('never drops main of a protected environment (kept and logged); main elsewhere is dropped', async () => {
     const { names: n } = await createBiome('main');
     expect(n.database).toBe('biome_main');
     log.lines.length = 0;
-    expect(await dropBiomeDatabase(admin(), n, { env: 'prod', biome: 'main' }, log)).toBe('kept');
+    expect(await dropBiomeDatabase(admin(), n, { env: 'prod', biome: 'main', protected: true }, log)).toBe(
+      'kept',
+    );
     expect(await databaseExists('biome_main')).toBe(true);
     expect(await roleExists('biome_main')).toBe(true);
     expect(log.lines).toEqual([expect.stringMatching(/^warn keeping the database of prod main/)]);
 
-    expect(await dropBiomeDatabase(admin(), n, { env: 'staging', biome: 'main' }, log)).toBe('dropped');
+    expect(
+      await dropBiomeDatabase(admin(), n, { env: 'staging', biome: 'main', protected: false }, log),
+    ).toBe('dropped');
     expect(await databaseExists('biome_main')).toBe(false);
+  });
+
+  test('the flag decides, not the name: an unprotected prod main is dropped, a protected env drops sandpits', async () => {
+    const main = await createBiome('main');
+    expect(
+      await dropBiomeDatabase(admin(), main.names, { env: 'prod', biome: 'main', protected: false }, log),
+    ).toBe('dropped');
+    expect(await databaseExists('biome_main')).toBe(false);
+    const sandpit = await createBiome('sandpit');
+    expect(
+      await dropBiomeDatabase(
+        admin(),
+        sandpit.names,
+        { env: 'prod', biome: 'sandpit', protected: true },
+        log,
+      ),
+    ).toBe('dropped');
+    expect(await databaseExists('biome_sandpit')).toBe(false);
   });
 });

@@ -13,9 +13,9 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type Migration, MIGRATIONS } from '../../../lambda/biome-database/migrations';
-import { biomeDatabaseNames } from '../../../lambda/biome-database/names';
 import { type Dependencies, onEvent } from '../../../lambda/biome-database/on-event';
 import { type FakeDataApi, fakeDataApi, type Login } from './data-api-fake';
+import { databaseNames, EDITED_FIRST_MIGRATION } from './fixtures';
 import { startPostgres, type TestPostgres } from './postgres';
 
 const rds = mockClient(RDSDataClient);
@@ -41,18 +41,13 @@ beforeAll(async () => {
     .execute(
       `CREATE ROLE ${MASTER.user} LOGIN CREATEDB CREATEROLE NOSUPERUSER IN ROLE pg_signal_backend PASSWORD '${MASTER.password}'`,
     );
-  api = fakeDataApi(pg, (arn) => {
-    const login = secrets.get(arn);
-    if (!login) throw new Error(`no secret ${arn}`);
-    return login;
-  });
+  api = fakeDataApi(pg, secret);
   rds.on(ExecuteStatementCommand).callsFake((input) => api.executeStatement(input));
   rds.on(BeginTransactionCommand).callsFake((input) => api.beginTransaction(input));
   rds.on(CommitTransactionCommand).callsFake((input) => api.commitTransaction(input));
   rds.on(RollbackTransactionCommand).callsFake((input) => api.rollbackTransaction(input));
   sm.on(GetSecretValueCommand).callsFake(({ SecretId }: { SecretId: string }) => {
-    const login = secrets.get(SecretId);
-    if (!login) throw new Error(`no secret ${SecretId}`);
+    const login = secret(SecretId);
     return { SecretString: JSON.stringify({ username: login.user, password: login.password }) };
   });
 }, 30_000);
@@ -74,9 +69,16 @@ const deps = (migrations: readonly Migration[] = MIGRATIONS): Dependencies => ({
   migrations,
 });
 
+/** What Secrets Manager holds under `arn`; a missing secret fails the test. */
+function secret(arn: string): Login {
+  const login = secrets.get(arn);
+  if (!login) throw new Error(`no secret ${arn}`);
+  return login;
+}
+
 /** A biome with its secret in the fake Secrets Manager, and the events CloudFormation sends for it. */
-function biome(name: string, env = 'dev') {
-  const n = biomeDatabaseNames(name);
+function biome(name: string, env = 'dev', isProtected = false) {
+  const n = databaseNames(name);
   secrets.set(secretArn(name), { user: n.role, password: password() });
   const props = {
     ServiceToken: 'arn:aws:lambda:eu-west-1:222222222222:function:provider',
@@ -85,6 +87,7 @@ function biome(name: string, env = 'dev') {
     BiomeSecretArn: secretArn(name),
     Env: env,
     Biome: name,
+    Protected: String(isProtected),
   };
   const id = `${n.database}@${CLUSTER}`;
   return {
@@ -99,7 +102,7 @@ function biome(name: string, env = 'dev') {
     delete: { RequestType: 'Delete', PhysicalResourceId: id, ResourceProperties: props },
     /** Connects as the biome with what its secret holds now. */
     connect: () => {
-      const login = secrets.get(secretArn(name))!;
+      const login = secret(secretArn(name));
       return pg.connect(login.user, login.password, n.database);
     },
   };
@@ -156,8 +159,8 @@ describe('a failed Create', () => {
     expect(await exists(b.names)).toEqual({ database: false, role: false });
   });
 
-  test('of prod main drops nothing', async () => {
-    const b = biome('main', 'prod');
+  test('of a protected main drops nothing', async () => {
+    const b = biome('main', 'prod', true);
     await expect(onEvent(b.create, deps([...MIGRATIONS, BROKEN]))).rejects.toThrow(/no_such_table/);
     expect(await exists(b.names)).toEqual({ database: true, role: true });
     expect(logs).toContainEqual(expect.stringMatching(/^warn create of prod main failed: keeping/));
@@ -167,7 +170,7 @@ describe('a failed Create', () => {
 test('a changed biome secret reaches the role on Update: the new password logs in, the old one not', async () => {
   const b = biome('rotated');
   await onEvent(b.create, deps());
-  const old = secrets.get(secretArn('rotated'))!;
+  const old = secret(secretArn('rotated'));
   secrets.set(secretArn('rotated'), { user: old.user, password: password() });
   await onEvent(b.update, deps());
   await (await b.connect()).end();
@@ -204,7 +207,7 @@ describe('a database ahead of the code', () => {
   test('an edited applied migration is refused on Update too', async () => {
     const b = biome('edited');
     await onEvent(b.create, deps());
-    const edited = [{ ...MIGRATIONS[0], statements: [...MIGRATIONS[0].statements, 'SELECT 1'] }];
+    const edited = [EDITED_FIRST_MIGRATION];
     await expect(onEvent(b.update, deps(edited))).rejects.toThrow(/changed after it was applied/);
   });
 });

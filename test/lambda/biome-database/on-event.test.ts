@@ -1,5 +1,6 @@
 /** The custom resource handler with mocked Data API and Secrets Manager clients. */
 import {
+  BadRequestException,
   BeginTransactionCommand,
   CommitTransactionCommand,
   DatabaseResumingException,
@@ -11,8 +12,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../../lambda/biome-database/handler';
-import { MIGRATIONS, migrationChecksum } from '../../../lambda/biome-database/migrations';
+import { migrationChecksum } from '../../../lambda/biome-database/migrations';
 import { onEvent, type Dependencies } from '../../../lambda/biome-database/on-event';
+import { PROPERTY } from '../../../lambda/biome-database/properties';
+import { FIRST_MIGRATION } from './fixtures';
 
 const rds = mockClient(RDSDataClient);
 const sm = mockClient(SecretsManagerClient);
@@ -28,6 +31,7 @@ const props = (overrides: Record<string, unknown> = {}) => ({
   BiomeSecretArn: BIOME_SECRET,
   Env: 'dev',
   Biome: 'alice-b',
+  Protected: 'false',
   Migrations: 'abc',
   ...overrides,
 });
@@ -46,7 +50,7 @@ function sent(): string[] {
   return rds.commandCalls(ExecuteStatementCommand).map(({ args: [c] }) => {
     const who =
       c.input.secretArn === MASTER ? 'master' : c.input.secretArn?.startsWith(BIOME_SECRET) ? 'biome' : '?';
-    const sql = c.input.sql!.replace(/\s+/g, ' ').slice(0, 40);
+    const sql = (c.input.sql ?? '').replace(/\s+/g, ' ').slice(0, 40);
     return `${who}|${c.input.database}|${sql}`;
   });
 }
@@ -102,12 +106,12 @@ describe('Create', () => {
     });
     expect(rds).toHaveReceivedCommandTimes(CommitTransactionCommand, 1);
     // Migration statements ran inside the transaction, and the record uses typed parameters.
-    const insert = rds.commandCalls(ExecuteStatementCommand).at(-1)!.args[0].input;
-    expect(insert.transactionId).toBe('tx-1');
-    expect(insert.parameters).toEqual([
+    const insert = rds.commandCalls(ExecuteStatementCommand).at(-1)?.args[0].input;
+    expect(insert?.transactionId).toBe('tx-1');
+    expect(insert?.parameters).toEqual([
       { name: 'version', value: { longValue: 1 } },
       { name: 'name', value: { stringValue: 'samples_and_predictions' } },
-      { name: 'checksum', value: { stringValue: migrationChecksum(MIGRATIONS[0]) } },
+      { name: 'checksum', value: { stringValue: migrationChecksum(FIRST_MIGRATION) } },
     ]);
   });
 
@@ -126,6 +130,48 @@ describe('Create', () => {
       .resolves({});
     await onEvent({ RequestType: 'Create', ResourceProperties: props() }, deps());
     expect(sent()[0]).toBe(sent()[1]);
+  });
+
+  test("retries the older SDKs' resuming answer too (BadRequestException: Communications link failure)", async () => {
+    rds
+      .on(ExecuteStatementCommand)
+      .rejectsOnce(new BadRequestException({ message: 'Communications link failure', $metadata: {} }))
+      .resolves({});
+    await onEvent({ RequestType: 'Create', ResourceProperties: props() }, deps());
+    expect(sent()[0]).toBe(sent()[1]);
+  });
+
+  test('waits about 2.5 minutes for a resume (12 attempts, 2 s doubling to 16 s), then fails with the Data API error', async () => {
+    const waits: number[] = [];
+    const resuming = new DatabaseResumingException({
+      message: 'The Aurora DB instance is resuming',
+      $metadata: {},
+    });
+    rds.on(ExecuteStatementCommand).rejects(resuming);
+    await expect(
+      onEvent(
+        { RequestType: 'Create', ResourceProperties: props() },
+        { ...deps(), retry: { sleep: async (ms) => void waits.push(ms) } },
+      ),
+    ).rejects.toBe(resuming);
+    const sequence = [2000, 4000, 8000, 16000, 16000, 16000, 16000, 16000, 16000, 16000, 16000];
+    // The role statement 12 times, then the cleanup's first statement 12 times (and logged).
+    expect(sent().filter((s) => s.includes('IF NOT EXISTS'))).toHaveLength(12);
+    expect(rds).toHaveReceivedCommandTimes(ExecuteStatementCommand, 24);
+    expect(waits).toEqual([...sequence, ...sequence]);
+    expect(logs).toContainEqual(expect.stringMatching(/^warn could not drop after the failed create/));
+  });
+
+  test('does not retry an error that is not a resume', async () => {
+    rds
+      .on(ExecuteStatementCommand)
+      .rejects(new BadRequestException({ message: 'relation "x" does not exist', $metadata: {} }));
+    await expect(onEvent({ RequestType: 'Create', ResourceProperties: props() }, deps())).rejects.toThrow(
+      /relation "x" does not exist/,
+    );
+    // The role statement failed once, then the cleanup's first statement once: nothing was retried.
+    expect(sent().filter((s) => s.includes('IF NOT EXISTS'))).toHaveLength(1);
+    expect(rds).toHaveReceivedCommandTimes(ExecuteStatementCommand, 2);
   });
 
   test('a failing migration rolls back, then the Create drops what it made and fails with the original error', async () => {
@@ -158,23 +204,47 @@ describe('Create', () => {
     expect(logs).toContainEqual(expect.stringMatching(/^warn could not drop after the failed create/));
   });
 
-  test('a failed Create of prod main drops nothing', async () => {
+  test('a failed Create of a protected main (Protected "true") drops nothing', async () => {
     answer({}, { sql: 'CREATE TABLE samples', error: new Error('boom') });
     rds.on(RollbackTransactionCommand).resolves({});
     sm.on(GetSecretValueCommand).resolves({
       SecretString: JSON.stringify({ username: 'biome_main', password: PASSWORD }),
     });
     await expect(
-      onEvent({ RequestType: 'Create', ResourceProperties: props({ Env: 'prod', Biome: 'main' }) }, deps()),
+      onEvent(
+        {
+          RequestType: 'Create',
+          ResourceProperties: props({ Env: 'prod', Biome: 'main', Protected: 'true' }),
+        },
+        deps(),
+      ),
     ).rejects.toThrow('boom');
     expect(sent().some((s) => s.includes('DROP') || s.includes('terminate'))).toBe(false);
     expect(logs).toContainEqual(expect.stringMatching(/^warn create of prod main failed: keeping/));
   });
 
+  test('a failed Create of an unprotected main (Protected "false") is cleaned up', async () => {
+    answer({ 'AS present': [{ present: 1 }] }, { sql: 'CREATE TABLE samples', error: new Error('boom') });
+    rds.on(RollbackTransactionCommand).resolves({});
+    sm.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ username: 'biome_main', password: PASSWORD }),
+    });
+    await expect(
+      onEvent(
+        {
+          RequestType: 'Create',
+          ResourceProperties: props({ Env: 'prod', Biome: 'main', Protected: 'false' }),
+        },
+        deps(),
+      ),
+    ).rejects.toThrow('boom');
+    expect(sent()).toContain('master|postgres|DROP ROLE IF EXISTS "biome_main"');
+  });
+
   test('a database ahead of the code is refused on Create', async () => {
     answer({
       'SELECT version, name, checksum': [
-        { version: 1, name: 'samples_and_predictions', checksum: migrationChecksum(MIGRATIONS[0]) },
+        { version: 1, name: 'samples_and_predictions', checksum: migrationChecksum(FIRST_MIGRATION) },
         { version: 2, name: 'future', checksum: 'x' },
       ],
     });
@@ -196,7 +266,7 @@ describe('Update', () => {
     answer({
       'FROM pg_catalog.pg_database': [{ present: 1 }],
       'SELECT version, name, checksum': [
-        { version: 1, name: 'samples_and_predictions', checksum: migrationChecksum(MIGRATIONS[0]) },
+        { version: 1, name: 'samples_and_predictions', checksum: migrationChecksum(FIRST_MIGRATION) },
       ],
     });
     const NEW_SECRET = `${BIOME_SECRET}-rotated`;
@@ -221,13 +291,13 @@ describe('Update', () => {
       'biome|biome_alice_b|CREATE TABLE IF NOT EXISTS schema_migrat',
       'biome|biome_alice_b|SELECT version, name, checksum FROM sche',
     ]);
-    expect(calls.at(-1)!.secretArn).toBe(NEW_SECRET);
+    expect(calls.at(-1)?.secretArn).toBe(NEW_SECRET);
   });
 
   test('a database ahead of the code (a rollback to older code) succeeds, applies nothing, warns', async () => {
     answer({
       'SELECT version, name, checksum': [
-        { version: 1, name: 'samples_and_predictions', checksum: migrationChecksum(MIGRATIONS[0]) },
+        { version: 1, name: 'samples_and_predictions', checksum: migrationChecksum(FIRST_MIGRATION) },
         { version: 2, name: 'future', checksum: 'x' },
       ],
     });
@@ -260,18 +330,57 @@ describe('Delete', () => {
     ]);
   });
 
-  test('never drops main in prod: no SQL at all, and a log line says why', async () => {
+  test('never drops a protected main (Protected "true"): no SQL at all, and a log line says why', async () => {
     const out = await onEvent(
       {
         RequestType: 'Delete',
         PhysicalResourceId: ID,
-        ResourceProperties: props({ Env: 'prod', Biome: 'main' }),
+        ResourceProperties: props({ Env: 'prod', Biome: 'main', Protected: 'true' }),
       },
       deps(),
     );
     expect(out.PhysicalResourceId).toBe(ID);
     expect(rds).not.toHaveReceivedCommand(ExecuteStatementCommand);
     expect(logs).toEqual([expect.stringMatching(/^warn keeping the database of prod main/)]);
+  });
+
+  test.each([
+    [
+      'an unprotected main, even named prod',
+      { Env: 'prod', Biome: 'main', Protected: 'false' },
+      'biome_main',
+    ],
+    [
+      'a sandpit of a protected environment',
+      { Env: 'prod', Biome: 'alice-b', Protected: 'true' },
+      'biome_alice_b',
+    ],
+  ])('drops %s: the Protected flag and the biome decide, not the env name', async (_what, overrides, db) => {
+    answer({ 'AS present': [{ present: 1 }] });
+    await onEvent(
+      { RequestType: 'Delete', PhysicalResourceId: ID, ResourceProperties: props(overrides) },
+      deps(),
+    );
+    expect(sent()).toContain(`master|postgres|DROP ROLE IF EXISTS "${db}"`);
+  });
+
+  test('with an invalid Protected property (a Create that was refused) drops nothing', async () => {
+    for (const Protected of ['TRUE', 'yes']) {
+      rds.resetHistory();
+      await onEvent(
+        {
+          RequestType: 'Delete',
+          PhysicalResourceId: ID,
+          ResourceProperties: props({ Env: 'dev', Biome: 'main', Protected }),
+        },
+        deps(),
+      );
+      expect(rds).not.toHaveReceivedCommand(ExecuteStatementCommand);
+    }
+    expect(logs).toEqual([
+      expect.stringMatching(/nothing was created/),
+      expect.stringMatching(/nothing was created/),
+    ]);
   });
 
   test('with invalid properties (a Create that was refused) succeeds without SQL', async () => {
@@ -288,7 +397,13 @@ describe('bad input', () => {
   test.each([
     [{ Biome: 'Alice' }, /Biome: "Alice" must match/],
     [{ Biome: 'dev' }, /Biome: "dev" is reserved/],
-    [{ Env: 'qa' }, /Env: must be one of dev, staging, prod/],
+    [{ Env: 'QA' }, /Env: "QA" must match/],
+    [{ Env: 'devops' }, /Env: "devops" is reserved/],
+    [
+      { Protected: 'yes' },
+      /Protected: must be the string "true" or "false" \(the environment's protected flag\)/,
+    ],
+    [{ Protected: true }, /Protected: must be the string "true" or "false"/],
     [{ ClusterArn: 'my-cluster' }, /ClusterArn: must be an Aurora cluster ARN/],
     [{ MasterSecretArn: undefined }, /MasterSecretArn: /],
     [
@@ -300,6 +415,39 @@ describe('bad input', () => {
       onEvent({ RequestType: 'Create', ResourceProperties: props(overrides) }, deps()),
     ).rejects.toThrow(message);
     expect(rds).not.toHaveReceivedCommand(ExecuteStatementCommand);
+  });
+
+  test('without Protected (created before the property existed, or a rollback to such properties) main is kept and a sandpit dropped', async () => {
+    const { Protected: _absent, ...old } = props({ Env: 'prod', Biome: 'main' });
+    await onEvent({ RequestType: 'Delete', PhysicalResourceId: ID, ResourceProperties: old }, deps());
+    expect(rds).not.toHaveReceivedCommand(ExecuteStatementCommand);
+    const { Protected: _none, ...sandpit } = props();
+    await onEvent({ RequestType: 'Delete', PhysicalResourceId: ID, ResourceProperties: sandpit }, deps());
+    expect(rds).toHaveReceivedCommand(ExecuteStatementCommand);
+  });
+
+  test('an Update without Protected (a rollback to the properties of an older release) is not refused', async () => {
+    const { Protected: _absent, ...old } = props();
+    await expect(
+      onEvent(
+        {
+          RequestType: 'Update',
+          PhysicalResourceId: ID,
+          OldResourceProperties: props(),
+          ResourceProperties: old,
+        },
+        deps(),
+      ),
+    ).resolves.toMatchObject({ PhysicalResourceId: ID });
+  });
+
+  test('an environment by the grammar, not a fixed list, is accepted', async () => {
+    await onEvent({ RequestType: 'Create', ResourceProperties: props({ Env: 'qa' }) }, deps());
+    expect(rds).toHaveReceivedCommand(ExecuteStatementCommand);
+  });
+
+  test('the Protected property is named by PROPERTY.protected', () => {
+    expect(PROPERTY.protected).toBe('Protected');
   });
 
   test('an unknown request type is refused', async () => {
@@ -332,7 +480,7 @@ test('the Lambda handler wires the module-scope clients (mocked) to onEvent', as
     handler({
       RequestType: 'Delete',
       PhysicalResourceId: ID,
-      ResourceProperties: props({ Env: 'prod', Biome: 'main' }),
+      ResourceProperties: props({ Env: 'prod', Biome: 'main', Protected: 'true' }),
     }),
   ).resolves.toEqual({ PhysicalResourceId: ID });
   await handler({ RequestType: 'Delete', PhysicalResourceId: ID, ResourceProperties: props() });

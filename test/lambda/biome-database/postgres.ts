@@ -2,12 +2,11 @@
  * A real PostgreSQL for tests, plus {@link SqlExecutor}s over `pg` so the same plans that run through
  * the Data API in Lambda run here. One server per test file: start in beforeAll, stop in afterAll.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import type { Row, SqlExecutor } from '../../../lambda/biome-database/database';
-import type { SqlParams } from '../../../lambda/biome-database/sql';
+import type { Row, SqlExecutor, SqlParams, SqlValue } from '../../../lambda/shared/data-api';
 
 export const ADMIN_USER = 'postgres';
 const ADMIN_PASSWORD = 'test-admin-password';
@@ -33,17 +32,25 @@ function freePort(): Promise<number> {
   });
 }
 
+/** What `pg` binds for a parameter: `{ json }` as its JSON text, like the Data API sends it. */
+function pgValue(value: SqlValue): unknown {
+  return value !== null && typeof value === 'object' ? JSON.stringify(value.json) : value;
+}
+
 /** `:name` (Data API style) -> `$n` (pg style); `::type` casts are left alone. */
 export function toPositional(sql: string, params: SqlParams = {}): { text: string; values: unknown[] } {
   const values: unknown[] = [];
   const index = new Map<string, number>();
   const text = sql.replace(/(?<!:):([a-z_][a-z0-9_]*)/gi, (_whole, name: string) => {
-    if (!(name in params)) throw new Error(`SQL parameter :${name} has no value`);
-    if (!index.has(name)) {
-      values.push(params[name]);
-      index.set(name, values.length);
+    const value = params[name];
+    if (value === undefined) throw new Error(`SQL parameter :${name} has no value`);
+    let position = index.get(name);
+    if (position === undefined) {
+      values.push(pgValue(value));
+      position = values.length;
+      index.set(name, position);
     }
-    return `$${index.get(name)}`;
+    return `$${position}`;
   });
   return { text, values };
 }
@@ -51,7 +58,7 @@ export function toPositional(sql: string, params: SqlParams = {}): { text: strin
 export async function startPostgres(): Promise<TestPostgres> {
   const port = await freePort();
   const tsx = require.resolve('tsx/cli');
-  const child: ChildProcess = spawn(
+  const child = spawn(
     process.execPath,
     [tsx, path.join(__dirname, 'postgres-server.ts'), String(port), ADMIN_USER, ADMIN_PASSWORD],
     {
@@ -59,10 +66,10 @@ export async function startPostgres(): Promise<TestPostgres> {
     },
   );
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
+  child.stderr.on('data', (d) => (stderr += String(d)));
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += String(d);
       if (out.includes('READY')) resolve();
     });
@@ -117,7 +124,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
-        child.stdin!.end();
+        child.stdin.end();
       }),
   };
 }

@@ -4,21 +4,27 @@ import {
   migrationChecksum,
   migrationsFingerprint,
 } from '../../../lambda/biome-database/migrations';
-import { biomeDatabaseNames, isProtectedDatabase } from '../../../lambda/biome-database/names';
+import { biomeDatabaseNames } from '../../../lambda/biome-database/properties';
 import { quoteIdent, quoteLiteral, upsertRoleSql } from '../../../lambda/biome-database/sql';
+import { isProtectedBiome } from '../../../lambda/shared/environments';
+import { BiomeScope } from '../../../lambda/shared/scope';
+import { EDITED_FIRST_MIGRATION, FIRST_MIGRATION } from './fixtures';
 
-describe('names', () => {
+/** The names the handler derives (through BiomeScope) for a biome of `dev`. */
+const names = (biome: string) => biomeDatabaseNames({ env: 'dev', biome });
+
+describe('names (BiomeScope.database)', () => {
   test.each([
     ['alice-b', 'biome_alice_b'],
     ['main', 'biome_main'],
     ['a1-b2-c3', 'biome_a1_b2_c3'],
   ])('biome %s maps to the identifier %s', (biome, id) => {
-    expect(biomeDatabaseNames(biome)).toEqual({ database: id, role: id });
+    expect(names(biome)).toEqual({ database: id, role: id });
   });
 
   test('hyphen mapping is one-to-one (biome names have no underscores)', () => {
-    expect(() => biomeDatabaseNames('alice_b')).toThrow(/must match/);
-    expect(biomeDatabaseNames('a-b').database).not.toBe(biomeDatabaseNames('ab').database);
+    expect(() => names('alice_b')).toThrow(/must match/);
+    expect(names('a-b').database).not.toBe(names('ab').database);
   });
 
   test.each([
@@ -27,13 +33,30 @@ describe('names', () => {
     ['x--y', /must not contain "--"/],
     ['evil"; DROP DATABASE x; --', /must be 2-20 characters|must match/],
   ])('refuses biome %j with the rule it breaks', (biome, rule) => {
-    expect(() => biomeDatabaseNames(biome)).toThrow(rule);
+    expect(() => names(biome)).toThrow(rule);
   });
 
-  test('only main in prod is protected', () => {
-    expect(isProtectedDatabase('prod', 'main')).toBe(true);
-    expect(isProtectedDatabase('staging', 'main')).toBe(false);
-    expect(isProtectedDatabase('prod', 'alice')).toBe(false);
+  test('are what BiomeScope gives, whatever the app and environment (the resource has no App property)', () => {
+    for (const [app, env] of [
+      ['biomes', 'dev'],
+      ['other-app', 'prod'],
+      ['x', 'qa2'],
+    ] as const) {
+      expect(new BiomeScope(app, env, 'alice-b').database).toEqual(names('alice-b'));
+      expect(biomeDatabaseNames({ env, biome: 'alice-b' })).toEqual(names('alice-b'));
+    }
+  });
+
+  test('refuses an environment off the environment grammar', () => {
+    expect(() => biomeDatabaseNames({ env: 'Prod', biome: 'alice' })).toThrow(
+      /environment "Prod" must match/,
+    );
+  });
+
+  test('only main of a protected environment is protected', () => {
+    expect(isProtectedBiome({ protected: true }, 'main')).toBe(true);
+    expect(isProtectedBiome({ protected: false }, 'main')).toBe(false);
+    expect(isProtectedBiome({ protected: true }, 'alice')).toBe(false);
   });
 });
 
@@ -51,17 +74,17 @@ describe('quoting', () => {
   });
 
   test('the role statement only takes generated-style passwords', () => {
-    const names = biomeDatabaseNames('alice');
-    expect(upsertRoleSql(names, 'A'.repeat(32)).sql).toContain(`CREATE ROLE "biome_alice" LOGIN`);
-    expect(() => upsertRoleSql(names, "short'pw")).toThrow(/16-128 letters and digits/);
-    expect(() => upsertRoleSql(names, `${'a'.repeat(20)}'; DROP ROLE x; --`)).toThrow(/letters and digits/);
+    const alice = names('alice');
+    expect(upsertRoleSql(alice, 'A'.repeat(32)).sql).toContain(`CREATE ROLE "biome_alice" LOGIN`);
+    expect(() => upsertRoleSql(alice, "short'pw")).toThrow(/16-128 letters and digits/);
+    expect(() => upsertRoleSql(alice, `${'a'.repeat(20)}'; DROP ROLE x; --`)).toThrow(/letters and digits/);
   });
 });
 
 describe('migrations', () => {
   test('the released list is well formed', () => {
     expect(() => checkMigrations(MIGRATIONS)).not.toThrow();
-    expect(MIGRATIONS[0].name).toBe('samples_and_predictions');
+    expect(FIRST_MIGRATION.name).toBe('samples_and_predictions');
   });
 
   test.each([
@@ -73,8 +96,8 @@ describe('migrations', () => {
   });
 
   test('checksums and the fingerprint change with the content', () => {
-    const edited = { ...MIGRATIONS[0], statements: [...MIGRATIONS[0].statements, 'SELECT 1'] };
-    expect(migrationChecksum(edited)).not.toBe(migrationChecksum(MIGRATIONS[0]));
+    const edited = EDITED_FIRST_MIGRATION;
+    expect(migrationChecksum(edited)).not.toBe(migrationChecksum(FIRST_MIGRATION));
     expect(migrationsFingerprint([edited])).not.toBe(migrationsFingerprint());
     expect(migrationsFingerprint()).toMatch(/^[0-9a-f]{16}$/);
   });

@@ -4,6 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../../lambda/biome-models/handler';
 import { onEvent, type Dependencies } from '../../../lambda/biome-models/on-event';
+import { biomeModelPrefix, PROPERTY } from '../../../lambda/biome-models/properties';
+import { BiomeScope } from '../../../lambda/shared/scope';
 
 const s3 = mockClient(S3Client);
 const logs: string[] = [];
@@ -17,6 +19,7 @@ const props = (overrides: Record<string, unknown> = {}) => ({
   ModelPrefix: 'models/',
   Env: 'dev',
   Biome: 'alice',
+  Protected: 'false',
   ...overrides,
 });
 const del = (overrides: Record<string, unknown> = {}) => ({
@@ -78,7 +81,7 @@ test('Delete pages through every version and delete marker under the biome prefi
       VersionIdMarker: 'v2',
     },
   ]);
-  const deleted = s3.commandCalls(DeleteObjectsCommand).flatMap((c) => c.args[0].input.Delete!.Objects!);
+  const deleted = s3.commandCalls(DeleteObjectsCommand).flatMap((c) => c.args[0].input.Delete?.Objects ?? []);
   expect(deleted).toEqual([
     { Key: 'models/alice/m-1.tar.gz', VersionId: 'v1' },
     { Key: 'models/alice/m-2.tar.gz', VersionId: 'v2' },
@@ -103,10 +106,38 @@ test('per-object delete errors fail the resource with the keys', async () => {
   await expect(onEvent(del(), deps())).rejects.toThrow(/Could not delete 1 model object\(s\).*AccessDenied/);
 });
 
-test('prod main keeps its models: no S3 call, a log line says why', async () => {
-  await onEvent(del({ Env: 'prod', Biome: 'main' }), deps());
+test('a protected main (Protected "true") keeps its models: no S3 call, a log line says why', async () => {
+  await onEvent(del({ Env: 'prod', Biome: 'main', Protected: 'true' }), deps());
   expect(s3.calls()).toHaveLength(0);
   expect(logs).toEqual([expect.stringMatching(/^warn keeping the models of prod main/)]);
+});
+
+test.each([
+  [
+    'an unprotected main, even named prod',
+    { Env: 'prod', Biome: 'main', Protected: 'false' },
+    'models/main/',
+  ],
+  [
+    'a sandpit of a protected environment',
+    { Env: 'prod', Biome: 'alice', Protected: 'true' },
+    'models/alice/',
+  ],
+])('%s has its models deleted: the Protected flag and the biome decide', async (_what, overrides, prefix) => {
+  s3.on(ListObjectVersionsCommand).resolves({ Versions: [{ Key: `${prefix}m.tar.gz`, VersionId: 'v' }] });
+  await onEvent(del(overrides), deps());
+  expect(s3).toHaveReceivedCommandWith(ListObjectVersionsCommand, { Prefix: prefix });
+  expect(s3).toHaveReceivedCommandTimes(DeleteObjectsCommand, 1);
+});
+
+test("the biome's prefix is BiomeScope.modelPrefix, whatever the app", () => {
+  for (const app of ['biomes', 'other-app']) {
+    expect(new BiomeScope(app, 'dev', 'alice').modelPrefix('models/')).toBe(
+      biomeModelPrefix({ modelPrefix: 'models/', env: 'dev', biome: 'alice' }),
+    );
+  }
+  expect(biomeModelPrefix({ modelPrefix: '', env: 'dev', biome: 'alice-b' })).toBe('alice-b/');
+  expect(PROPERTY.protected).toBe('Protected');
 });
 
 describe('bad input', () => {
@@ -116,7 +147,12 @@ describe('bad input', () => {
     [{ ModelPrefix: 'models' }, /ModelPrefix: must be "" or a key prefix ending in "\/"/],
     [{ ModelPrefix: '/' }, /ModelPrefix: /],
     [{ Bucket: 'Not_A_Bucket' }, /Bucket: must be an S3 bucket name/],
-    [{ Env: 'qa' }, /Env: must be one of/],
+    [{ Env: 'QA' }, /Env: "QA" must match/],
+    [{ Env: 'shared' }, /Env: "shared" is reserved/],
+    [
+      { Protected: 'no' },
+      /Protected: must be the string "true" or "false" \(the environment's protected flag\)/,
+    ],
   ])('Create with %j is refused, naming the property', async (overrides, message) => {
     await expect(
       onEvent({ RequestType: 'Create', ResourceProperties: props(overrides) }, deps()),
@@ -127,6 +163,35 @@ describe('bad input', () => {
     await onEvent(del({ Biome: '../..' }), deps());
     expect(s3.calls()).toHaveLength(0);
     expect(logs[0]).toMatch(/nothing to clean up/);
+  });
+
+  test('Delete with an invalid Protected property deletes nothing', async () => {
+    for (const Protected of ['TRUE', 'no']) {
+      await onEvent(del({ Protected }), deps());
+    }
+    expect(s3.calls()).toHaveLength(0);
+    expect(logs).toEqual([
+      expect.stringMatching(/nothing to clean up/),
+      expect.stringMatching(/nothing to clean up/),
+    ]);
+  });
+
+  test('Delete without Protected (a resource from before the property existed) keeps main, cleans a sandpit', async () => {
+    const { Protected: _absent, ...old } = props({ Env: 'prod', Biome: 'main' });
+    await onEvent({ ...del(), ResourceProperties: old }, deps());
+    expect(s3.calls()).toHaveLength(0);
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [{ Key: 'models/alice/m.tar.gz', VersionId: 'v' }],
+    });
+    const { Protected: _none, ...sandpit } = props();
+    await onEvent({ ...del(), ResourceProperties: sandpit }, deps());
+    expect(s3).toHaveReceivedCommandTimes(DeleteObjectsCommand, 1);
+  });
+
+  test('an environment by the grammar, not a fixed list, is accepted', async () => {
+    await expect(
+      onEvent({ RequestType: 'Create', ResourceProperties: props({ Env: 'qa' }) }, deps()),
+    ).resolves.toEqual({ PhysicalResourceId: 's3://biomes-dev-models/models/alice/' });
   });
 
   test('an unknown request type is refused', async () => {

@@ -31,12 +31,7 @@ import {
 import 'aws-sdk-client-mock-jest';
 import { MIN_STEP_MS, RESERVE_MS } from '../../../lambda/deploy-trigger/budget';
 import { processEvent } from '../../../lambda/deploy-trigger/deploy';
-import {
-  modelPointerName,
-  modelRegistrationName,
-  serviceRegistrationName,
-} from '../../../lambda/shared/contracts';
-import { Clock, deps, mocks, s3Event, SHA, SHA2, type FakeTable } from './fakes';
+import { Clock, deps, mocks, s3Event, settings, SHA, SHA2, type FakeTable } from './fakes';
 
 let m: ReturnType<typeof mocks>;
 let clock: Clock;
@@ -48,6 +43,8 @@ const modelKey = (sha = SHA) => `main/ranker-${sha}.tar.gz`;
 /** What an invocation may spend waiting for another holder: its 600 s minus the reserve. */
 const WAIT_BUDGET_MS = 600_000 - RESERVE_MS;
 const START = Date.parse('2025-06-01T10:00:00.000Z');
+/** The biome the tests deploy to: its registration and pointer names. */
+const main = settings.scope.biome('main');
 
 function head(sha = SHA, publishedAt = PUBLISHED, size = 1024) {
   return { ContentLength: size, Metadata: { 'commit-sha': sha, 'published-at': publishedAt } };
@@ -67,21 +64,19 @@ beforeEach(() => {
   clock = new Clock();
   m.s3.on(HeadObjectCommand).resolves(head());
   m.ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} }));
-  m.ssm
-    .on(GetParameterCommand, { Name: serviceRegistrationName('biomes', 'dev', 'main', 'ingest') })
-    .resolves({
-      Parameter: {
-        Value: JSON.stringify({
-          functionName: FUNCTION,
-          alias: 'live',
-          smokeCheck: { payload: { smoke: true } },
-        }),
-      },
-    });
-  m.ssm.on(GetParameterCommand, { Name: modelRegistrationName('biomes', 'dev', 'main', 'ranker') }).resolves({
+  m.ssm.on(GetParameterCommand, { Name: main.serviceRegistration('ingest') }).resolves({
     Parameter: {
       Value: JSON.stringify({
-        pointerParameter: modelPointerName('biomes', 'dev', 'main', 'ranker'),
+        functionName: FUNCTION,
+        alias: 'live',
+        smokeCheck: { payload: { smoke: true } },
+      }),
+    },
+  });
+  m.ssm.on(GetParameterCommand, { Name: main.modelRegistration('ranker') }).resolves({
+    Parameter: {
+      Value: JSON.stringify({
+        pointerParameter: main.modelPointer('ranker'),
         warmUp: { contentType: 'application/json', body: '{"x":1}' },
       }),
     },
@@ -178,7 +173,7 @@ describe('microservice', () => {
 
   test('a service without a smoke check skips it and still deploys', async () => {
     m.ssm
-      .on(GetParameterCommand, { Name: serviceRegistrationName('biomes', 'dev', 'main', 'ingest') })
+      .on(GetParameterCommand, { Name: main.serviceRegistration('ingest') })
       .resolves({ Parameter: { Value: JSON.stringify({ functionName: FUNCTION, alias: 'live' }) } });
     const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
     expect(outcome.status).toBe('deployed');
@@ -405,12 +400,38 @@ describe('model', () => {
     expectNothingLiveChanged();
   });
 
-  test('a pointer registered outside the biome is refused', async () => {
+  test('a service registration stored for a model is refused as such, before anything is copied', async () => {
     m.ssm
-      .on(GetParameterCommand, { Name: modelRegistrationName('biomes', 'dev', 'main', 'ranker') })
-      .resolves({
-        Parameter: { Value: JSON.stringify({ pointerParameter: '/biomes/dev/alice/model-pointers/ranker' }) },
-      });
+      .on(GetParameterCommand, { Name: main.modelRegistration('ranker') })
+      .resolves({ Parameter: { Value: JSON.stringify({ functionName: FUNCTION, alias: 'live' }) } });
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      kind: 'model',
+      reason: expect.stringMatching(
+        /registration \/biomes\/dev\/main\/models\/ranker holds a service registration, not a model registration/,
+      ),
+    });
+    expect(m.s3).not.toHaveReceivedCommand(CopyObjectCommand);
+    expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
+    expectNothingLiveChanged();
+  });
+
+  test("the model object is the TargetModel under the model prefix, inside the biome scope's prefix", async () => {
+    await processEvent(deps(clock), s3Event(modelKey()));
+    const [copy] = m.s3.commandCalls(CopyObjectCommand);
+    const key = copy?.args[0].input.Key;
+    expect(key).toBe(`models/main/ranker-${SHA}.tar.gz`);
+    expect(key?.startsWith(main.modelPrefix('models/'))).toBe(true);
+    // SageMaker loads <model location><TargetModel>: the pointer and the object agree.
+    const [pointer] = m.ssm.commandCalls(PutParameterCommand);
+    expect(`models/${pointer?.args[0].input.Value}`).toBe(key);
+  });
+
+  test('a pointer registered outside the biome is refused', async () => {
+    m.ssm.on(GetParameterCommand, { Name: main.modelRegistration('ranker') }).resolves({
+      Parameter: { Value: JSON.stringify({ pointerParameter: '/biomes/dev/alice/model-pointers/ranker' }) },
+    });
     const outcome = await processEvent(deps(clock), s3Event(modelKey()));
     expect(outcome).toMatchObject({
       status: 'rejected',

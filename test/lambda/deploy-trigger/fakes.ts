@@ -28,13 +28,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Deps } from '../../../lambda/deploy-trigger/deploy';
 import type { Settings } from '../../../lambda/deploy-trigger/settings';
+import { EnvScope } from '../../../lambda/shared/scope';
 
 export const SHA = 'a'.repeat(40);
 export const SHA2 = 'b'.repeat(40);
 
 export const settings: Settings = {
-  appName: 'biomes',
-  envName: 'dev',
+  scope: new EnvScope('biomes', 'dev'),
   landingBucket: 'landing',
   ledgerTable: 'ledger',
   modelBucket: 'model-bucket',

@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import type * as HandlerModule from '../../../lambda/deploy-trigger/handler';
 import { DEPLOY_TRIGGER_ENV as ENV } from '../../../lambda/deploy-trigger/env';
 import { settingsFromEnv } from '../../../lambda/deploy-trigger/settings';
+import { EnvScope } from '../../../lambda/shared/scope';
 import { mocks, s3Event } from './fakes';
 
 const env = {
@@ -25,6 +26,23 @@ describe('settings', () => {
       leaseSeconds: 960,
     });
     expect(settingsFromEnv({ ...env, [ENV.maxModelBytes]: '1000' }).maxModelBytes).toBe(1000);
+  });
+
+  test('builds the one environment scope every name is derived from', () => {
+    const { scope } = settingsFromEnv(env);
+    expect(scope).toBeInstanceOf(EnvScope);
+    expect(scope).toMatchObject({ app: 'biomes', env: 'dev', parameterRoot: '/biomes/dev' });
+    expect(scope.biome('main').serviceRegistration('ingest')).toBe('/biomes/dev/main/services/ingest');
+  });
+
+  test('an environment name off the grammar fails the cold start, naming the variable', () => {
+    expect(() => settingsFromEnv({ ...env, [ENV.envName]: 'Dev' })).toThrow(
+      /BIOMES_ENV_NAME: "Dev" must match/,
+    );
+    expect(() => settingsFromEnv({ ...env, [ENV.envName]: 'shared' })).toThrow(
+      /BIOMES_ENV_NAME: "shared" is reserved/,
+    );
+    expect(() => settingsFromEnv({ ...env, [ENV.envName]: undefined })).toThrow(/BIOMES_ENV_NAME/);
   });
 
   test('a missing or bad variable names itself', () => {
@@ -50,11 +68,20 @@ describe('handler wiring', () => {
     // Required after the environment is set: the handler reads it once, at module scope (this file's only import of it).
     // Loaded after the environment is set: the handler reads it once, at module scope.
     const { handler } = jest.requireActual<typeof HandlerModule>('../../../lambda/deploy-trigger/handler');
-    const context = {
-      awsRequestId: 'req-1',
+    const context: Context = {
+      callbackWaitsForEmptyEventLoop: true,
       functionName: 'trigger',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:222222222222:function:trigger',
+      memoryLimitInMB: '512',
+      awsRequestId: 'req-1',
+      logGroupName: '/aws/lambda/trigger',
+      logStreamName: 'stream',
       getRemainingTimeInMillis: () => 600_000,
-    } as Context;
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
     const outcome = await handler(s3Event('main/not-a-key.zip'), context);
     expect(outcome).toMatchObject({ status: 'rejected', eventId: 'event-1' });
     expect(m.ddb).toHaveReceivedCommandWith(PutCommand, { TableName: 'ledger-table' });

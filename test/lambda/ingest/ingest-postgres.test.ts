@@ -7,17 +7,17 @@ import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data
 import { mockClient } from 'aws-sdk-client-mock';
 import { ensureBiomeDatabase, type Log, migrate } from '../../../lambda/biome-database/database';
 import { MIGRATIONS } from '../../../lambda/biome-database/migrations';
-import { biomeDatabaseNames } from '../../../lambda/biome-database/names';
 import { INGEST_ERRORS } from '../../../lambda/ingest/errors';
 import { ingestSample } from '../../../lambda/ingest/ingest';
-import { execute } from '../../../lambda/shared/data-api';
+import { dataApi } from '../../../lambda/shared/data-api';
 import { fakeDataApi } from '../biome-database/data-api-fake';
+import { databaseNames } from '../biome-database/fixtures';
 import { startPostgres, type TestPostgres } from '../biome-database/postgres';
 
 const rds = mockClient(RDSDataClient);
 const quiet: Log = { info: () => undefined, warn: () => undefined };
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:biome-ingest';
-const names = biomeDatabaseNames('ingest');
+const names = databaseNames('ingest');
 const password = randomBytes(18).toString('hex');
 
 let pg: TestPostgres;
@@ -36,12 +36,12 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-const db = {
+const db = dataApi({
   client: new RDSDataClient({}),
   clusterArn: 'arn:aws:rds:eu-west-1:222222222222:cluster:shared',
   secretArn: SECRET,
   database: names.database,
-};
+});
 
 test('inserts a sample, re-ingesting it is a no-op, other features under its id are a conflict', async () => {
   const sample = { sampleId: 's-1', features: [1, 2.5, -3] };
@@ -64,6 +64,6 @@ test('inserts a sample, re-ingesting it is a no-op, other features under its id 
 
 test('the fake binds a JSON typeHint as json: comparing it to jsonb without a cast is refused', async () => {
   await expect(
-    execute(db, 'SELECT features = :features AS same FROM samples', { features: { json: [1] } }),
+    db.statement('SELECT features = :features AS same FROM samples', { features: { json: [1] } }),
   ).rejects.toThrow(/operator does not exist: jsonb = json/);
 });

@@ -7,37 +7,43 @@ import {
 } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { execute, isResuming } from '../../../lambda/shared/data-api';
-import { INGEST_ENV } from '../../../lambda/ingest/env';
+import { dataApi, isResuming } from '../../../lambda/shared/data-api';
 import { INGEST_ERRORS } from '../../../lambda/ingest/errors';
-import { handler, smoke } from '../../../lambda/ingest/handler';
+import { handler as ingestHandler, smoke } from '../../../lambda/ingest/handler';
 import { ingestSample } from '../../../lambda/ingest/ingest';
 import { withRetry } from '../../../lambda/shared/retry';
+import { SERVICE_ENV } from '../../../lambda/shared/settings';
+import { captureLogs, lambdaContext } from '../shared/lambda-context';
 
 const rds = mockClient(RDSDataClient);
 const ENV = {
-  [INGEST_ENV.app]: 'biomes',
-  [INGEST_ENV.env]: 'dev',
-  [INGEST_ENV.biome]: 'alice',
-  [INGEST_ENV.dbClusterArn]: 'arn:aws:rds:eu-west-1:222222222222:cluster:shared',
-  [INGEST_ENV.dbSecretArn]: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:biome-alice',
-  [INGEST_ENV.dbName]: 'biome_alice',
+  [SERVICE_ENV.app]: 'biomes',
+  [SERVICE_ENV.env]: 'dev',
+  [SERVICE_ENV.biome]: 'alice',
+  [SERVICE_ENV.dbClusterArn]: 'arn:aws:rds:eu-west-1:222222222222:cluster:shared',
+  [SERVICE_ENV.dbSecretArn]: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:biome-alice',
+  [SERVICE_ENV.dbName]: 'biome_alice',
 };
 const saved = { ...process.env };
-beforeAll(() => Object.assign(process.env, ENV));
+let logs: ReturnType<typeof captureLogs>;
+beforeAll(() => {
+  Object.assign(process.env, ENV);
+  logs = captureLogs();
+});
 afterAll(() => {
+  logs.restore();
   process.env = saved;
 });
 beforeEach(() => rds.reset());
 
+const handler = (event: unknown) => ingestHandler(event, lambdaContext());
+
 const resuming = () => new DatabaseResumingException({ message: 'The database is resuming', $metadata: {} });
-const fastDb = (attempts = 3) => ({
-  client: new RDSDataClient({}),
-  clusterArn: 'cluster',
-  secretArn: 'secret',
-  database: 'biome_alice',
-  retry: { attempts, baseDelayMs: 0, maxDelayMs: 0 },
-});
+const fastDb = (attempts = 3) =>
+  dataApi(
+    { client: new RDSDataClient({}), clusterArn: 'cluster', secretArn: 'secret', database: 'biome_alice' },
+    { retry: { attempts, baseDelayMs: 0, maxDelayMs: 0 } },
+  );
 
 describe('smoke check', () => {
   test('answers ok without touching the database (it must not wake a paused cluster)', async () => {
@@ -46,7 +52,7 @@ describe('smoke check', () => {
   });
 
   test('reports missing configuration by variable name', () => {
-    const result = smoke({ ...ENV, [INGEST_ENV.dbSecretArn]: undefined });
+    const result = smoke({ ...ENV, [SERVICE_ENV.dbSecretArn]: undefined });
     expect(result.ok).toBe(false);
     expect(result.detail).toMatch(/BIOMES_DB_SECRET_ARN.*redeploy the stack/);
   });
@@ -61,15 +67,15 @@ describe('ingest', () => {
     });
     expect(rds).toHaveReceivedCommandTimes(ExecuteStatementCommand, 1);
     expect(rds).toHaveReceivedCommandWith(ExecuteStatementCommand, {
-      resourceArn: ENV[INGEST_ENV.dbClusterArn],
-      secretArn: ENV[INGEST_ENV.dbSecretArn],
+      resourceArn: ENV[SERVICE_ENV.dbClusterArn],
+      secretArn: ENV[SERVICE_ENV.dbSecretArn],
       database: 'biome_alice',
       parameters: [
         { name: 'sample_id', value: { stringValue: 's-1' } },
         { name: 'features', value: { stringValue: '[1,2.5]' }, typeHint: 'JSON' },
       ],
     });
-    const sql = rds.commandCalls(ExecuteStatementCommand)[0].args[0].input.sql!;
+    const sql = rds.commandCalls(ExecuteStatementCommand)[0]?.args[0].input.sql ?? '';
     expect(sql).toMatch(
       /INSERT INTO samples \(sample_id, features\) VALUES \(:sample_id, CAST\(:features AS jsonb\)\)/,
     );
@@ -119,7 +125,7 @@ describe('ingest', () => {
 describe('Data API', () => {
   test('gives up on a database that keeps resuming with a named, retryable error', async () => {
     rds.on(ExecuteStatementCommand).rejects(resuming());
-    await expect(execute(fastDb(3), 'SELECT 1')).rejects.toMatchObject({
+    await expect(fastDb(3).statement('SELECT 1')).rejects.toMatchObject({
       name: INGEST_ERRORS.databaseResuming,
       message: expect.stringMatching(/biome_alice is still resuming.*retry in a minute/),
     });
@@ -130,7 +136,7 @@ describe('Data API', () => {
     rds
       .on(ExecuteStatementCommand)
       .rejects(new DatabaseErrorException({ message: 'syntax error', $metadata: {} }));
-    await expect(execute(fastDb(3), 'SELEC 1')).rejects.toThrow(/syntax error/);
+    await expect(fastDb(3).statement('SELEC 1')).rejects.toThrow(/syntax error/);
     expect(rds).toHaveReceivedCommandTimes(ExecuteStatementCommand, 1);
   });
 

@@ -8,11 +8,14 @@ import {
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { PREDICT_ENV } from '../../../lambda/predict/env';
 import { PREDICT_ERRORS } from '../../../lambda/predict/errors';
-import { handler } from '../../../lambda/predict/handler';
+import { handler as predictHandler } from '../../../lambda/predict/handler';
+import { PREDICT_MODEL } from '../../../lambda/predict/model';
 import { PointerCache } from '../../../lambda/predict/pointer';
 import { predict, type PredictDeps } from '../../../lambda/predict/predict';
+import { dataApi } from '../../../lambda/shared/data-api';
+import { modelPointerVariable, SERVICE_ENV } from '../../../lambda/shared/settings';
+import { captureLogs, lambdaContext } from '../shared/lambda-context';
 
 const rds = mockClient(RDSDataClient);
 const sagemaker = mockClient(SageMakerRuntimeClient);
@@ -21,20 +24,27 @@ const ssm = mockClient(SSMClient);
 const POINTER = '/biomes/dev/alice/model-pointers/demo-scorer';
 const MODEL = 'alice/demo-scorer-0123456789abcdef0123456789abcdef01234567.tar.gz';
 const ENV = {
-  [PREDICT_ENV.app]: 'biomes',
-  [PREDICT_ENV.env]: 'dev',
-  [PREDICT_ENV.biome]: 'alice',
-  [PREDICT_ENV.dbClusterArn]: 'arn:aws:rds:eu-west-1:222222222222:cluster:shared',
-  [PREDICT_ENV.dbSecretArn]: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:biome-alice',
-  [PREDICT_ENV.dbName]: 'biome_alice',
-  [PREDICT_ENV.endpointName]: 'biomes-dev-mme',
-  [PREDICT_ENV.modelPointerParameter]: POINTER,
+  [SERVICE_ENV.app]: 'biomes',
+  [SERVICE_ENV.env]: 'dev',
+  [SERVICE_ENV.biome]: 'alice',
+  [SERVICE_ENV.dbClusterArn]: 'arn:aws:rds:eu-west-1:222222222222:cluster:shared',
+  [SERVICE_ENV.dbSecretArn]: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:biome-alice',
+  [SERVICE_ENV.dbName]: 'biome_alice',
+  [SERVICE_ENV.endpointName]: 'biomes-dev-mme',
+  [modelPointerVariable(PREDICT_MODEL)]: POINTER,
 };
 const saved = { ...process.env };
-beforeAll(() => Object.assign(process.env, ENV));
+let logs: ReturnType<typeof captureLogs>;
+beforeAll(() => {
+  Object.assign(process.env, ENV);
+  logs = captureLogs();
+});
 afterAll(() => {
+  logs.restore();
   process.env = saved;
 });
+
+const handler = (event: unknown) => predictHandler(event, lambdaContext());
 beforeEach(() => {
   rds.reset();
   sagemaker.reset();
@@ -47,13 +57,10 @@ const pointerIs = (value: string) => ssm.on(GetParameterCommand).resolves({ Para
 /** The handler's dependencies with fresh state (no cached pointer) and no real waiting. */
 function deps(now: () => number = Date.now): PredictDeps {
   return {
-    db: {
-      client: new RDSDataClient({}),
-      clusterArn: 'cluster',
-      secretArn: 'secret',
-      database: 'biome_alice',
-      retry: { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
-    },
+    db: dataApi(
+      { client: new RDSDataClient({}), clusterArn: 'cluster', secretArn: 'secret', database: 'biome_alice' },
+      { retry: { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 } },
+    ),
     endpoint: {
       client: new SageMakerRuntimeClient({}),
       endpointName: 'biomes-dev-mme',
@@ -98,7 +105,7 @@ describe('handler', () => {
       TargetModel: MODEL,
       ContentType: 'application/json',
     });
-    const sent = sagemaker.commandCalls(InvokeEndpointCommand)[0].args[0].input.Body as Uint8Array;
+    const sent = sagemaker.commandCalls(InvokeEndpointCommand)[0]?.args[0].input.Body as Uint8Array;
     expect(JSON.parse(new TextDecoder().decode(sent))).toEqual({ instances: [[1, 2]] });
     expect(rds).toHaveReceivedCommandWith(ExecuteStatementCommand, {
       database: 'biome_alice',

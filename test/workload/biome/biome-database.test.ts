@@ -2,19 +2,16 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { migrationsFingerprint } from '../../../lambda/biome-database/migrations';
-import type { EnvName } from '../../../lambda/shared/grammar';
-import { BiomeDatabase, DATA_API_ACTIONS, logRetention } from '../../../lib/workload/biome/biome-database';
-import { testApp, testConfig, unacknowledgedNagFindings } from '../../fixtures/config';
+import { BiomeDatabase, DATA_API_ACTIONS } from '../../../lib/workload/biome/biome-database';
+import { placeOf as place, testApp, unacknowledgedNagFindings } from '../../fixtures/config';
 
 const CLUSTER = 'arn:aws:rds:eu-west-1:222222222222:cluster:biomes-dev-db';
 const MASTER = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:biomes-dev-master-AbCdEf';
 
-function build(biome = 'alice-b', envName: EnvName = 'dev', extra: { grantee?: boolean } = {}) {
+function build(biome = 'alice-b', envName = 'dev', extra: { grantee?: boolean } = {}) {
   const stack = new Stack(testApp(), 'Biome', { env: { account: '222222222222', region: 'eu-west-1' } });
   const db = new BiomeDatabase(stack, 'Database', {
-    config: testConfig(),
-    envName,
-    biome,
+    ...place(biome, envName),
     clusterArn: CLUSTER,
     masterSecretArn: MASTER,
   });
@@ -146,9 +143,7 @@ test('prod main: the custom resource has no Delete effect (retained); a sandpit 
 test('a customer managed key on the master secret gets kms:Decrypt through Secrets Manager only', () => {
   const stack = new Stack(testApp(), 'Biome', { env: { account: '222222222222', region: 'eu-west-1' } });
   new BiomeDatabase(stack, 'Database', {
-    config: testConfig(),
-    envName: 'dev',
-    biome: 'alice',
+    ...place('alice', 'dev'),
     clusterArn: CLUSTER,
     masterSecretArn: MASTER,
     masterSecretKeyArn: 'arn:aws:kms:eu-west-1:222222222222:key/1234',
@@ -174,13 +169,6 @@ test('two biomes share no database, role or secret name', () => {
   expect(a.roleName).not.toBe(b.roleName);
 });
 
-test('a bad biome name fails with the rule', () => {
-  expect(() => build('Alice')).toThrow(/BiomeDatabase: biome "Alice" must match/);
-});
-
-test('log retention rounds up to a value CloudWatch accepts', () => {
-  expect(logRetention(14)).toBe(14);
-  expect(logRetention(15)).toBe(30);
-  expect(logRetention(3653)).toBe(3653);
-  expect(() => logRetention(4000)).toThrow(/longer than CloudWatch Logs allows/);
+test('a bad biome name fails with the rule (the biome scope refuses it before any resource)', () => {
+  expect(() => build('Alice')).toThrow(/biome "Alice" must match/);
 });

@@ -2,12 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { SERVICES } from '../../../lambda/services';
-import { serviceRegistrationName, TAGS } from '../../../lambda/shared/contracts';
-import { INGEST_ENV } from '../../../lambda/ingest/env';
-import { PREDICT_ENV } from '../../../lambda/predict/env';
+import { SERVICES as REGISTRY } from '../../../lambda/services';
+import { TAGS } from '../../../lambda/shared/contracts';
+import { BiomeScope } from '../../../lambda/shared/scope';
+import { modelPointerVariable, SERVICE_ENV } from '../../../lambda/shared/settings';
+import { environmentOf } from '../../../lib/config';
 import { BiomeStack } from '../../../lib/workload/biome/biome-stack';
-import { bootstrapCode, logRetention } from '../../../lib/workload/biome/microservice';
+import { bootstrapCode } from '../../../lib/workload/biome/microservice';
 import { discoverModels } from '../../../lib/workload/biome/models';
 import { testApp, testConfig, unacknowledgedNagFindings } from '../../fixtures/config';
 
@@ -20,6 +21,8 @@ type Resources = Record<
     UpdateReplacePolicy?: string;
   }
 >;
+
+const SERVICES = Object.keys(REGISTRY);
 
 function biomeStack(biome: string, env: 'dev' | 'staging' | 'prod' = 'dev'): BiomeStack {
   return new BiomeStack(testApp(), `biomes-${env}-${biome}`, {
@@ -82,21 +85,14 @@ describe('teardown and cost', () => {
       logicalId('AWS::Logs::LogGroup', owner);
     for (const group of Object.values(groups)) {
       expect(group.DeletionPolicy).toBe('Delete');
-      expect(group.Properties.RetentionInDays).toBe(testConfig().environments.dev.logRetentionDays);
+      expect(group.Properties.RetentionInDays).toBe(environmentOf(testConfig(), 'dev').logRetentionDays);
     }
-  });
-
-  test('an unsupported log retention fails synth naming the key', () => {
-    expect(() => logRetention(15)).toThrow(/logRetentionDays: 15 is not a CloudWatch Logs retention period/);
-    expect(logRetention(14)).toBe(14);
   });
 });
 
 describe('microservices', () => {
   test('the stack bundles every service and the functions of its database and models', () => {
-    expect(BiomeStack.FUNCTIONS).toEqual(
-      expect.arrayContaining([...SERVICES, 'biome-database', 'biome-models']),
-    );
+    expect(BiomeStack.functions()).toEqual([...SERVICES, 'biome-database', 'biome-models']);
   });
 
   test.each(SERVICES)(
@@ -124,7 +120,7 @@ describe('microservices', () => {
     const fn = logicalId('AWS::Lambda::Function', `Service${service}`);
     const id = logicalId('AWS::SSM::Parameter', `Service${service}Registration`);
     const props = resources[id].Properties!;
-    expect(props.Name).toBe(serviceRegistrationName('biomes', 'dev', 'alice', service));
+    expect(props.Name).toBe(new BiomeScope('biomes', 'dev', 'alice').serviceRegistration(service));
     expect(props.Name).toBe(`/biomes/dev/alice/services/${service}`);
     expect(props.Type).toBe('String');
     expect(JSON.parse(joined(props.Value))).toEqual({
@@ -134,27 +130,50 @@ describe('microservices', () => {
     });
   });
 
-  test('each service gets the biome settings it reads, under the names of its env module', () => {
+  test('each service gets the settings its registry entry asks for, under the names of lambda/shared/settings.ts', () => {
     const env = (service: string) =>
       resources[logicalId('AWS::Lambda::Function', `Service${service}`)].Properties!.Environment as {
         Variables: Record<string, unknown>;
       };
     const predict = env('predict').Variables;
-    expect(Object.keys(predict).sort()).toEqual(Object.values(PREDICT_ENV).sort());
-    expect(predict[PREDICT_ENV.biome]).toBe('alice');
-    expect(predict[PREDICT_ENV.env]).toBe('dev');
-    expect(predict[PREDICT_ENV.app]).toBe('biomes');
-    expect(predict[PREDICT_ENV.dbName]).toBe('biome_alice');
-    expect(predict[PREDICT_ENV.modelPointerParameter]).toBe('/biomes/dev/alice/model-pointers/demo-scorer');
+    const pointer = modelPointerVariable('demo-scorer');
+    expect(pointer).toBe('BIOMES_MODEL_POINTER_DEMO_SCORER');
+    expect(Object.keys(predict).sort()).toEqual(
+      [
+        SERVICE_ENV.app,
+        SERVICE_ENV.env,
+        SERVICE_ENV.biome,
+        SERVICE_ENV.dbClusterArn,
+        SERVICE_ENV.dbSecretArn,
+        SERVICE_ENV.dbName,
+        SERVICE_ENV.endpointName,
+        pointer,
+      ].sort(),
+    );
+    expect(predict[SERVICE_ENV.biome]).toBe('alice');
+    expect(predict[SERVICE_ENV.env]).toBe('dev');
+    expect(predict[SERVICE_ENV.app]).toBe('biomes');
+    expect(predict[SERVICE_ENV.dbName]).toBe('biome_alice');
+    expect(predict[pointer]).toBe('/biomes/dev/alice/model-pointers/demo-scorer');
     // Shared coordinates come from the shared stack's SSM parameters at deploy time.
-    expect(predict[PREDICT_ENV.dbClusterArn]).toEqual({
+    expect(predict[SERVICE_ENV.dbClusterArn]).toEqual({
       Ref: expect.stringMatching(/^SsmParameterValuebiomesdevshareddatabaseclusterarn/),
     });
-    expect(predict[PREDICT_ENV.endpointName]).toEqual({
+    expect(predict[SERVICE_ENV.endpointName]).toEqual({
       Ref: expect.stringMatching(/^SsmParameterValuebiomesdevsharedinferenceendpointname/),
     });
+    // ingest declares a database and no model: no endpoint, no pointer.
     const ingest = env('ingest').Variables;
-    expect(Object.keys(ingest).sort()).toEqual(Object.values(INGEST_ENV).sort());
+    expect(Object.keys(ingest).sort()).toEqual(
+      [
+        SERVICE_ENV.app,
+        SERVICE_ENV.env,
+        SERVICE_ENV.biome,
+        SERVICE_ENV.dbClusterArn,
+        SERVICE_ENV.dbSecretArn,
+        SERVICE_ENV.dbName,
+      ].sort(),
+    );
   });
 
   test('shared resources are read from SSM parameters, never from exports', () => {
@@ -193,8 +212,10 @@ describe('least privilege', () => {
     expect(joined(invoke.Resource)).toMatch(
       /:endpoint\/<Ref:SsmParameterValuebiomesdevsharedinferenceendpointname\w+>$/,
     );
-    // The endpoint serves every biome's models: alice may name only hers as TargetModel.
-    expect(invoke.Condition).toEqual({ StringLike: { 'sagemaker:TargetModel': 'alice/*' } });
+    // The endpoint serves every biome's models: alice may name only her objects of the model predict declares.
+    expect(invoke.Condition).toEqual({
+      StringLike: { 'sagemaker:TargetModel': [`alice/demo-scorer-${'?'.repeat(40)}.tar.gz`] },
+    });
   });
 
   test('ingest may not read model pointers or call the endpoint', () => {
@@ -281,7 +302,7 @@ describe('two biomes never collide', () => {
 });
 
 describe('bad input fails synth with what to do', () => {
-  test('a biome without the model predict serves', () => {
+  test('a biome without the model predict declares', () => {
     expect(
       () =>
         new BiomeStack(testApp(), 'biomes-dev-carol', {
@@ -290,7 +311,9 @@ describe('bad input fails synth with what to do', () => {
           biome: 'carol',
           models: [],
         }),
-    ).toThrow(/predict service serves model "demo-scorer".*add models\/demo-scorer\//);
+    ).toThrow(
+      /SERVICES\.predict\.models: "demo-scorer" is not a model of the repository \(models\/demo-scorer\/ does not exist/,
+    );
   });
 
   test('model folders are discovered, and a folder off the artifact grammar is refused', () => {

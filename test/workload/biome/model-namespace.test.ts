@@ -2,16 +2,13 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import type { EnvName } from '../../../lambda/shared/grammar';
 import { ModelNamespace, SAMPLE_MODEL_WARM_UP } from '../../../lib/workload/biome/model-namespace';
-import { testApp, testConfig, unacknowledgedNagFindings } from '../../fixtures/config';
+import { placeOf as place, testApp, unacknowledgedNagFindings } from '../../fixtures/config';
 
-function build(biome = 'alice', envName: EnvName = 'dev', models = ['sample-model', 'other']) {
+function build(biome = 'alice', envName = 'dev', models = ['sample-model', 'other']) {
   const stack = new Stack(testApp(), 'Biome', { env: { account: '222222222222', region: 'eu-west-1' } });
   const ns = new ModelNamespace(stack, 'Models', {
-    config: testConfig(),
-    envName,
-    biome,
+    ...place(biome, envName),
     modelBucketName: 'biomes-dev-models',
     modelPrefix: 'models/',
     models,
@@ -152,7 +149,7 @@ test('two biomes share no parameter name or prefix', () => {
 
 describe('bad input fails synth with what to fix', () => {
   test.each([
-    ['a bad biome', () => build('Alice'), /ModelNamespace: biome "Alice" must match/],
+    ['a bad biome', () => build('Alice'), /biome "Alice" must match/],
     [
       'a bad model name',
       () => build('alice', 'dev', ['Bad_Model']),
@@ -168,9 +165,7 @@ describe('bad input fails synth with what to fix', () => {
     expect(
       () =>
         new ModelNamespace(stack, 'Models', {
-          config: testConfig(),
-          envName: 'dev',
-          biome: 'alice',
+          ...place('alice', 'dev'),
           modelBucketName: 'b',
           modelPrefix: 'models/',
           models: ['a1'],
@@ -183,9 +178,7 @@ describe('bad input fails synth with what to fix', () => {
 test('with shared-stack values read from SSM (tokens), the wildcard is still scoped and acknowledged', () => {
   const stack = new Stack(testApp(), 'Biome', { env: { account: '222222222222', region: 'eu-west-1' } });
   new ModelNamespace(stack, 'Models', {
-    config: testConfig(),
-    envName: 'dev',
-    biome: 'alice',
+    ...place('alice', 'dev'),
     modelBucketName: ssm.StringParameter.valueForStringParameter(
       stack,
       '/biomes/dev/shared/inference/model-bucket-name',

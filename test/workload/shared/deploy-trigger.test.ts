@@ -10,18 +10,17 @@ import {
   UPDATE_WAIT_SECONDS,
 } from '../../../lambda/deploy-trigger/budget';
 import { DEPLOY_TRIGGER_ENV } from '../../../lambda/deploy-trigger/env';
-import {
-  DeployTrigger,
-  type DeployTriggerProps,
-  retentionFor,
-} from '../../../lib/workload/shared/deploy-trigger';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { DeployTrigger, type DeployTriggerProps } from '../../../lib/workload/shared/deploy-trigger';
+import { EnvScope } from '../../../lambda/shared/scope';
+import { environmentOf } from '../../../lib/config';
 import { testApp, testConfig, unacknowledgedNagFindings } from '../../fixtures/config';
 
 function build(overrides: Partial<DeployTriggerProps> = {}) {
   const app = testApp();
   const config = testConfig();
   const stack = new Stack(app, 'TriggerTest', {
-    env: { account: config.accounts.dev, region: config.region },
+    env: { account: environmentOf(config, 'dev').account, region: config.region },
   });
   const key = new kms.Key(stack, 'LandingKey', { enableKeyRotation: true });
   const bucketProps: s3.BucketProps = {
@@ -56,8 +55,8 @@ function build(overrides: Partial<DeployTriggerProps> = {}) {
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const trigger = new DeployTrigger(stack, 'Trigger', {
-    config,
-    envName: 'dev',
+    names: new EnvScope(config.appName, 'dev'),
+    logRetention: logs.RetentionDays.TWO_WEEKS,
     landingBucket,
     ledger,
     modelBucket,
@@ -77,7 +76,7 @@ function build(overrides: Partial<DeployTriggerProps> = {}) {
 }
 
 const built = build();
-const { template, stack, config } = built;
+const { template, stack } = built;
 
 test('the rule sends Object Created of the landing bucket only, with retries and the dead-letter queue', () => {
   template.resourceCountIs('AWS::Events::Rule', 1);
@@ -119,7 +118,7 @@ test('the function is Node 22 on ARM with its own log group, env names from the 
   });
   template.hasResource('AWS::Logs::LogGroup', {
     DeletionPolicy: 'Delete',
-    Properties: { RetentionInDays: retentionFor(config.environments.dev.logRetentionDays) },
+    Properties: { RetentionInDays: logs.RetentionDays.TWO_WEEKS },
   });
 });
 
@@ -311,8 +310,7 @@ test('bad props fail synth with the rule', () => {
   expect(() => build({ maxServiceBytes: 0 })).toThrow(/maxServiceBytes must be a positive whole number/);
 });
 
-test('log retention rounds up to a value CloudWatch accepts', () => {
-  expect(retentionFor(30)).toBe(30);
-  expect(retentionFor(31)).toBe(60);
-  expect(retentionFor(10_000)).toBe(3653);
+test('the log group keeps logs for the retention it is given', () => {
+  const { template: other } = build({ logRetention: logs.RetentionDays.ONE_YEAR });
+  other.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
 });

@@ -1,6 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { logRetention, statefulPolicy } from '../../../lib/workload/shared/env-policy';
+import { logRetention } from '../../../lib/common/log-retention';
+import { LOG_RETENTION_DAYS } from '../../../lib/config';
+import { statefulPolicy } from '../../../lib/workload/shared/env-policy';
 import {
   defaultInferenceImage,
   SKLEARN_REGISTRY_ACCOUNTS,
@@ -8,8 +10,8 @@ import {
 } from '../../../lib/workload/shared/inference-image';
 
 describe('statefulPolicy', () => {
-  test('prod keeps data: snapshot, retain, deletion protection, no auto-delete', () => {
-    expect(statefulPolicy('prod')).toEqual({
+  test('a protected environment (prod) keeps data: snapshot, retain, deletion protection, no auto-delete', () => {
+    expect(statefulPolicy({ protected: true })).toEqual({
       snapshotRemovalPolicy: RemovalPolicy.SNAPSHOT,
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: true,
@@ -17,8 +19,8 @@ describe('statefulPolicy', () => {
     });
   });
 
-  test.each(['dev', 'staging'] as const)('%s can be destroyed without a trace', (env) => {
-    expect(statefulPolicy(env)).toEqual({
+  test('an unprotected environment (dev, staging) can be destroyed without a trace', () => {
+    expect(statefulPolicy({ protected: false })).toEqual({
       snapshotRemovalPolicy: RemovalPolicy.DESTROY,
       removalPolicy: RemovalPolicy.DESTROY,
       deletionProtection: false,
@@ -27,15 +29,29 @@ describe('statefulPolicy', () => {
   });
 });
 
-describe('logRetention', () => {
+describe('logRetention (the one conversion from configured days)', () => {
   test.each([
     [1, logs.RetentionDays.ONE_DAY],
     [14, logs.RetentionDays.TWO_WEEKS],
-    [15, logs.RetentionDays.ONE_MONTH],
+    [30, logs.RetentionDays.ONE_MONTH],
     [90, logs.RetentionDays.THREE_MONTHS],
+    [365, logs.RetentionDays.ONE_YEAR],
     [3653, logs.RetentionDays.TEN_YEARS],
-  ])('%i days -> the shortest accepted period that keeps them (%i)', (days, expected) => {
+  ])('%i days -> %i', (days, expected) => {
     expect(logRetention(days)).toBe(expected);
+  });
+
+  test("the config accepts exactly the periods of CDK's RetentionDays (so the conversion is a plain cast)", () => {
+    const periods = Object.values(logs.RetentionDays)
+      .filter((d): d is number => typeof d === 'number' && d !== logs.RetentionDays.INFINITE)
+      .sort((a, b) => a - b);
+    expect([...LOG_RETENTION_DAYS]).toEqual(periods);
+  });
+
+  test('a period CloudWatch does not accept is refused, never rounded', () => {
+    expect(() => logRetention(15)).toThrow(
+      /logRetentionDays: 15 is not a CloudWatch Logs retention period; use one of 1, 3, 5/,
+    );
   });
 });
 

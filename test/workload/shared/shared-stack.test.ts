@@ -1,25 +1,29 @@
 import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import {
-  SHARED_PARAMETER_LEAVES,
-  type SharedParameter,
-  sharedParameterName,
-} from '../../../lambda/shared/contracts';
+import { EnvScope, SHARED_PARAMETER_LEAVES, type SharedParameter } from '../../../lambda/shared/scope';
 import { buildApp } from '../../../lib/app';
-import type { EnvName } from '../../../lib/config';
-import { landingBucketName, landingKeyAlias, replicationRoleArn } from '../../../lib/naming';
+import { environmentOf, parseConfig } from '../../../lib/config';
+import { landingBucketName, replicationRoleArn } from '../../../lib/naming';
 import { MODEL_PREFIX } from '../../../lib/workload/shared/inference';
 import { PINNED_LOGICAL_IDS } from '../../../lib/workload/shared/logical-ids';
 import { SharedStack } from '../../../lib/workload/shared/shared-stack';
-import { testApp, testConfig, unacknowledgedNagFindings } from '../../fixtures/config';
+import { rawPlaceholderConfig, testApp, testConfig, unacknowledgedNagFindings } from '../../fixtures/config';
 
 const config = testConfig();
 
-function sharedStack(envName: EnvName): SharedStack {
+/** The placeholder config with one raw change, validated. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the raw config is untyped JSON
+function configWith(change: (raw: any) => void) {
+  const raw = rawPlaceholderConfig();
+  change(raw);
+  return parseConfig(raw);
+}
+
+function sharedStack(envName: string): SharedStack {
   return new SharedStack(testApp(), `biomes-${envName}-shared`, {
     config,
     envName,
-    env: { account: config.accounts[envName], region: config.region },
+    env: { account: environmentOf(config, envName).account, region: config.region },
   });
 }
 
@@ -103,7 +107,7 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
           MasterUserPassword: Match.objectLike({
             'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('resolve:secretsmanager')])],
           }),
-          BackupRetentionPeriod: config.environments[env].database.backupRetentionDays,
+          BackupRetentionPeriod: environmentOf(config, env).database.backupRetentionDays,
         }),
       });
       template.hasResourceProperties('AWS::RDS::DBInstance', {
@@ -123,7 +127,7 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
   describe('landing bucket', () => {
     test('is named for the DevOps replication rule, KMS-encrypted with the aliased key, versioned, private', () => {
       template.hasResourceProperties('AWS::S3::Bucket', {
-        BucketName: landingBucketName(config, env),
+        BucketName: landingBucketName(config, environmentOf(config, env)),
         BucketEncryption: {
           ServerSideEncryptionConfiguration: [
             Match.objectLike({
@@ -145,19 +149,19 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
         LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'landing/' }),
       });
       template.hasResourceProperties('AWS::KMS::Alias', {
-        AliasName: landingKeyAlias(config, env),
+        AliasName: new EnvScope(config.appName, env).landingKeyAlias,
         TargetKeyId: { 'Fn::GetAtt': [PINNED_LOGICAL_IDS.landingKey, 'Arn'] },
       });
     });
 
     test('keeps recent artifacts and expires old versions', () => {
       template.hasResourceProperties('AWS::S3::Bucket', {
-        BucketName: landingBucketName(config, env),
+        BucketName: landingBucketName(config, environmentOf(config, env)),
         LifecycleConfiguration: {
           Rules: Match.arrayWith([
             Match.objectLike({
               Status: 'Enabled',
-              ExpirationInDays: config.environments[env].artifactRetentionDays,
+              ExpirationInDays: environmentOf(config, env).artifactRetentionDays,
               NoncurrentVersionExpiration: { NoncurrentDays: 7 },
             }),
           ]),
@@ -181,7 +185,7 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
       // Principals outside this stack are literal ARNs; the only one is the replication role (in dev the
       // auto-delete custom resource, a role of this stack, is admitted too, by reference).
       const foreign = allows.filter((s) =>
-        JSON.stringify(s.Principal).includes(`:iam::${config.accounts.devops}:root`),
+        JSON.stringify(s.Principal).includes(`:iam::${config.devopsAccount}:root`),
       );
       const inStack = allows.filter((s) => !foreign.includes(s));
       for (const s of inStack) expect(JSON.stringify(s.Principal)).toContain('AutoDeleteObjects');
@@ -274,8 +278,8 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
       template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
         ProductionVariants: [
           Match.objectLike({
-            InstanceType: config.environments[env].inference.instanceType,
-            InitialInstanceCount: config.environments[env].inference.initialInstanceCount,
+            InstanceType: environmentOf(config, env).inference.instanceType,
+            InitialInstanceCount: environmentOf(config, env).inference.initialInstanceCount,
           }),
         ],
         KmsKeyId: { 'Fn::GetAtt': [PINNED_LOGICAL_IDS.modelKey, 'Arn'] },
@@ -358,7 +362,7 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
     template.resourceCountIs('AWS::SSM::Parameter', keys.length);
     for (const key of keys) {
       template.hasResourceProperties('AWS::SSM::Parameter', {
-        Name: sharedParameterName(config.appName, env, key),
+        Name: new EnvScope(config.appName, env).sharedParameter(key),
         Type: 'String',
       });
     }
@@ -401,7 +405,7 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
           Match.objectLike({
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-            Condition: { StringEquals: { 'aws:SourceAccount': config.accounts[env] } },
+            Condition: { StringEquals: { 'aws:SourceAccount': environmentOf(config, env).account } },
           }),
         ]),
       },
@@ -431,8 +435,8 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
 
 describe('dev and prod differ where DESIGN.md says', () => {
   test('capacity: dev scales to 0 ACU and auto-pauses, prod keeps its configured minimum', () => {
-    const dev = config.environments.dev.database;
-    const prod = config.environments.prod.database;
+    const dev = environmentOf(config, 'dev').database;
+    const prod = environmentOf(config, 'prod').database;
     templates.dev.hasResourceProperties('AWS::RDS::DBCluster', {
       ServerlessV2ScalingConfiguration: {
         MinCapacity: 0,
@@ -490,19 +494,19 @@ describe('dev and prod differ where DESIGN.md says', () => {
   test('retention follows each environment: backups and landing artifacts', () => {
     for (const env of ['dev', 'prod'] as const) {
       templates[env].hasResourceProperties('AWS::RDS::DBCluster', {
-        BackupRetentionPeriod: config.environments[env].database.backupRetentionDays,
+        BackupRetentionPeriod: environmentOf(config, env).database.backupRetentionDays,
       });
       templates[env].hasResourceProperties('AWS::S3::Bucket', {
-        BucketName: landingBucketName(config, env),
+        BucketName: landingBucketName(config, environmentOf(config, env)),
         LifecycleConfiguration: {
           Rules: Match.arrayWith([
-            Match.objectLike({ ExpirationInDays: config.environments[env].artifactRetentionDays }),
+            Match.objectLike({ ExpirationInDays: environmentOf(config, env).artifactRetentionDays }),
           ]),
         },
       });
     }
-    expect(config.environments.dev.database.backupRetentionDays).not.toBe(
-      config.environments.prod.database.backupRetentionDays,
+    expect(environmentOf(config, 'dev').database.backupRetentionDays).not.toBe(
+      environmentOf(config, 'prod').database.backupRetentionDays,
     );
   });
 
@@ -525,13 +529,12 @@ describe('dev and prod differ where DESIGN.md says', () => {
 
 describe('configuration the stack honours', () => {
   test('a configured image replaces the default and the role may pull it from its ECR repository', () => {
-    const custom = structuredClone(config);
-    const image = `${config.accounts.dev}.dkr.ecr.${config.region}.amazonaws.com/biomes-models:1.0`;
-    custom.environments.dev.inference.image = image;
+    const image = `${environmentOf(config, 'dev').account}.dkr.ecr.${config.region}.amazonaws.com/biomes-models:1.0`;
+    const custom = configWith((raw) => (raw.environments.dev.inference.image = image));
     const stack = new SharedStack(testApp(), 'custom', {
       config: custom,
       envName: 'dev',
-      env: { account: config.accounts.dev, region: config.region },
+      env: { account: environmentOf(config, 'dev').account, region: config.region },
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::SageMaker::Model', {
@@ -542,7 +545,7 @@ describe('configuration the stack honours', () => {
         Statement: Match.arrayWith([
           Match.objectLike({
             Sid: 'PullConfiguredImage',
-            Resource: `arn:aws:ecr:${config.region}:${config.accounts.dev}:repository/biomes-models`,
+            Resource: `arn:aws:ecr:${config.region}:${environmentOf(config, 'dev').account}:repository/biomes-models`,
           }),
         ]),
       },
@@ -551,12 +554,11 @@ describe('configuration the stack honours', () => {
   });
 
   test('an instance type with local NVMe storage gets no volume KMS key (SageMaker would reject it)', () => {
-    const custom = structuredClone(config);
-    custom.environments.dev.inference.instanceType = 'ml.m5d.large';
+    const custom = configWith((raw) => (raw.environments.dev.inference.instanceType = 'ml.m5d.large'));
     const stack = new SharedStack(testApp(), 'nvme', {
       config: custom,
       envName: 'dev',
-      env: { account: config.accounts.dev, region: config.region },
+      env: { account: environmentOf(config, 'dev').account, region: config.region },
     });
     Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       KmsKeyId: Match.absent(),
@@ -565,14 +567,13 @@ describe('configuration the stack honours', () => {
   });
 
   test('a region without a known default image fails synth, naming the key to set', () => {
-    const custom = structuredClone(config);
-    custom.region = 'mx-central-1';
+    const custom = configWith((raw) => (raw.region = 'mx-central-1'));
     expect(
       () =>
         new SharedStack(testApp(), 'mx', {
           config: custom,
           envName: 'dev',
-          env: { account: config.accounts.dev, region: 'mx-central-1' },
+          env: { account: environmentOf(config, 'dev').account, region: 'mx-central-1' },
         }),
     ).toThrow(/set biomes\.environments\.dev\.inference\.image/);
   });

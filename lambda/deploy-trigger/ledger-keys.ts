@@ -1,0 +1,52 @@
+/**
+ * The deployment ledger's keys: the two key attribute names, which the table construct
+ * (lib/workload/shared/ledger.ts) declares and ./ledger writes, and the values they take. Pure: no
+ * AWS or CDK imports, so the construct can import it.
+ *
+ * Layout (both keys are strings):
+ *
+ * | partition key    | sort key                                       | item                                              |
+ * | ---------------- | ---------------------------------------------- | ------------------------------------------------- |
+ * | `BIOME#<biome>`  | `LIVE#<kind>#<name>`                           | what is live: sha, publishedAt, liveSince, version or targetModel, key, previousSha |
+ * | `BIOME#<biome>`  | `PENDING#<kind>#<name>`                        | newest move of live started: sha, publishedAt, key, since; recordedAt once live records it |
+ * | `BIOME#<biome>`  | `HISTORY#<kind>#<name>#<recordedAt>#<eventId>` | one outcome: status, reason, sha, previousSha, times, key |
+ * | `BIOME#<biome>`  | `LOCK#<kind>#<name>`                           | lease held while one invocation deploys that name: owner, token, expiresAt |
+ * | `OBJECT#<key>`   | `DELIVERY#<version id or etag>`                | idempotency claim of one landing object version: status, owner, token |
+ * | `UNPARSED`       | `HISTORY#<recordedAt>#<eventId>`               | outcome of an event whose key names no biome     |
+ *
+ * So "what is live in biome X, since when, from which commit" is one query (partition
+ * `BIOME#X`, sort key beginning with `LIVE#`), and "history of service S in biome X" is one query
+ * (partition `BIOME#X`, sort key beginning with `HISTORY#service#S#`, sorted by time). `<kind>` is
+ * `service` or `model`; names never contain `#`, so prefixes cannot collide.
+ */
+import type { ArtifactKind } from '../shared/grammar';
+
+/** The partition key attribute of the ledger table. */
+export const LEDGER_PARTITION_KEY = 'pk';
+/** The sort key attribute of the ledger table. */
+export const LEDGER_SORT_KEY = 'sk';
+
+/** The full key of one ledger item, under the table's key attribute names. */
+export type LedgerKey = { readonly [LEDGER_PARTITION_KEY]: string; readonly [LEDGER_SORT_KEY]: string };
+
+export function ledgerKey(partition: string, sort: string): LedgerKey {
+  return { [LEDGER_PARTITION_KEY]: partition, [LEDGER_SORT_KEY]: sort };
+}
+
+/** Partition key values. */
+export const pk = {
+  biome: (biome: string) => `BIOME#${biome}`,
+  object: (key: string) => `OBJECT#${key}`,
+  unparsed: 'UNPARSED',
+};
+
+/** Sort key values. */
+export const sk = {
+  live: (kind: ArtifactKind, name: string) => `LIVE#${kind}#${name}`,
+  lock: (kind: ArtifactKind, name: string) => `LOCK#${kind}#${name}`,
+  pending: (kind: ArtifactKind, name: string) => `PENDING#${kind}#${name}`,
+  history: (kind: ArtifactKind, name: string, at: string, eventId: string) =>
+    `HISTORY#${kind}#${name}#${at}#${eventId}`,
+  unparsedHistory: (at: string, eventId: string) => `HISTORY#${at}#${eventId}`,
+  delivery: (identity: string) => `DELIVERY#${identity}`,
+};

@@ -1,0 +1,159 @@
+/**
+ * Every name derived from an app, an environment and a biome has its home here (docs/design.md
+ * "Names and grammar"): stack names, SSM parameter paths, the database and its role, the model
+ * prefix, the workflow's log group, the deploy trigger's function-name fence. CDK constructs and
+ * Lambda handlers build the same {@link EnvScope} / {@link BiomeScope} from the same three strings,
+ * so they can never disagree on a name. Pure: no AWS or CDK imports.
+ *
+ * Two biomes never collide: every name below contains the biome, separated so that no biome name is
+ * a prefix of another's name (`alice/` versus `alice-b/`, `/alice/` versus `/alice-b/`).
+ */
+import { biomeNameProblem } from './grammar';
+import { envNameProblem } from './environments';
+
+/** What the shared stack publishes for biome stacks: `/<app>/<env>/shared/<leaf>`. */
+export const SHARED_PARAMETER_LEAVES = {
+  landingBucketName: 'landing-bucket-name',
+  ledgerTableName: 'ledger-table-name',
+  dbClusterArn: 'database/cluster-arn',
+  dbMasterSecretArn: 'database/master-secret-arn',
+  dbClusterIdentifier: 'database/cluster-identifier',
+  modelBucketName: 'inference/model-bucket-name',
+  /** Key prefix (ending in `/`) of the multi-model endpoint's model location; TargetModel is relative to it. */
+  modelPrefix: 'inference/model-prefix',
+  endpointName: 'inference/endpoint-name',
+} as const;
+
+export type SharedParameter = keyof typeof SHARED_PARAMETER_LEAVES;
+
+/** The database every PostgreSQL cluster has; role and database DDL run connected to it. */
+export const MAINTENANCE_DATABASE = 'postgres';
+/** Prefix of every biome database and role, so they never clash with system or admin names. */
+export const BIOME_IDENTIFIER_PREFIX = 'biome_';
+
+export interface BiomeDatabaseNames {
+  /** The biome's database, e.g. `biome_alice_b` for biome `alice-b`. */
+  readonly database: string;
+  /** The biome's login role; the same text as the database (roles and databases are separate namespaces). */
+  readonly role: string;
+}
+
+/** One app in one environment (one workload account): the names the shared stack and the deploy trigger use. */
+export class EnvScope {
+  constructor(
+    readonly app: string,
+    readonly env: string,
+  ) {
+    const problem = envNameProblem(env);
+    if (problem) throw new Error(`environment ${problem}`);
+  }
+
+  /** Root of every SSM parameter of this app in this environment. */
+  get parameterRoot(): string {
+    return `/${this.app}/${this.env}`;
+  }
+
+  /** `/<app>/<env>/shared/<leaf>`: a shared resource, read by biome stacks at deploy time. */
+  sharedParameter(which: SharedParameter): string {
+    return `${this.parameterRoot}/shared/${SHARED_PARAMETER_LEAVES[which]}`;
+  }
+
+  get sharedStackName(): string {
+    return `${this.app}-${this.env}-shared`;
+  }
+
+  /**
+   * The shared multi-model endpoint. Named because IAM matches SageMaker endpoint ARNs in lowercase:
+   * a CloudFormation-generated, mixed-case name would make every `InvokeEndpoint` grant miss.
+   */
+  get endpointName(): string {
+    return `${this.app}-${this.env}-models`;
+  }
+
+  /**
+   * The landing bucket, in the environment's workload account. Named because the DevOps account's
+   * replication rule must name its destination before the workload stack exists; account and region
+   * make it globally unique.
+   */
+  landingBucketName(account: string, region: string): string {
+    return `${this.app}-${this.env}-landing-${account}-${region}`;
+  }
+
+  /** Alias of the landing bucket's KMS key; replicas are encrypted with it. */
+  get landingKeyAlias(): string {
+    return `alias/${this.app}-${this.env}-landing`;
+  }
+
+  /** Prefix of every biome stack's (generated) function names: the deploy trigger's name fence. */
+  get functionNamePrefix(): string {
+    return `${this.app}-${this.env}-`;
+  }
+
+  /** The scope of one biome of this environment. */
+  biome(biome: string): BiomeScope {
+    return new BiomeScope(this.app, this.env, biome);
+  }
+}
+
+/** One biome of one environment: the names its stack, its registrations, database and models take. */
+export class BiomeScope {
+  readonly envScope: EnvScope;
+
+  constructor(
+    readonly app: string,
+    readonly env: string,
+    readonly biome: string,
+  ) {
+    this.envScope = new EnvScope(app, env);
+    const problem = biomeNameProblem(biome, { allowMainline: true });
+    if (problem) throw new Error(`biome ${problem}`);
+  }
+
+  get stackName(): string {
+    return `${this.app}-${this.env}-${this.biome}`;
+  }
+
+  /** Root of the biome's registrations: `/<app>/<env>/<biome>`. */
+  get parameterRoot(): string {
+    return `${this.envScope.parameterRoot}/${this.biome}`;
+  }
+
+  /** `/<app>/<env>/<biome>/services/<name>`: a service registration (JSON) for the deploy trigger. */
+  serviceRegistration(service: string): string {
+    return `${this.parameterRoot}/services/${service}`;
+  }
+
+  /** `/<app>/<env>/<biome>/models/<name>`: a model registration (JSON) for the deploy trigger. */
+  modelRegistration(model: string): string {
+    return `${this.parameterRoot}/models/${model}`;
+  }
+
+  /** `/<app>/<env>/<biome>/model-pointers/<name>`: the TargetModel live for that model (or `none`). */
+  modelPointer(model: string): string {
+    return `${this.parameterRoot}/model-pointers/${model}`;
+  }
+
+  /**
+   * The database and role of the biome inside the shared cluster. The cluster belongs to one app in
+   * one environment, so the biome alone makes them unique; biome names never contain `_`, so mapping
+   * `-` to `_` is one-to-one.
+   */
+  get database(): BiomeDatabaseNames {
+    const identifier = `${BIOME_IDENTIFIER_PREFIX}${this.biome.replace(/-/g, '_')}`;
+    return { database: identifier, role: identifier };
+  }
+
+  /** Where the biome's models live on the model location: `<locationPrefix><biome>/` (the slash keeps `alice` off `alice-b`). */
+  modelPrefix(locationPrefix: string): string {
+    return `${locationPrefix}${this.biome}/`;
+  }
+
+  /**
+   * The workflow's log group. Step Functions adds every log group it writes to to the account's
+   * CloudWatch Logs resource policy (5,120 characters at most) unless the name starts with
+   * `/aws/vendedlogs/`: with a generated name every new sandpit would grow that policy until deploys fail.
+   */
+  get workflowLogGroupName(): string {
+    return `/aws/vendedlogs/states/${this.stackName}-workflow`;
+  }
+}
