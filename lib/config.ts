@@ -291,11 +291,19 @@ export function firstEnvironment(config: BiomesConfig): EnvironmentConfig {
   return first;
 }
 
+/**
+ * A context value as text: `-c key=value` always gives a string; any other JSON value (from cdk.json or
+ * `--context` JSON) reads as the JSON it is (the same text as `String` for numbers, booleans and null).
+ */
+function contextText(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+}
+
 /** Parses `-c biome=<name>` and `-c env=<env>` into what the app should synthesize. */
 export function parseSelection(config: BiomesConfig, biome: unknown, env: unknown): Selection {
   if (env !== undefined && biome === undefined) {
     throw new ConfigError(
-      `-c ${ENV_CONTEXT_KEY}=${String(env)} needs -c ${BIOME_CONTEXT_KEY}=<name>: env selects the environment of one biome (without biome the whole app is synthesized).`,
+      `-c ${ENV_CONTEXT_KEY}=${contextText(env)} needs -c ${BIOME_CONTEXT_KEY}=<name>: env selects the environment of one biome (without biome the whole app is synthesized).`,
     );
   }
   if (biome === undefined) return { kind: 'all' };
@@ -303,10 +311,10 @@ export function parseSelection(config: BiomesConfig, biome: unknown, env: unknow
   const known = config.environments.map((e) => e.name);
   if (typeof envName !== 'string' || !known.includes(envName)) {
     throw new ConfigError(
-      `-c ${ENV_CONTEXT_KEY}: "${String(env)}" is not an environment; use one of ${known.join(', ')}.`,
+      `-c ${ENV_CONTEXT_KEY}: "${contextText(env)}" is not an environment; use one of ${known.join(', ')}.`,
     );
   }
-  const name = String(biome);
+  const name = contextText(biome);
   const problem = biomeNameProblem(name, { allowMainline: true });
   if (problem) throw new ConfigError(`-c ${BIOME_CONTEXT_KEY}: ${problem}.`);
   const environment = environmentOf(config, envName);

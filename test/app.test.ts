@@ -177,7 +177,7 @@ describe('a fourth environment is data: qa between dev and staging (promotion li
 test('-c biome=alice builds exactly one stack, in dev', () => {
   const built = buildApp(testApp(), testConfig(), { kind: 'biome', env: 'dev', biome: 'alice' });
   expect(built.stacks.map((s) => s.stackName)).toEqual(['biomes-dev-alice']);
-  expect(built.stacks[0].account).toBe('222222222222');
+  expect(built.stacks[0]?.account).toBe('222222222222');
 });
 
 describe('bin/app.ts (what cdk synth runs)', () => {

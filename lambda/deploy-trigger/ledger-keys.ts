@@ -41,12 +41,22 @@ export const pk = {
 };
 
 /** Sort key values. */
-export const sk = {
+export const sk: {
+  readonly live: (kind: ArtifactKind, name: string) => string;
+  readonly lock: (kind: ArtifactKind, name: string) => string;
+  readonly pending: (kind: ArtifactKind, name: string) => string;
+  readonly history: (kind: ArtifactKind, name: string, at: string, eventId: string) => string;
+  readonly historyOf: (kind: ArtifactKind, name: string) => string;
+  readonly unparsedHistory: (at: string, eventId: string) => string;
+  readonly delivery: (identity: string) => string;
+} = {
   live: (kind: ArtifactKind, name: string) => `LIVE#${kind}#${name}`,
   lock: (kind: ArtifactKind, name: string) => `LOCK#${kind}#${name}`,
   pending: (kind: ArtifactKind, name: string) => `PENDING#${kind}#${name}`,
   history: (kind: ArtifactKind, name: string, at: string, eventId: string) =>
-    `HISTORY#${kind}#${name}#${at}#${eventId}`,
+    `${sk.historyOf(kind, name)}${at}#${eventId}`,
+  /** Prefix of every history item of one name (the trailing `#` keeps `a` off `a-b`). */
+  historyOf: (kind: ArtifactKind, name: string) => `HISTORY#${kind}#${name}#`,
   unparsedHistory: (at: string, eventId: string) => `HISTORY#${at}#${eventId}`,
   delivery: (identity: string) => `DELIVERY#${identity}`,
 };

@@ -135,7 +135,7 @@ export async function publishAndCheck(
       { client: lambda, maxWaitTime: waitSeconds },
       { FunctionName: functionName },
     );
-    revisionId = waited.reason?.Configuration?.RevisionId;
+    revisionId = waited.final?.Configuration?.RevisionId;
   } catch (e) {
     const conf = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
     if (conf.LastUpdateStatus === 'Failed') {

@@ -133,6 +133,11 @@ export class BiomeScope {
     return `${this.parameterRoot}/model-pointers/${model}`;
   }
 
+  /** `/<app>/<env>/<biome>/workflow-arn`: the biome's workflow, for the release's integration test. */
+  get workflowArnParameter(): string {
+    return `${this.parameterRoot}/workflow-arn`;
+  }
+
   /**
    * The database and role of the biome inside the shared cluster. The cluster belongs to one app in
    * one environment, so the biome alone makes them unique; biome names never contain `_`, so mapping

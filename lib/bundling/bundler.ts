@@ -141,6 +141,16 @@ function describe(messages: readonly esbuild.Message[]): string {
     .join('\n');
 }
 
+/** The entries named, in that order; every name must have an entry (checked by the caller). */
+function pick(entries: Record<string, string>, names: readonly string[]): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const n of names) {
+    const file = entries[n];
+    if (file) picked[n] = file;
+  }
+  return picked;
+}
+
 /** Code-unit order: the same on every machine (unlike localeCompare). */
 function byName<T>([a]: [string, T], [b]: [string, T]): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -151,7 +161,7 @@ function packagesOf(output: esbuild.Metafile['outputs'][string]): Record<string,
   const sizes: Record<string, number> = {};
   for (const [file, input] of Object.entries(output.inputs)) {
     const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
-    const key = match ? match[1] : '<project>';
+    const key = match?.[1] ?? '<project>';
     sizes[key] = (sizes[key] ?? 0) + input.bytesInOutput;
   }
   return sizes;
@@ -178,7 +188,7 @@ export function bundle(
   }
   const outputs = new Map<string, BundleOutput>();
   if (wanted.length === 0) return outputs;
-  const selected = Object.fromEntries(wanted.map((n) => [n, entries[n]]));
+  const selected = pick(entries, wanted);
   const outdir = path.join(root, '.bundles', 'out');
   let result: esbuild.BuildResult<{ write: false; metafile: boolean }>;
   try {
@@ -313,15 +323,19 @@ export class LambdaBundles {
     const outputs = bundle(missing, entries, { root: this.root, onInputs: (files) => (inputs = files) });
     const written: Record<string, { dir: string; hash: string }> = {};
     for (const out of outputs.values()) {
-      written[out.name] = { dir: writeBundle(out, this.cacheDir), hash: out.hash };
-      this.bundles.set(out.name, written[out.name]);
+      const bundled = { dir: writeBundle(out, this.cacheDir), hash: out.hash };
+      written[out.name] = bundled;
+      this.bundles.set(out.name, bundled);
     }
     this.writeManifest(manifestFile, { inputs: this.stat(inputs), bundles: written });
   }
 
   /** One manifest per set of functions and bundler options (a change of either is a new key). */
   private manifestFile(names: readonly string[], entries: Record<string, string>): string {
-    const selected = Object.fromEntries(names.filter((n) => entries[n]).map((n) => [n, entries[n]]));
+    const selected = pick(
+      entries,
+      names.filter((n) => entries[n]),
+    );
     const options = esbuildOptions(selected, path.join(this.root, '.bundles', 'out'), this.root);
     const key = createHash('sha256')
       .update(JSON.stringify({ esbuild: esbuild.version, names, options }))
@@ -348,7 +362,7 @@ export class LambdaBundles {
     }
     const now = this.stat(Object.keys(manifest.inputs));
     for (const [input, [size, mtime]] of Object.entries(manifest.inputs)) {
-      if (now[input][0] !== size || now[input][1] !== mtime) return undefined;
+      if (now[input]?.[0] !== size || now[input]?.[1] !== mtime) return undefined;
     }
     for (const b of Object.values(manifest.bundles)) {
       if (!fs.existsSync(path.join(b.dir, BUNDLE_FILE))) return undefined;
@@ -365,15 +379,20 @@ export class LambdaBundles {
 
   /** Folder holding the function's bundle (`index.mjs` and its map). */
   directory(name: string): string {
-    this.prepare([name]);
-    return this.bundles.get(name)!.dir;
+    return this.bundled(name).dir;
   }
 
   /** Lambda code for a function under lambda/<name>/. */
   code(name: string): lambda.Code {
-    this.prepare([name]);
-    const { dir, hash } = this.bundles.get(name)!;
+    const { dir, hash } = this.bundled(name);
     // The bundle hash is already a content hash: CDK need not fingerprint the folder again.
     return lambda.Code.fromAsset(dir, { assetHash: hash, assetHashType: AssetHashType.CUSTOM });
+  }
+
+  private bundled(name: string): { dir: string; hash: string } {
+    this.prepare([name]);
+    const found = this.bundles.get(name);
+    if (!found) throw new BundleError(`${name} was not bundled: no lambda/${name}/handler.ts`);
+    return found;
   }
 }

@@ -187,7 +187,7 @@ export class ReleaseBucket extends Construct {
 
 function aliasNameOf(aliasArn: string, account: string, scope: Construct): string {
   const match = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:(\d{12}):(alias\/[A-Za-z0-9/_-]+)$/.exec(aliasArn);
-  if (!match) {
+  if (!match?.[2]) {
     throw new Error(
       `${scope.node.path}: replicaKeyAliasArn "${aliasArn}" must be a KMS alias ARN (arn:aws:kms:<region>:<account>:alias/<name>); see landingKeyAliasArn in lib/naming.ts`,
     );

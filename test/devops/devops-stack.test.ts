@@ -37,13 +37,25 @@ const config = testConfig();
 const ENV_NAMES = config.environments.map((e) => e.name);
 const { stack, template } = synth(config);
 const resources = template.toJSON().Resources as Record<string, Resource>;
+/** The resource with this logical id; a missing one fails the test. */
+function resourceAt(id: string): Resource {
+  const resource = resources[id];
+  if (!resource) throw new Error(`no resource ${id} in the template`);
+  return resource;
+}
+/** The release bucket of this environment; a missing one fails the test. */
+function releaseBucketOf(env: string): ReleaseBucket {
+  const bucket = stack.releaseBuckets[env];
+  if (!bucket) throw new Error(`no release bucket for ${env}`);
+  return bucket;
+}
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const logicalId = (c: { node: { defaultChild?: unknown } }) =>
   stack.resolve(stack.getLogicalId(c.node.defaultChild as never)) as string;
 
 function pipeline(which: 'release' | 'sandpit') {
   const id = logicalId(stack.pipelines[which]);
-  return resources[id].Properties;
+  return resourceAt(id).Properties;
 }
 const stagesOf = (which: 'release' | 'sandpit') => pipeline(which).Stages as Stage[];
 /** Every policy document attached to the role with this logical id (its policies and inline policies). */
@@ -54,7 +66,7 @@ const policiesOfRole = (roleId: string) => [
     )
     .map(([, p]) => p.Properties.PolicyDocument as { Statement: Array<Record<string, any>> }),
   ...(
-    (resources[roleId].Properties.Policies ?? []) as Array<{
+    (resourceAt(roleId).Properties.Policies ?? []) as Array<{
       PolicyDocument: { Statement: Array<Record<string, any>> };
     }>
   ).map((p) => p.PolicyDocument),
@@ -85,7 +97,7 @@ describe('pipelines', () => {
     for (const which of ['release', 'sandpit'] as const) {
       const p = pipeline(which);
       expect(p.PipelineType).toBe('V2');
-      const source = stagesOf(which)[0].Actions[0];
+      const source = stagesOf(which)[0]!.Actions[0]!;
       expect(source.ActionTypeId).toMatchObject({ Category: 'Source', Provider: 'CodeStarSourceConnection' });
       expect(source.Configuration).toMatchObject({
         ConnectionArn: config.source.connectionArn,
@@ -98,7 +110,7 @@ describe('pipelines', () => {
   test('the source role may use the connection under both service prefixes (codeconnections ARNs need codeconnections:*)', () => {
     expect(config.source.connectionArn).toMatch(/^arn:aws:codeconnections:/);
     for (const which of ['release', 'sandpit'] as const) {
-      const source = stagesOf(which)[0].Actions[0];
+      const source = stagesOf(which)[0]!.Actions[0]!;
       const granted = grants(statementsOfRole(roleIdOf(source.RoleArn)));
       for (const action of ['codeconnections:UseConnection', 'codestar-connections:UseConnection']) {
         expect(granted).toContainEqual({ action, resource: config.source.connectionArn });
@@ -153,23 +165,23 @@ describe('pipelines', () => {
         (a) => a.ActionTypeId.Category === 'Build' && a.Name === 'TestAndPackage',
       );
       expect(builds).toHaveLength(1);
-      expect(builds[0].Configuration.ProjectName).toEqual({ Ref: logicalId(stack.builds[which].project) });
-      expect(envVars(builds[0])).toEqual({
+      const build = builds[0]!;
+      expect(build.Configuration.ProjectName).toEqual({ Ref: logicalId(stack.builds[which].project) });
+      expect(envVars(build)).toEqual({
         COMMIT_SHA: '#{Source.CommitId}',
         BRANCH: '#{Source.BranchName}',
         PIPELINE_KIND: which,
       });
       // Its exported variables (MANIFEST_SHA256) are #{Build.<name>} to the actions after it.
-      expect(builds[0].Namespace).toBe('Build');
-      const output = builds[0].OutputArtifacts[0].Name;
+      expect(build.Namespace).toBe('Build');
+      const output = build.OutputArtifacts[0].Name;
       const publishes = actions.filter((a) => a.Name.startsWith('Publish-'));
       expect(publishes.length).toBe(which === 'release' ? 3 : 1);
       for (const p of publishes) expect(p.InputArtifacts).toEqual([{ Name: output }]);
     }
     // The same definition twice: only the artifacts key (and the description) differ.
-    const [release, sandpit] = (['release', 'sandpit'] as const).map(
-      (which) => resources[logicalId(stack.builds[which].project)].Properties,
-    );
+    const release = resourceAt(logicalId(stack.builds.release.project)).Properties;
+    const sandpit = resourceAt(logicalId(stack.builds.sandpit.project)).Properties;
     expect(logicalId(stack.builds.release.project)).not.toBe(logicalId(stack.builds.sandpit.project));
     for (const p of [release, sandpit]) {
       expect(p.Environment).toMatchObject({
@@ -206,7 +218,7 @@ describe('pipelines', () => {
       const build = stagesOf(which)
         .flatMap((s) => s.Actions)
         .find((a) => a.Name === 'TestAndPackage')!;
-      expect(resources[build.Configuration.ProjectName.Ref].Properties.EncryptionKey).toEqual(
+      expect(resourceAt(build.Configuration.ProjectName.Ref).Properties.EncryptionKey).toEqual(
         store(which).EncryptionKey.Id,
       );
     }
@@ -221,7 +233,7 @@ describe('pipelines', () => {
     const sandpitActions = stagesOf('sandpit').flatMap((s) => s.Actions);
     const sandpitBuild = sandpitActions.find((a) => a.Name === 'TestAndPackage')!;
     const sandpitBuildRole = roleIdOf(
-      resources[sandpitBuild.Configuration.ProjectName.Ref].Properties.ServiceRole,
+      resourceAt(sandpitBuild.Configuration.ProjectName.Ref).Properties.ServiceRole,
     );
     const sandpitRoles = new Set([
       roleIdOf(pipeline('sandpit').RoleArn),
@@ -271,7 +283,7 @@ describe('pipelines', () => {
         g.action.startsWith('codepipeline:'),
       );
       expect(codepipelineGrants).toEqual(
-        expected[env].map((which) => ({
+        expected[env]!.map((which) => ({
           action: 'codepipeline:ListPipelineExecutions',
           resource: pipelineArn(which),
         })),
@@ -291,7 +303,7 @@ describe('pipelines', () => {
       env: string,
       biomeVars: Record<string, string>,
     ) => {
-      const action = stagesOf(which).find((s) => s.Name === stageName)!.Actions[0];
+      const action = stagesOf(which).find((s) => s.Name === stageName)!.Actions[0]!;
       expect(action.Configuration.ProjectName).toEqual({
         Ref: logicalId(stack.node.findChild(`Publish-${env}`).node.findChild('Project')),
       });
@@ -380,8 +392,8 @@ describe('release buckets and replication', () => {
   test.each(ENV_NAMES)(
     '%s: replicates to its landing bucket in its account, owner override, replica key',
     (env) => {
-      const id = logicalId(stack.releaseBuckets[env].bucket);
-      const props = resources[id].Properties;
+      const id = logicalId(releaseBucketOf(env).bucket);
+      const props = resourceAt(id).Properties;
       expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
       expect(props.ReplicationConfiguration.Role).toEqual({
         'Fn::GetAtt': [logicalId(stack.replicationRole), 'Arn'],
@@ -418,14 +430,14 @@ describe('release buckets and replication', () => {
 
   test('each release bucket has its own rotating customer key, and S3 uses it by default', () => {
     for (const env of ENV_NAMES) {
-      const props = resources[logicalId(stack.releaseBuckets[env].bucket)].Properties;
+      const props = resourceAt(logicalId(releaseBucketOf(env).bucket)).Properties;
       expect(
         props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
       ).toEqual({
         SSEAlgorithm: 'aws:kms',
-        KMSMasterKeyID: { 'Fn::GetAtt': [logicalId(stack.releaseBuckets[env].key), 'Arn'] },
+        KMSMasterKeyID: { 'Fn::GetAtt': [logicalId(releaseBucketOf(env).key), 'Arn'] },
       });
-      expect(resources[logicalId(stack.releaseBuckets[env].key)].Properties.EnableKeyRotation).toBe(true);
+      expect(resourceAt(logicalId(releaseBucketOf(env).key)).Properties.EnableKeyRotation).toBe(true);
     }
   });
 
@@ -455,7 +467,7 @@ describe('release buckets and replication', () => {
       (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })),
     )!;
     const statements = policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
-    const releaseIds = ENV_NAMES.map((env) => logicalId(stack.releaseBuckets[env].bucket));
+    const releaseIds = ENV_NAMES.map((env) => logicalId(releaseBucketOf(env).bucket));
     const landingObjects = ENV_NAMES.map(
       (env) => `arn:aws:s3:::${landingBucketName(config, environmentOf(config, env))}/*`,
     );
@@ -556,7 +568,7 @@ describe('security by default', () => {
 
   test('pipeline artifacts expire after the dev artifact retention', () => {
     for (const which of ['release', 'sandpit'] as const) {
-      const props = resources[logicalId(stack.artifactBuckets[which])].Properties;
+      const props = resourceAt(logicalId(stack.artifactBuckets[which])).Properties;
       expect(props.LifecycleConfiguration.Rules).toContainEqual(
         expect.objectContaining({
           ExpirationInDays: environmentOf(config, 'dev').artifactRetentionDays,
@@ -606,8 +618,8 @@ describe('security by default', () => {
           .map(([, p]) => p.Properties.PolicyDocument),
       );
     };
-    const bucketId = (env: (typeof ENV_NAMES)[number]) => logicalId(stack.releaseBuckets[env].bucket);
-    const keyId = (env: (typeof ENV_NAMES)[number]) => logicalId(stack.releaseBuckets[env].key);
+    const bucketId = (env: (typeof ENV_NAMES)[number]) => logicalId(releaseBucketOf(env).bucket);
+    const keyId = (env: (typeof ENV_NAMES)[number]) => logicalId(releaseBucketOf(env).key);
     for (const build of [roleDocs('Build'), roleDocs('SandpitBuild')]) {
       for (const env of ENV_NAMES) {
         expect(build).not.toContain(bucketId(env));
@@ -640,7 +652,7 @@ describe('security by default', () => {
 
 describe('the publish buildspec', () => {
   const publishProject = (env: string) =>
-    resources[logicalId(stack.node.findChild(`Publish-${env}`).node.findChild('Project'))].Properties;
+    resourceAt(logicalId(stack.node.findChild(`Publish-${env}`).node.findChild('Project'))).Properties;
 
   test('is inline (never read from the branch) and passes the grammar and metadata contract', () => {
     const p = publishProject('prod');
@@ -654,8 +666,8 @@ describe('the publish buildspec', () => {
       ]),
     );
     expect(vars).toMatchObject(publishContractVariables());
-    expect(vars.RELEASE_BUCKET).toEqual({ Ref: logicalId(stack.releaseBuckets.prod.bucket) });
-    expect(vars.RELEASE_KEY_ARN).toEqual({ 'Fn::GetAtt': [logicalId(stack.releaseBuckets.prod.key), 'Arn'] });
+    expect(vars.RELEASE_BUCKET).toEqual({ Ref: logicalId(releaseBucketOf('prod').bucket) });
+    expect(vars.RELEASE_KEY_ARN).toEqual({ 'Fn::GetAtt': [logicalId(releaseBucketOf('prod').key), 'Arn'] });
   });
 
   test('its commands run the script unchanged (heredoc round trip) against a build output', () => {

@@ -136,7 +136,7 @@ function run(dir: string, env: Record<string, string | undefined>) {
 }
 
 const metadataOf = (call: string[]) =>
-  JSON.parse(call[call.indexOf('--metadata') + 1]) as Record<string, string>;
+  JSON.parse(call[call.indexOf('--metadata') + 1]!) as Record<string, string>;
 const publishedAt = (r: { uploads: string[][] }) =>
   r.uploads.map((c) => metadataOf(c)[ARTIFACT_METADATA.publishedAt]);
 
@@ -412,7 +412,7 @@ describe('published-at is the start time of the pipeline execution', () => {
     // Neither the newer execution's time nor the clock of the publish step.
     expect(publishedAt(r)).toEqual([STARTED_UTC, STARTED_UTC]);
     // Looked up before anything is uploaded.
-    expect(r.calls[0][0]).toBe('codepipeline');
+    expect(r.calls[0]?.[0]).toBe('codepipeline');
   });
 
   test('an older execution that publishes after a newer one keeps its older time (parallel sandpit runs)', () => {
@@ -429,7 +429,7 @@ describe('published-at is the start time of the pipeline execution', () => {
     expect(newerAt).toBe('2024-05-01T12:40:00.000Z');
     expect(olderAt).toBe('2024-05-01T12:30:00.000Z');
     // The deploy trigger compares these strings: the later publication of the older commit loses.
-    expect(olderAt < newerAt).toBe(true);
+    expect(olderAt! < newerAt!).toBe(true);
   });
 
   test('follows the CLI pagination token until it finds the execution', () => {

@@ -18,7 +18,7 @@ type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenera
 function resolveDefinition(template: Template): Json {
   const machines = template.findResources('AWS::StepFunctions::StateMachine');
   expect(Object.keys(machines)).toHaveLength(1);
-  const definition = Object.values(machines)[0].Properties.DefinitionString as
+  const definition = Object.values(machines)[0]?.Properties.DefinitionString as
     string | { 'Fn::Join': [string, (string | { Ref: string })[]] };
   if (typeof definition === 'string') return JSON.parse(definition) as Json;
   const text = definition['Fn::Join'][1]
@@ -52,8 +52,8 @@ beforeAll(() => {
     (definition.States as Json)[WORKFLOW_STATES.map] as { ItemProcessor: { States: Record<string, Json> } }
   ).ItemProcessor.States;
   resources = {
-    ingest: states[WORKFLOW_STATES.ingest].Resource as string,
-    predict: states[WORKFLOW_STATES.predict].Resource as string,
+    ingest: states[WORKFLOW_STATES.ingest]?.Resource as string,
+    predict: states[WORKFLOW_STATES.predict]?.Resource as string,
   };
 });
 
@@ -114,7 +114,8 @@ async function execute(
 
 async function run(input: Json, handlers: Record<string, (input: Json) => Promise<Json>>): Promise<Json> {
   const outcome = await execute(input, handlers);
-  if (outcome.error) throw outcome.error;
+  if (outcome.error instanceof Error) throw outcome.error;
+  if (outcome.error) throw new Error('the execution failed with a non-Error', { cause: outcome.error });
   return outcome.output!;
 }
 
@@ -148,12 +149,12 @@ test('success: every sample is ingested, scored and its outcome recorded', async
 test('a retryable task error is retried, then the batch succeeds', async () => {
   let failures = 0;
   const { calls, handlers } = services({
-    ingest: async (input) => {
+    ingest: (input) => {
       if (input.sampleId === 's-2' && failures === 0) {
         failures++;
-        throw new NamedError(INGEST_ERRORS.databaseResuming, 'still resuming');
+        return Promise.reject(new NamedError(INGEST_ERRORS.databaseResuming, 'still resuming'));
       }
-      return { sampleId: input.sampleId, status: 'inserted' };
+      return Promise.resolve({ sampleId: input.sampleId, status: 'inserted' });
     },
   });
   const result = (await run({ samples }, handlers)) as { outcomes: Json[] };
@@ -165,12 +166,12 @@ test('a retryable task error is retried, then the batch succeeds', async () => {
 test('a throttled Lambda invocation is retried', async () => {
   let throttled = false;
   const { calls, handlers } = services({
-    predict: async (input) => {
+    predict: (input) => {
       if (!throttled) {
         throttled = true;
-        throw new NamedError('Lambda.TooManyRequestsException', 'Rate exceeded');
+        return Promise.reject(new NamedError('Lambda.TooManyRequestsException', 'Rate exceeded'));
       }
-      return { sampleId: input.sampleId, model: 'm', prediction: 1, predictionId: 1 };
+      return Promise.resolve({ sampleId: input.sampleId, model: 'm', prediction: 1, predictionId: 1 });
     },
   });
   await expect(run({ samples: [samples[0]] }, handlers)).resolves.toBeDefined();
@@ -179,9 +180,8 @@ test('a throttled Lambda invocation is retried', async () => {
 
 test('a non-retryable error is caught into the failure state, which names the error', async () => {
   const { calls, handlers } = services({
-    predict: async () => {
-      throw new NamedError(PREDICT_ERRORS.noModel, 'No model is live in this biome yet');
-    },
+    predict: () =>
+      Promise.reject(new NamedError(PREDICT_ERRORS.noModel, 'No model is live in this biome yet')),
   });
   const outcome = await execute({ samples: [samples[0]] }, handlers);
   expect(outcome.error).toBeInstanceOf(ExecutionError);
@@ -201,9 +201,7 @@ test('a non-retryable error is caught into the failure state, which names the er
 
 test('a retryable error that persists ends in the failure state after the retries', async () => {
   const { calls, handlers } = services({
-    predict: async () => {
-      throw new NamedError(PREDICT_ERRORS.modelNotReady, 'loading');
-    },
+    predict: () => Promise.reject(new NamedError(PREDICT_ERRORS.modelNotReady, 'loading')),
   });
   const outcome = await execute({ samples: [samples[0]] }, handlers);
   expect(outcome.error).toBeInstanceOf(ExecutionError);
@@ -213,9 +211,8 @@ test('a retryable error that persists ends in the failure state after the retrie
 
 test("an item that is not a sample fails the batch with the service's explanation", async () => {
   const { calls, handlers } = services({
-    ingest: async () => {
-      throw new NamedError(INGEST_ERRORS.invalidSample, 'Invalid sample (features: Required).');
-    },
+    ingest: () =>
+      Promise.reject(new NamedError(INGEST_ERRORS.invalidSample, 'Invalid sample (features: Required).')),
   });
   const outcome = await execute({ samples: [{ sampleId: 'no-features' }] }, handlers);
   expect(outcome.error).toBeInstanceOf(ExecutionError);

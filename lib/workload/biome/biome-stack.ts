@@ -49,7 +49,7 @@ export class BiomeStack extends Stack {
     const names = new BiomeScope(config.appName, environment.name, biome);
     this.names = names;
     const retention = logRetention(environment.logRetentionDays);
-    const registry = props.services ?? SERVICES;
+    const registry: ServiceRegistry = props.services ?? SERVICES;
     const models = props.models ?? discoverModels();
     checkServiceRegistry(registry, { lambdaRoot: LambdaBundles.of(this).lambdaRoot, models });
 

@@ -73,7 +73,12 @@ describe('create and migrate', () => {
       undefined,
       n.database,
     );
-    expect(columns.map((c) => `${c.table_name}.${c.column_name}:${c.data_type}:${c.is_nullable}`)).toEqual([
+    expect(
+      columns.map(
+        (c) =>
+          `${String(c.table_name)}.${String(c.column_name)}:${String(c.data_type)}:${String(c.is_nullable)}`,
+      ),
+    ).toEqual([
       'predictions.id:bigint:NO',
       'predictions.sample_id:text:NO',
       'predictions.model:text:NO',

@@ -65,7 +65,7 @@ const deps = (migrations: readonly Migration[] = MIGRATIONS): Dependencies => ({
   rdsData: new RDSDataClient({}),
   secrets: new SecretsManagerClient({}),
   log: { info: (m) => logs.push(`info ${m}`), warn: (m) => logs.push(`warn ${m}`) },
-  retry: { sleep: async () => undefined },
+  retry: { sleep: () => Promise.resolve() },
   migrations,
 });
 

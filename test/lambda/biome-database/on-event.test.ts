@@ -42,7 +42,7 @@ const deps = (): Dependencies => ({
   rdsData: new RDSDataClient({}),
   secrets: new SecretsManagerClient({}),
   log: { info: (m) => logs.push(`info ${m}`), warn: (m) => logs.push(`warn ${m}`) },
-  retry: { sleep: async () => undefined },
+  retry: { sleep: () => Promise.resolve() },
 });
 
 /** Each statement sent, as "<secret>|<database>|<first words of the SQL>". */
@@ -151,7 +151,15 @@ describe('Create', () => {
     await expect(
       onEvent(
         { RequestType: 'Create', ResourceProperties: props() },
-        { ...deps(), retry: { sleep: async (ms) => void waits.push(ms) } },
+        {
+          ...deps(),
+          retry: {
+            sleep: (ms) => {
+              waits.push(ms);
+              return Promise.resolve();
+            },
+          },
+        },
       ),
     ).rejects.toBe(resuming);
     const sequence = [2000, 4000, 8000, 16000, 16000, 16000, 16000, 16000, 16000, 16000, 16000];

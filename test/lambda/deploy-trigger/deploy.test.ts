@@ -641,9 +641,10 @@ describe('idempotency and order', () => {
     m.table.items.set(`OBJECT#${serviceKey()}|DELIVERY#v:v1`, claim);
     const d = {
       ...deps(clock),
-      sleep: async (ms: number) => {
+      sleep: (ms: number) => {
         clock.advance(ms);
         m.table.items.set(`OBJECT#${serviceKey()}|DELIVERY#v:v1`, { ...claim, status: 'deployed' });
+        return Promise.resolve();
       },
     };
     const outcome = await processEvent(d, s3Event(serviceKey()));
@@ -860,7 +861,7 @@ describe('errors that retrying cannot fix are final, with what to do', () => {
   ])(
     '%s: recorded failed, returned (not retried), live unchanged',
     async (_label, command, error, reason) => {
-      m.lambda.on(command as typeof GetFunctionCommand).rejects(error);
+      m.lambda.on(command).rejects(error);
       const outcome = await processEvent(deps(clock), s3Event(serviceKey()));
       expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(reason) });
       expectNothingLiveChanged();
@@ -1105,11 +1106,12 @@ describe('a holder is waited on for as long as the budget allows', () => {
     });
     const d = {
       ...deps(clock),
-      sleep: async (ms: number) => {
+      sleep: (ms: number) => {
         clock.advance(ms);
         // The holder finishes after 9 minutes and releases the lease.
         if (clock.ms - START >= 540_000)
           m.table.items.set(lock, { pk: 'BIOME#main', sk: 'LOCK#service#ingest' });
+        return Promise.resolve();
       },
     };
     const outcome = await processEvent(d, s3Event(serviceKey()));
@@ -1131,9 +1133,10 @@ describe('a holder is waited on for as long as the budget allows', () => {
     m.table.items.set(id, claim);
     const d = {
       ...deps(clock),
-      sleep: async (ms: number) => {
+      sleep: (ms: number) => {
         clock.advance(ms);
         if (clock.ms - START >= 480_000) m.table.items.set(id, { ...claim, status: 'deployed' });
+        return Promise.resolve();
       },
     };
     const outcome = await processEvent(d, s3Event(serviceKey()));

@@ -51,6 +51,13 @@ function conditionFailed(): ConditionalCheckFailedException {
   return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 }
 
+/** An attribute the conditions compare as a string (the ledger's ISO times); anything else is a test bug. */
+function text(value: unknown): string {
+  if (typeof value !== 'string')
+    throw new Error(`FakeTable: expected a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 /**
  * Forward-only in publication time; equal passes only when the condition asks for it (same key), so a
  * missing clause shows up as a failing test.
@@ -58,10 +65,10 @@ function conditionFailed(): ConditionalCheckFailedException {
 function forward(old: Item | undefined, v: Record<string, unknown>, condition: string): boolean {
   if (old?.publishedAt === undefined) return true;
   const newer = String(v[':new']);
-  if (String(old.publishedAt) < newer) return true;
+  if (text(old.publishedAt) < newer) return true;
   return (
     condition.includes('(publishedAt = :new AND #key = :key)') &&
-    String(old.publishedAt) === newer &&
+    text(old.publishedAt) === newer &&
     old.key === v[':key']
   );
 }
@@ -142,7 +149,7 @@ export class FakeTable {
       next = { ...old, status: v[':status'], finishedAt: v[':now'] };
       delete next.leaseUntil;
     } else if (sk.startsWith('LOCK#') && expr.startsWith('SET')) {
-      if (old?.expiresAt !== undefined && !(String(old.expiresAt) < String(v[':now'])) && !sameOwner)
+      if (old?.expiresAt !== undefined && !(text(old.expiresAt) < String(v[':now'])) && !sameOwner)
         throw conditionFailed();
       next = { ...old, ...input.Key, owner: v[':owner'], token: v[':token'], expiresAt: v[':expires'] };
     } else if (sk.startsWith('LOCK#')) {
@@ -190,9 +197,9 @@ export class FakeTable {
           const old = this.items.get(this.id(c.Key ?? {}));
           if (!forward(old, c.ExpressionAttributeValues ?? {}, condition)) throw conditionFailed();
         } else if (t.Update) {
-          this.onUpdate(t.Update as UpdateCommandInput);
+          this.onUpdate(t.Update);
         } else if (t.Put) {
-          this.onPut(t.Put as PutCommandInput);
+          this.onPut(t.Put);
         } else {
           throw new Error('FakeTable: unexpected transaction item');
         }
@@ -238,8 +245,9 @@ export class Clock {
   }
   now = () => new Date(this.ms);
   remainingMs = () => this.deadline - this.ms;
-  sleep = async (ms: number) => {
+  sleep = (ms: number): Promise<void> => {
     this.ms += ms;
+    return Promise.resolve();
   };
   advance(ms: number) {
     this.ms += ms;

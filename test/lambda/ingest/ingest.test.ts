@@ -156,12 +156,20 @@ describe('Data API', () => {
     let calls = 0;
     await expect(
       withRetry(
-        async () => {
+        () => {
           calls++;
-          throw new Error('x');
+          return Promise.reject(new Error('x'));
         },
         () => true,
-        { attempts: 5, baseDelayMs: 100, maxDelayMs: 300, sleep: async (ms) => void waits.push(ms) },
+        {
+          attempts: 5,
+          baseDelayMs: 100,
+          maxDelayMs: 300,
+          sleep: (ms) => {
+            waits.push(ms);
+            return Promise.resolve();
+          },
+        },
       ),
     ).rejects.toThrow('x');
     expect(calls).toBe(5);

@@ -23,7 +23,7 @@ const TARGET = {
   secretArn: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:biome-alice',
   database: 'biome_alice',
 };
-const noWait = async () => undefined;
+const noWait = () => Promise.resolve();
 const api = (options: DataApiOptions = {}) =>
   dataApi(TARGET, { ...options, retry: { sleep: noWait, ...options.retry } });
 
@@ -89,7 +89,14 @@ describe('retries', () => {
       .on(ExecuteStatementCommand)
       .rejects(new DatabaseResumingException({ message: 'resuming', $metadata: {} }));
     await expect(
-      api({ retry: { sleep: async (ms) => void waits.push(ms) } }).statement('SELECT 1'),
+      api({
+        retry: {
+          sleep: (ms) => {
+            waits.push(ms);
+            return Promise.resolve();
+          },
+        },
+      }).statement('SELECT 1'),
     ).rejects.toThrow();
     expect(RESUME_RETRY).toMatchObject({ attempts: 7, baseDelayMs: 1_000, maxDelayMs: 15_000 });
     expect(rds).toHaveReceivedCommandTimes(ExecuteStatementCommand, 7);

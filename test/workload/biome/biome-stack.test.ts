@@ -47,7 +47,14 @@ beforeAll(() => {
 function logicalId(type: string, prefix: string): string {
   const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
   expect(ids).toHaveLength(1);
-  return ids[0];
+  return ids[0]!;
+}
+
+/** The properties of the resource with this logical id; a missing resource fails the test. */
+function propertiesOf(id: string): Record<string, unknown> {
+  const properties = resources[id]?.Properties;
+  if (!properties) throw new Error(`no resource ${id} with properties in the template`);
+  return properties;
 }
 
 /** Resolves a Fn::Join of literals and Refs (Refs become `<Ref:id>`), for values built from tokens. */
@@ -107,7 +114,7 @@ describe('microservices', () => {
         Tags: Match.arrayWith([{ Key: TAGS.deployable, Value: 'true' }]),
       });
       const version = logicalId('AWS::Lambda::Version', `Service${service}`);
-      expect(resources[version].Properties!.FunctionName).toEqual({ Ref: fn });
+      expect(propertiesOf(version).FunctionName).toEqual({ Ref: fn });
       template.hasResourceProperties('AWS::Lambda::Alias', {
         Name: 'live',
         FunctionName: { Ref: fn },
@@ -119,7 +126,7 @@ describe('microservices', () => {
   test.each(SERVICES)('%s registers function, alias and smoke check for the deploy trigger', (service) => {
     const fn = logicalId('AWS::Lambda::Function', `Service${service}`);
     const id = logicalId('AWS::SSM::Parameter', `Service${service}Registration`);
-    const props = resources[id].Properties!;
+    const props = propertiesOf(id);
     expect(props.Name).toBe(new BiomeScope('biomes', 'dev', 'alice').serviceRegistration(service));
     expect(props.Name).toBe(`/biomes/dev/alice/services/${service}`);
     expect(props.Type).toBe('String');
@@ -132,7 +139,7 @@ describe('microservices', () => {
 
   test('each service gets the settings its registry entry asks for, under the names of lambda/shared/settings.ts', () => {
     const env = (service: string) =>
-      resources[logicalId('AWS::Lambda::Function', `Service${service}`)].Properties!.Environment as {
+      propertiesOf(logicalId('AWS::Lambda::Function', `Service${service}`)).Environment as {
         Variables: Record<string, unknown>;
       };
     const predict = env('predict').Variables;
@@ -194,7 +201,7 @@ describe('least privilege', () => {
   const statements = (prefix: string) => {
     const policy = logicalId('AWS::IAM::Policy', prefix);
     return (
-      resources[policy].Properties!.PolicyDocument as {
+      propertiesOf(policy).PolicyDocument as {
         Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[];
       }
     ).Statement;
@@ -204,10 +211,10 @@ describe('least privilege', () => {
     const s = statements('ServicepredictRole');
     const reads = s.filter((x) => [x.Action].flat().some((a) => a.startsWith('ssm:')));
     expect(reads).toHaveLength(1);
-    expect([reads[0].Action].flat()).toContain('ssm:GetParameter');
+    expect([reads[0]!.Action].flat()).toContain('ssm:GetParameter');
     const pointer = logicalId('AWS::SSM::Parameter', 'ModelsPointerdemoscorer');
-    expect(resources[pointer].Properties!.Name).toBe('/biomes/dev/alice/model-pointers/demo-scorer');
-    expect(joined(reads[0].Resource)).toMatch(new RegExp(`:parameter<Ref:${pointer}>$`));
+    expect(propertiesOf(pointer).Name).toBe('/biomes/dev/alice/model-pointers/demo-scorer');
+    expect(joined(reads[0]!.Resource)).toMatch(new RegExp(`:parameter<Ref:${pointer}>$`));
     const invoke = s.find((x) => x.Action === 'sagemaker:InvokeEndpoint')!;
     expect(joined(invoke.Resource)).toMatch(
       /:endpoint\/<Ref:SsmParameterValuebiomesdevsharedinferenceendpointname\w+>$/,
@@ -335,7 +342,7 @@ describe('who puts code live', () => {
     for (const id of Object.keys(template.findResources('AWS::Lambda::Function')).filter((i) =>
       i.startsWith('Service'),
     )) {
-      expect((resources[id].Properties!.Code as Record<string, unknown>).S3Key).toBeDefined();
+      expect((propertiesOf(id).Code as Record<string, unknown>).S3Key).toBeDefined();
     }
     expect(
       Object.keys(template.findResources('AWS::Lambda::Version')).some((i) => i.includes('CurrentVersion')),
@@ -355,11 +362,12 @@ describe('who puts code live', () => {
     expect(versions.every((id) => id.includes('Bootstrap'))).toBe(true);
     // The same synth twice gives the same bootstrap (no code change, so no reset of what is live).
     const again = Template.fromStack(biomeStack('main', 'staging')).findResources('AWS::Lambda::Function');
-    for (const [id, fn] of services) expect(again[id].Properties.Code).toEqual(fn.Properties.Code);
+    for (const [id, fn] of services) expect(again[id]?.Properties.Code).toEqual(fn.Properties.Code);
   });
 
   test('the bootstrap refuses calls with what to do, and fails its smoke check', async () => {
     const mod: { exports: { handler?: (e: unknown) => Promise<unknown> } } = { exports: {} };
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- runs the inline source CloudFormation deploys, wrapped as Lambda's CommonJS loader does
     new Function('exports', 'module', bootstrapCode('ingest'))(mod.exports, mod);
     await expect(mod.exports.handler!({ smoke: true })).resolves.toMatchObject({ ok: false });
     await expect(mod.exports.handler!({ sampleId: 's' })).rejects.toThrow(/push to the release branch/);

@@ -174,7 +174,7 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
         Properties: { Bucket: { Ref: PINNED_LOGICAL_IDS.landingBucket } },
       });
       expect(Object.keys(policies)).toHaveLength(1);
-      const statements = Object.values(policies)[0].Properties.PolicyDocument.Statement as Array<{
+      const statements = Object.values(policies)[0]!.Properties.PolicyDocument.Statement as Array<{
         Effect: string;
         Principal: { AWS?: unknown };
         Action: string | string[];
@@ -393,7 +393,7 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
   test('the dead-letter alarm notifies an encrypted, TLS-only topic', () => {
     const topics = template.findResources('AWS::SNS::Topic');
     expect(Object.keys(topics)).toHaveLength(1);
-    const [topicId, topic] = Object.entries(topics)[0];
+    const [topicId, topic] = Object.entries(topics)[0]!;
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmActions: Match.arrayWith([{ Ref: topicId }]),

@@ -1,0 +1,194 @@
+/**
+ * The Verify action of each environment stage of the release pipeline (lib/devops/verify-project.ts
+ * runs its bundle, built by scripts/build-tools.ts): assumes the environment's read-and-verify role,
+ * waits for the ledger to show the release live, runs the integration test. Exit 0: proven; 1: not
+ * (the message says why and what to do); 2: the action is misconfigured.
+ *
+ * Environment (set by the verify project and the pipeline): VERIFY_ENV, VERIFY_ROLE_ARN, APP_NAME,
+ * COMMIT_SHA, LEDGER_TIMEOUT_MINUTES; the Packages artifact (its manifest.json) is the working dir.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PREDICT_MODEL } from '../lambda/predict/model';
+import { shaProblem } from '../lambda/shared/grammar';
+import { BiomeScope } from '../lambda/shared/scope';
+import { dynamoLedgerReader } from '../lib/devops/release/ledger-reader';
+import {
+  type ReleaseArtifact,
+  runIntegrationTest,
+  VERIFY_ENV,
+  VerifyError,
+  type VerifyDeps,
+  waitUntilLive,
+  type WorkflowRunner,
+} from '../lib/devops/release/verify';
+import { INTEGRATION_BATCH, integrationProblems } from '../test/integration/mainline';
+
+class UsageError extends Error {}
+
+function setting(name: string): string {
+  const v = process.env[name];
+  if (!v)
+    throw new UsageError(`${name} is not set; the verify project sets it (lib/devops/verify-project.ts)`);
+  return v;
+}
+
+function manifestArtifacts(dir: string, sha: string): ReleaseArtifact[] {
+  const file = path.join(dir, 'manifest.json');
+  let manifest: { sha?: unknown; artifacts?: { kind?: unknown; name?: unknown }[] };
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof manifest;
+  } catch (e) {
+    throw new UsageError(`cannot read ${file} (the Packages artifact): ${(e as Error).message}`);
+  }
+  if (manifest.sha !== sha) {
+    throw new UsageError(
+      `manifest.json is of commit ${String(manifest.sha)}, not ${sha}: the action got another build's artifact`,
+    );
+  }
+  return (manifest.artifacts ?? []).map((a) => {
+    const { kind, name } = a;
+    if ((kind !== 'service' && kind !== 'model') || typeof name !== 'string') {
+      throw new UsageError(`manifest.json has an entry that is not {kind, name}: ${JSON.stringify(a)}`);
+    }
+    return { kind, name };
+  });
+}
+
+/** Explains a denied or missing resource as a fix, not a stack trace. */
+function explain(e: unknown, what: string, roleArn: string, env: string, app: string): Error {
+  const name = (e as Error).name;
+  if (
+    name === 'AccessDenied' ||
+    name === 'AccessDeniedException' ||
+    name === 'ParameterNotFound' ||
+    name === 'ResourceNotFoundException'
+  ) {
+    return new VerifyError(
+      `cannot ${what} with ${roleArn} (${name}: ${(e as Error).message}). The role is created by the mainline stack of ${env}: ` +
+        `let this release's Infrastructure stage deploy ${app}-${env}-main (or run \`npx cdk deploy ${app}-${env}-main\` with the workload account's bootstrap trust), ` +
+        `and check that the role trusts the DevOps verify project's role.`,
+    );
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+async function main(): Promise<number> {
+  const env = setting(VERIFY_ENV.env);
+  const roleArn = setting(VERIFY_ENV.roleArn);
+  const app = setting(VERIFY_ENV.app);
+  const sha = setting(VERIFY_ENV.commitSha);
+  const problem = shaProblem(sha);
+  if (problem) throw new UsageError(`${VERIFY_ENV.commitSha}: ${problem}`);
+  const timeoutMinutes = Number(process.env[VERIFY_ENV.timeoutMinutes] ?? '30');
+  if (!Number.isInteger(timeoutMinutes) || timeoutMinutes < 1) {
+    throw new UsageError(
+      `${VERIFY_ENV.timeoutMinutes}: "${process.env[VERIFY_ENV.timeoutMinutes]}" is not a whole number of minutes`,
+    );
+  }
+  const artifacts = manifestArtifacts(process.cwd(), sha);
+
+  let credentials;
+  try {
+    const out = await new STSClient({}).send(
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `release-verify-${sha.slice(0, 12)}` }),
+    );
+    const c = out.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole returned no credentials');
+    credentials = {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+    };
+  } catch (e) {
+    throw explain(e, 'assume the read-and-verify role', roleArn, env, app);
+  }
+
+  const main = new BiomeScope(app, env, 'main');
+  const ssm = new SSMClient({ credentials });
+  const parameter = async (name: string) => {
+    try {
+      const out = await ssm.send(new GetParameterCommand({ Name: name }));
+      if (!out.Parameter?.Value) throw new Error(`${name} is empty`);
+      return out.Parameter.Value;
+    } catch (e) {
+      throw explain(e, `read ${name}`, roleArn, env, app);
+    }
+  };
+  const table = await parameter(main.envScope.sharedParameter('ledgerTableName'));
+  const workflowArn = await parameter(main.workflowArnParameter);
+
+  const sfn = new SFNClient({ credentials });
+  const workflow: WorkflowRunner = {
+    async start(name, input) {
+      const out = await sfn.send(
+        new StartExecutionCommand({ stateMachineArn: workflowArn, name, input: JSON.stringify(input) }),
+      );
+      if (!out.executionArn) throw new Error('StartExecution returned no execution ARN');
+      return out.executionArn;
+    },
+    async describe(executionArn) {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return {
+        status: d.status ?? 'RUNNING',
+        ...(d.output !== undefined ? { output: d.output } : {}),
+        ...(d.error !== undefined ? { error: d.error } : {}),
+        ...(d.cause !== undefined ? { cause: d.cause } : {}),
+      };
+    },
+  };
+  const reader = dynamoLedgerReader(DynamoDBDocumentClient.from(new DynamoDBClient({ credentials })), table);
+  const deps: VerifyDeps = {
+    ledger: {
+      live: (...a) =>
+        reader
+          .live(...a)
+          .catch((e: unknown) => Promise.reject(explain(e, `read the ledger ${table}`, roleArn, env, app))),
+      outcomes: (...a) =>
+        reader
+          .outcomes(...a)
+          .catch((e: unknown) => Promise.reject(explain(e, `read the ledger ${table}`, roleArn, env, app))),
+    },
+    workflow,
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    log: (line) => console.log(line),
+  };
+
+  const live = await waitUntilLive(deps, { env, sha, artifacts, timeoutMs: timeoutMinutes * 60_000 });
+  const model = live.get(`model:${PREDICT_MODEL}`);
+  if (!model)
+    throw new VerifyError(
+      `the release publishes no model ${PREDICT_MODEL}, which the integration test scores with`,
+    );
+  await runIntegrationTest(deps, {
+    env,
+    sha,
+    batch: INTEGRATION_BATCH,
+    problems: integrationProblems,
+    expectedModel: model.deployedRef,
+  });
+  console.log(`${env}: release ${sha} is live and passed its integration test`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof VerifyError) {
+      console.error(`VERIFY FAILED: ${e.message}`);
+      process.exit(1);
+    }
+    if (e instanceof UsageError) {
+      console.error(`VERIFY MISCONFIGURED: ${e.message}`);
+      process.exit(2);
+    }
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,317 @@
+/** The verify step of a release: every way the ledger and the integration test can end. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { dynamoLedgerReader } from '../../lib/devops/release/ledger-reader';
+import {
+  type ExecutionStatus,
+  type LedgerReader,
+  type LiveView,
+  type OutcomeView,
+  runIntegrationTest,
+  VerifyError,
+  type VerifyDeps,
+  waitUntilLive,
+} from '../../lib/devops/release/verify';
+import { INTEGRATION_BATCH, integrationProblems } from '../integration/mainline';
+
+const SHA = 'a'.repeat(40);
+const NEWER = 'b'.repeat(40);
+const OLDER = 'c'.repeat(40);
+const ARTIFACTS = [
+  { kind: 'service', name: 'ingest' },
+  { kind: 'model', name: 'demo-scorer' },
+] as const;
+const TARGET = `main/demo-scorer-${SHA}.tar.gz`;
+
+/** A ledger whose answers change over time: `script[name]` is consulted on each read, in order. */
+function fakeLedger(
+  live: Record<string, (LiveView | undefined)[]>,
+  outcomes: Record<string, OutcomeView[][]> = {},
+): LedgerReader {
+  const calls: Record<string, number> = {};
+  const next = <T>(table: Record<string, T[]>, key: string, fallback: T): T => {
+    const list = table[key];
+    if (!list || list.length === 0) return fallback;
+    const i = Math.min(calls[`${key}`] ?? 0, list.length - 1);
+    return list[i] ?? fallback;
+  };
+  return {
+    live: (_biome, kind, name) => {
+      const key = `${kind}:${name}`;
+      const value = next(live, key, undefined);
+      return Promise.resolve(value);
+    },
+    outcomes: (_biome, kind, name) => {
+      const key = `${kind}:${name}`;
+      const value = next(outcomes, key, []);
+      calls[key] = (calls[key] ?? 0) + 1;
+      return Promise.resolve(value);
+    },
+  };
+}
+
+function deps(
+  ledger: LedgerReader,
+  workflow?: Partial<VerifyDeps['workflow']>,
+): VerifyDeps & { lines: string[] } {
+  let clock = 0;
+  const lines: string[] = [];
+  return {
+    ledger,
+    workflow: {
+      start: workflow?.start ?? (() => Promise.resolve('arn:exec')),
+      describe: workflow?.describe ?? (() => Promise.resolve({ status: 'SUCCEEDED', output: '{}' })),
+    },
+    now: () => clock,
+    sleep: (ms) => {
+      clock += ms;
+      return Promise.resolve();
+    },
+    log: (l) => lines.push(l),
+    lines,
+  };
+}
+
+const live = (sha: string, publishedAt = '2026-12-01T10:00:00.000Z', deployedRef = '7'): LiveView => ({
+  sha,
+  publishedAt,
+  deployedRef,
+});
+const outcome = (
+  status: OutcomeView['status'],
+  reason: string,
+  extra: Partial<OutcomeView> = {},
+): OutcomeView => ({
+  status,
+  reason,
+  recordedAt: '2026-12-01T10:00:05.000Z',
+  ...extra,
+});
+const options = { env: 'staging', sha: SHA, artifacts: ARTIFACTS, timeoutMs: 30 * 60_000, pollMs: 15_000 };
+
+describe('waiting for the ledger', () => {
+  test('deployed: returns once every artifact of the commit is live, waiting for the slow one', async () => {
+    const d = deps(
+      fakeLedger(
+        {
+          'service:ingest': [live(SHA)],
+          'model:demo-scorer': [live(OLDER), live(OLDER), live(SHA, '2026-12-01T10:00:00.000Z', TARGET)],
+        },
+        { 'model:demo-scorer': [[], [], []] },
+      ),
+    );
+    const result = await waitUntilLive(d, options);
+    expect(result.get('model:demo-scorer')?.deployedRef).toBe(TARGET);
+    expect(result.get('service:ingest')?.sha).toBe(SHA);
+    expect(d.lines.some((l) => l.includes(`${OLDER} is live, ${SHA} not delivered yet`))).toBe(true);
+  });
+
+  test("skipped as older than live: fails with the trigger's reason and says nothing moved back", async () => {
+    const d = deps(
+      fakeLedger(
+        { 'service:ingest': [live(NEWER)] },
+        { 'service:ingest': [[outcome('skipped', `older than live: ... ${NEWER} published at ...`)]] },
+      ),
+    );
+    await expect(waitUntilLive(d, { ...options, artifacts: [ARTIFACTS[0]] })).rejects.toThrow(
+      /service ingest of a{40} was skipped by the deploy trigger: older than live.*superseded this one; nothing was moved back/,
+    );
+  });
+
+  test("failed for good: fails at once with the ledger's reason", async () => {
+    const d = deps(
+      fakeLedger(
+        { 'service:ingest': [live(OLDER)] },
+        {
+          'service:ingest': [
+            [outcome('failed', 'smoke check failed: Missing environment variable(s) BIOMES_DB_NAME')],
+          ],
+        },
+      ),
+    );
+    await expect(waitUntilLive(d, { ...options, artifacts: [ARTIFACTS[0]] })).rejects.toThrow(
+      /service ingest of a{40} failed to deploy: smoke check failed: Missing environment variable/,
+    );
+  });
+
+  test('failed but retrying: keeps waiting, and succeeds when the retry deploys', async () => {
+    const d = deps(
+      fakeLedger(
+        { 'service:ingest': [live(OLDER), live(SHA)] },
+        { 'service:ingest': [[outcome('failed', 'ResourceConflictException', { retrying: true })]] },
+      ),
+    );
+    await expect(waitUntilLive(d, { ...options, artifacts: [ARTIFACTS[0]] })).resolves.toBeDefined();
+    expect(
+      d.lines.some((l) => l.includes('the deploy trigger retries after "ResourceConflictException"')),
+    ).toBe(true);
+  });
+
+  test('rejected: fails with the reason', async () => {
+    const d = deps(
+      fakeLedger(
+        { 'service:ingest': [undefined] },
+        { 'service:ingest': [[outcome('rejected', 'unknown service "ingest" in biome "main"')]] },
+      ),
+    );
+    await expect(waitUntilLive(d, { ...options, artifacts: [ARTIFACTS[0]] })).rejects.toThrow(
+      /was rejected by the deploy trigger: unknown service "ingest"/,
+    );
+  });
+
+  test('superseded after it went live: ends without moving anything back', async () => {
+    const d = deps(
+      fakeLedger(
+        { 'service:ingest': [live(NEWER, '2026-12-01T11:00:00.000Z')] },
+        { 'service:ingest': [[outcome('deployed', 'live')]] },
+      ),
+    );
+    await expect(waitUntilLive(d, { ...options, artifacts: [ARTIFACTS[0]] })).rejects.toThrow(
+      new RegExp(
+        `was live, but ${NEWER} is live now\\. A newer release superseded this one; nothing was moved back`,
+      ),
+    );
+  });
+
+  test('timeout: a clear message naming what is missing and why the bound', async () => {
+    const d = deps(fakeLedger({ 'service:ingest': [undefined] }));
+    const started = d.now();
+    await expect(waitUntilLive(d, { ...options, artifacts: [ARTIFACTS[0]] })).rejects.toThrow(
+      /timed out after 30 minutes waiting for the ledger of staging: service ingest: not delivered yet\. Replication without Replication Time Control usually completes within 15 minutes/,
+    );
+    expect(d.now() - started).toBeLessThanOrEqual(30 * 60_000);
+  });
+
+  test('an empty manifest is refused', async () => {
+    await expect(waitUntilLive(deps(fakeLedger({})), { ...options, artifacts: [] })).rejects.toThrow(
+      VerifyError,
+    );
+  });
+});
+
+describe('the integration test', () => {
+  const good = {
+    outcomes: INTEGRATION_BATCH.samples.map((s) => ({
+      sampleId: s.sampleId,
+      ingested: 'dry-run',
+      model: TARGET,
+      prediction: 0.73,
+      predictionId: null,
+    })),
+  };
+  const run = (status: ExecutionStatus, output: unknown, extra: { error?: string; cause?: string } = {}) => {
+    const inputs: unknown[] = [];
+    const d = deps(fakeLedger({}), {
+      start: (_name, input) => {
+        inputs.push(input);
+        return Promise.resolve('arn:aws:states:eu-west-1:333333333333:execution:wf:run');
+      },
+      describe: () => Promise.resolve({ status, output: JSON.stringify(output), ...extra }),
+    });
+    const p = runIntegrationTest(d, {
+      env: 'staging',
+      sha: SHA,
+      batch: INTEGRATION_BATCH,
+      problems: integrationProblems,
+      expectedModel: TARGET,
+    });
+    return { p, inputs, d };
+  };
+
+  test('passes when every sample was scored by the live model and nothing was stored', async () => {
+    const { p, inputs } = run('SUCCEEDED', good);
+    await expect(p).resolves.toBeUndefined();
+    expect(inputs).toEqual([INTEGRATION_BATCH]);
+    expect(INTEGRATION_BATCH.samples.every((s) => s.dryRun)).toBe(true);
+  });
+
+  test('a failed execution fails with its error and cause', async () => {
+    const { p } = run('FAILED', null, { error: 'DatabaseResuming', cause: 'still resuming' });
+    await expect(p).rejects.toThrow(/ended FAILED: DatabaseResuming still resuming; open the execution/);
+  });
+
+  test('a prediction from another model SHA fails, naming both', async () => {
+    const wrong = {
+      outcomes: good.outcomes.map((o) => ({ ...o, model: `main/demo-scorer-${OLDER}.tar.gz` })),
+    };
+    await expect(run('SUCCEEDED', wrong).p).rejects.toThrow(
+      new RegExp(
+        `scored by model main/demo-scorer-${OLDER}\\.tar\\.gz, but the ledger says main/demo-scorer-${SHA}\\.tar\\.gz is live`,
+      ),
+    );
+  });
+
+  test('leftover data fails: a stored sample or prediction', async () => {
+    const stored = {
+      outcomes: good.outcomes.map((o, i) => (i === 0 ? { ...o, ingested: 'inserted', predictionId: 12 } : o)),
+    };
+    const error = run('SUCCEEDED', stored).p;
+    await expect(error).rejects.toThrow(
+      /sample release-verify-1 was stored \(ingested: inserted\): the dry run left data behind/,
+    );
+    await expect(run('SUCCEEDED', stored).p).rejects.toThrow(
+      /predictionId 12\): the dry run left data behind/,
+    );
+  });
+
+  test('an execution still running after the bound fails', async () => {
+    const d = deps(fakeLedger({}), {
+      describe: () => Promise.resolve({ status: 'RUNNING' }),
+    });
+    await expect(
+      runIntegrationTest(d, {
+        env: 'prod',
+        sha: SHA,
+        batch: INTEGRATION_BATCH,
+        problems: integrationProblems,
+        expectedModel: TARGET,
+        timeoutMs: 60_000,
+      }),
+    ).rejects.toThrow(/still running after 1 minutes/);
+  });
+});
+
+describe('the ledger reader (item layout of the deploy trigger)', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  beforeEach(() => ddb.reset());
+  const reader = dynamoLedgerReader(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'ledger');
+
+  test('reads the live record consistently under BIOME#<biome> / LIVE#<kind>#<name>', async () => {
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { sha: SHA, publishedAt: 'p', deployedRef: TARGET, liveSince: 'x' } });
+    await expect(reader.live('main', 'model', 'demo-scorer')).resolves.toEqual({
+      sha: SHA,
+      publishedAt: 'p',
+      deployedRef: TARGET,
+    });
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, {
+      TableName: 'ledger',
+      Key: { pk: 'BIOME#main', sk: 'LIVE#model#demo-scorer' },
+      ConsistentRead: true,
+    });
+  });
+
+  test('queries the history of one name for one commit, across pages, keeping the retrying flag', async () => {
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({
+        Items: [{ status: 'failed', reason: 'throttled', recordedAt: '1', retrying: true }],
+        LastEvaluatedKey: { pk: 'x', sk: 'y' },
+      })
+      .resolvesOnce({
+        Items: [{ status: 'deployed', reason: 'live', recordedAt: '2' }, { status: 'weird' }],
+      });
+    await expect(reader.outcomes('main', 'service', 'ingest', SHA)).resolves.toEqual([
+      { status: 'failed', reason: 'throttled', recordedAt: '1', retrying: true },
+      { status: 'deployed', reason: 'live', recordedAt: '2' },
+    ]);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': 'BIOME#main', ':prefix': 'HISTORY#service#ingest#', ':sha': SHA },
+    });
+  });
+});
