@@ -11,6 +11,7 @@ export default tseslint.config(
       '.bundles/',
       'coverage/',
       'bench/.work/',
+      'tools/',
       '**/*.js',
       '**/*.cjs',
       '**/*.mjs',
@@ -66,7 +67,7 @@ export default tseslint.config(
     },
   },
   {
-    // Nothing below bin/ reads context or the process environment (DESIGN.md "Configuration");
+    // Nothing below bin/ reads context or the process environment (docs/design.md "Configuration");
     // Lambda handlers read their own environment through each function's env module.
     files: ['lib/**/*.ts'],
     rules: {

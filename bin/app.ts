@@ -9,8 +9,8 @@ import { ConfigError, configFromContext } from '../lib/config';
 
 const app = new App();
 try {
-  const { config, selection } = configFromContext((key) => app.node.tryGetContext(key));
-  buildApp(app, config, selection);
+  const { config, selection, commit } = configFromContext((key) => app.node.tryGetContext(key));
+  buildApp(app, config, selection, commit ? { commit } : {});
 } catch (e) {
   if (e instanceof ConfigError) {
     console.error(e.message);

@@ -2,7 +2,7 @@
  * Composes the Biomes app from a validated config: which stacks, in which account, for which
  * selection. `bin/app.ts` calls it with context; tests call it with a config of their own.
  */
-import { type App, type Stack, Tags, Validations } from 'aws-cdk-lib';
+import { type App, CfnOutput, DefaultStackSynthesizer, type Stack, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SERVICES, type ServiceRegistry } from '../lambda/services';
 import { TAGS } from '../lambda/shared/contracts';
@@ -28,7 +28,18 @@ export interface BuildOptions {
   readonly services?: ServiceRegistry;
   /** Where the functions are bundled from. @default the repository's (LambdaBundles.instance()) */
   readonly bundles?: LambdaBundles;
+  /**
+   * The commit the assembly is built from (`-c commit`, set by the release build): each stack records
+   * it as the output `Commit`. An output, not a stack tag: CloudFormation copies stack tags onto every
+   * taggable resource, so each release would update all of them and replace the immutable ones
+   * (SageMaker models and endpoint configurations).
+   * @default - no commit output
+   */
+  readonly commit?: string;
 }
+
+/** Output naming the commit a stack was deployed from (BuildOptions.commit). */
+export const COMMIT_OUTPUT = 'Commit';
 
 /** Registers the app-wide checks: cdk-nag AwsSolutions as a validation plugin (v3). */
 export function addChecks(app: App): void {
@@ -46,6 +57,16 @@ export function buildApp(
   if (options.bundles) LambdaBundles.attach(app, options.bundles);
   const bundles = LambdaBundles.of(app);
   const region = config.region;
+  // Every account is bootstrapped with the configured qualifier; the release pipeline assumes its roles.
+  const synthesizer = () => new DefaultStackSynthesizer({ qualifier: config.bootstrapQualifier });
+  const recordCommit = (stack: Stack) => {
+    if (options.commit) {
+      new CfnOutput(stack, COMMIT_OUTPUT, {
+        value: options.commit,
+        description: 'The commit this stack was deployed from',
+      });
+    }
+  };
   const shared: Record<string, SharedStack> = {};
   const built = { shared, biomes: [] as BiomeStack[], stacks: [] as Stack[] };
   Tags.of(app).add(TAGS.app, config.appName);
@@ -56,6 +77,7 @@ export function buildApp(
     const stack = new BiomeStack(app, name, {
       stackName: name,
       env: { account: environment.account, region },
+      synthesizer: synthesizer(),
       config,
       envName,
       biome,
@@ -64,6 +86,7 @@ export function buildApp(
     });
     Tags.of(stack).add(TAGS.env, envName);
     Tags.of(stack).add(TAGS.biome, biome);
+    recordCommit(stack);
     built.biomes.push(stack);
     built.stacks.push(stack);
   };
@@ -79,20 +102,24 @@ export function buildApp(
   const devops = new DevopsStack(app, devopsStackName(config), {
     stackName: devopsStackName(config),
     env: { account: config.devopsAccount, region },
+    synthesizer: synthesizer(),
     config,
     description: 'Biomes: DevOps account (pipelines, build, release buckets)',
   });
+  recordCommit(devops);
   built.stacks.push(devops);
   for (const environment of config.environments) {
     const name = new EnvScope(config.appName, environment.name).sharedStackName;
     const stack = new SharedStack(app, name, {
       stackName: name,
       env: { account: environment.account, region },
+      synthesizer: synthesizer(),
       config,
       envName: environment.name,
       description: `Biomes: shared resources of ${environment.name} (landing bucket, deploy trigger, ledger, database, inference)`,
     });
     Tags.of(stack).add(TAGS.env, environment.name);
+    recordCommit(stack);
     shared[environment.name] = stack;
     built.stacks.push(stack);
     // S3 refuses a replication rule whose destination bucket does not exist yet, so `cdk deploy --all`

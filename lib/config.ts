@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { type EnvironmentDefinition, envNameProblem, hostsSandpits } from '../lambda/shared/environments';
-import { biomeNameProblem, MAINLINE_BIOME } from '../lambda/shared/grammar';
+import { biomeNameProblem, MAINLINE_BIOME, shaProblem } from '../lambda/shared/grammar';
 
 /** The context key under which `cdk.json` holds the configuration object. */
 export const CONFIG_CONTEXT_KEY = 'biomes';
@@ -17,6 +17,11 @@ export const CONFIG_CONTEXT_KEY = 'biomes';
 export const BIOME_CONTEXT_KEY = 'biome';
 /** `-c env=<env>` (with `-c biome`): the environment of that biome; default the first of the promotion order. */
 export const ENV_CONTEXT_KEY = 'env';
+/**
+ * `-c commit=<40 hex>`: the commit the build synthesizes the cloud assembly of; every stack records it
+ * as an output (never a tag, which CloudFormation would push onto every resource).
+ */
+export const COMMIT_CONTEXT_KEY = 'commit';
 /** The key of the DevOps account in `biomes.accounts`. */
 export const DEVOPS_ACCOUNT_KEY = 'devops';
 
@@ -93,6 +98,12 @@ export const LOG_RETENTION_DAYS = [
 
 const environmentSchema = z.object({
   database: databaseSchema,
+  /**
+   * Minutes the release's verify step waits for the ledger to show the commit live. Replication without
+   * Replication Time Control usually completes within 15 minutes (RTC: 99.99% within 15), so 30 leaves
+   * room for the deploy itself while a stuck release still fails the same hour.
+   */
+  verifyTimeoutMinutes: z.number().int().min(5).max(480).default(30),
   inference: inferenceSchema,
   /** S3 Replication Time Control on the release -> landing rule (99.99% within 15 minutes, extra cost). */
   replicationTimeControl: z.boolean().default(false),
@@ -119,6 +130,17 @@ const rawSchema = z
   .object({
     appName: appName.default('biomes'),
     region,
+    /**
+     * Qualifier of the CDK bootstrap of every account (`cdk bootstrap --qualifier`): stacks use its
+     * roles and assets bucket, and the release pipeline may assume only those roles.
+     */
+    bootstrapQualifier: z
+      .string()
+      .regex(
+        /^[a-z0-9]{1,10}$/,
+        'must be 1-10 lowercase letters or digits, as cdk bootstrap --qualifier takes',
+      )
+      .default('hnb659fds'),
     accounts: z.record(z.string(), accountId),
     source: sourceSchema,
     notifications: z
@@ -200,6 +222,7 @@ export interface EnvironmentConfig extends EnvironmentDefinition, z.infer<typeof
 export interface BiomesConfig {
   readonly appName: string;
   readonly region: string;
+  readonly bootstrapQualifier: string;
   readonly source: z.infer<typeof sourceSchema>;
   readonly notifications: { readonly email?: string };
   readonly devopsAccount: string;
@@ -266,6 +289,7 @@ export function parseConfig(raw: unknown): BiomesConfig {
   return {
     appName: c.appName,
     region: c.region,
+    bootstrapQualifier: c.bootstrapQualifier,
     source: c.source,
     notifications: c.notifications,
     devopsAccount: c.accounts[DEVOPS_ACCOUNT_KEY] ?? '',
@@ -315,7 +339,12 @@ export function parseSelection(config: BiomesConfig, biome: unknown, env: unknow
     );
   }
   const name = contextText(biome);
-  const problem = biomeNameProblem(name, { allowMainline: true });
+  if (name === MAINLINE_BIOME) {
+    throw new ConfigError(
+      `-c ${BIOME_CONTEXT_KEY}=${MAINLINE_BIOME}: the release pipeline deploys "${MAINLINE_BIOME}" (infrastructure, publish, verify, in promotion order), never a -c ${BIOME_CONTEXT_KEY} synth. Push to the release branch; in an emergency an operator deploys the named stack of the whole app (README "Break glass").`,
+    );
+  }
+  const problem = biomeNameProblem(name);
   if (problem) throw new ConfigError(`-c ${BIOME_CONTEXT_KEY}: ${problem}.`);
   const environment = environmentOf(config, envName);
   if (!hostsSandpits(environment) && name !== MAINLINE_BIOME) {
@@ -327,12 +356,23 @@ export function parseSelection(config: BiomesConfig, biome: unknown, env: unknow
   return { kind: 'biome', env: envName, biome: name };
 }
 
+/** Parses `-c commit=<sha>`: absent, or the full commit id. */
+export function parseCommit(commit: unknown): string | undefined {
+  if (commit === undefined) return undefined;
+  const text = contextText(commit);
+  const problem = shaProblem(text);
+  if (problem) throw new ConfigError(`-c ${COMMIT_CONTEXT_KEY}: ${problem}.`);
+  return text;
+}
+
 /** Everything `bin/app.ts` reads from context, validated together. */
 export function configFromContext(get: (key: string) => unknown): {
   config: BiomesConfig;
   selection: Selection;
+  commit?: string;
 } {
   const config = parseConfig(get(CONFIG_CONTEXT_KEY));
   const selection = parseSelection(config, get(BIOME_CONTEXT_KEY), get(ENV_CONTEXT_KEY));
-  return { config, selection };
+  const commit = parseCommit(get(COMMIT_CONTEXT_KEY));
+  return { config, selection, ...(commit ? { commit } : {}) };
 }

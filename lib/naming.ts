@@ -39,3 +39,21 @@ export function replicationRoleName(config: BiomesConfig): string {
 export function replicationRoleArn(config: BiomesConfig): string {
   return `arn:${partitionOf(config.region)}:iam::${config.devopsAccount}:role/${replicationRoleName(config)}`;
 }
+
+/**
+ * The role of an environment's verify project in the DevOps account. Named, because the workload
+ * account's read-and-verify role trusts exactly this principal.
+ */
+export function verifyProjectRoleName(config: BiomesConfig, env: EnvironmentConfig): string {
+  return `${config.appName}-devops-verify-${env.name}`;
+}
+
+export function verifyProjectRoleArn(config: BiomesConfig, env: EnvironmentConfig): string {
+  return `arn:${partitionOf(config.region)}:iam::${config.devopsAccount}:role/${verifyProjectRoleName(config, env)}`;
+}
+
+/** The read-and-verify role of an environment, in its workload account (EnvScope.releaseVerifyRoleName). */
+export function releaseVerifyRoleArn(config: BiomesConfig, env: EnvironmentConfig): string {
+  const name = new EnvScope(config.appName, env.name).releaseVerifyRoleName;
+  return `arn:${partitionOf(config.region)}:iam::${env.account}:role/${name}`;
+}

@@ -143,16 +143,17 @@ describe('a fourth environment is data: qa between dev and staging (promotion li
       (r: Loose) => r.Type === 'AWS::CodePipeline::Pipeline',
     ) as Loose[];
     const stages = pipelines.map((p) => p.Properties.Stages.map((s: { Name: string }) => s.Name));
+    const steps = (env: string) => [`Infrastructure${env}`, `Publish${env}`, `Verify${env}`];
     expect(stages).toContainEqual([
       'Source',
       'Build',
-      'PublishDev',
+      ...steps('Dev'),
       'ApproveQa',
-      'PublishQa',
+      ...steps('Qa'),
       'ApproveStaging',
-      'PublishStaging',
+      ...steps('Staging'),
       'ApproveProd',
-      'PublishProd',
+      ...steps('Prod'),
     ]);
     // The sandpit pipeline still publishes to the first environment only.
     expect(stages).toContainEqual(['Source', 'Build', 'PublishDev']);

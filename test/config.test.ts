@@ -218,8 +218,31 @@ describe('selection (-c biome, -c env)', () => {
     expect(select('alice', 'staging')).toEqual({ kind: 'biome', env: 'staging', biome: 'alice' });
   });
 
-  test('main may be selected in any environment, including prod', () => {
-    expect(select('main', 'prod')).toEqual({ kind: 'biome', env: 'prod', biome: 'main' });
+  test.each(['dev', 'prod', undefined])(
+    '-c biome=main (env %s) is refused: the release pipeline deploys main',
+    (env) => {
+      expect(() => select('main', env)).toThrow(
+        /-c biome=main: the release pipeline deploys "main" .*Push to the release branch; in an emergency an operator deploys the named stack of the whole app \(README "Break glass"\)/,
+      );
+    },
+  );
+
+  test('-c commit takes the full commit id and refuses anything else', () => {
+    const context: Record<string, unknown> = { biomes: rawPlaceholderConfig(), commit: 'a'.repeat(40) };
+    expect(configFromContext((k) => context[k]).commit).toBe('a'.repeat(40));
+    context.commit = 'abc123';
+    expect(() => configFromContext((k) => context[k])).toThrow(
+      /-c commit: commit SHA "abc123" must be the full 40-character/,
+    );
+    delete context.commit;
+    expect(configFromContext((k) => context[k]).commit).toBeUndefined();
+  });
+
+  test("the bootstrap qualifier defaults to CDK's and must be one cdk bootstrap accepts", () => {
+    expect(parseConfig(rawPlaceholderConfig()).bootstrapQualifier).toBe('hnb659fds');
+    expect(configError(withChange((r) => (r.bootstrapQualifier = 'Not-OK')))).toMatch(
+      /biomes\.bootstrapQualifier: must be 1-10 lowercase letters or digits/,
+    );
   });
 
   test.each([

@@ -10,6 +10,15 @@
  * Rules: never edit or reorder a released migration (its checksum is recorded and checked); add a
  * new one with the next version. The services (`lambda/ingest`, `lambda/predict`) rely on exactly
  * this schema.
+ *
+ * Expand/contract: a release applies its migrations (the Infrastructure step of the release
+ * pipeline, through the biome database custom resource) while the previous release's code is still
+ * live, and that code keeps running until the deploy trigger moves `live`. So every migration must
+ * work with the previous release's queries: add (a nullable column, a table, an index), never drop,
+ * rename or tighten something the live code uses in the same release. A contract (dropping what no
+ * code uses any more) ships one release after the code that stopped using it.
+ * test/lambda/biome-database/compatibility-postgres.test.ts runs each release's queries against the
+ * schema of the release after it, on a real PostgreSQL.
  */
 import { createHash } from 'node:crypto';
 
@@ -41,6 +50,13 @@ export const MIGRATIONS: readonly Migration[] = [
 )`,
       'CREATE INDEX predictions_sample_id_idx ON predictions (sample_id)',
     ],
+  },
+  {
+    // Expand: which commit's predict code stored a prediction. Nullable, so the previous release's
+    // INSERT (without it) keeps working while the new code goes live.
+    version: 2,
+    name: 'predictions_service_commit',
+    statements: ['ALTER TABLE predictions ADD COLUMN service_commit text'],
   },
 ];
 

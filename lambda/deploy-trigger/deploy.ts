@@ -1,5 +1,5 @@
 /**
- * One landing object in, one recorded outcome out (DESIGN.md "The deploy trigger", steps 1-6).
+ * One landing object in, one recorded outcome out (docs/design.md "The deploy trigger", steps 1-6).
  * Pure orchestration: every client and clock comes in through {@link Deps}, so tests drive it with
  * aws-sdk-client-mock and a fake clock.
  *
@@ -156,7 +156,14 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
       return outcome;
     }
     try {
-      await finish({ ...base, ...who, ...facts, status: 'failed', reason: describeError(e, facts) });
+      await finish({
+        ...base,
+        ...who,
+        ...facts,
+        status: 'failed',
+        reason: describeError(e, facts),
+        retrying: true,
+      });
     } catch (recordError) {
       logger.error('could not record the failure', { error: recordError });
     }

@@ -35,6 +35,11 @@ export interface Outcome {
   readonly deployedRef?: string;
   readonly startedAt: string;
   readonly finishedAt: string;
+  /**
+   * A failure the platform retries (Lambda's async retries, then the dead-letter queue): not the end
+   * of this publication, which the release's verify step keeps waiting for.
+   */
+  readonly retrying?: boolean;
 }
 
 export interface LiveRecord {

@@ -1,5 +1,5 @@
 /**
- * Model deploy (DESIGN.md "The deploy trigger", step 4): copy the landing object under the biome's
+ * Model deploy (docs/design.md "The deploy trigger", step 4): copy the landing object under the biome's
  * prefix of the multi-model endpoint's model location without ever overwriting, optionally warm it
  * with one invocation, then move the biome's pointer. Every early exit leaves the pointer alone.
  */

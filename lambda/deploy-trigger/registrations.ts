@@ -1,5 +1,5 @@
 /**
- * Looks up what a biome registered for a name (DESIGN.md "Shared stack <-> biome stack contract").
+ * Looks up what a biome registered for a name (docs/design.md "Shared stack <-> biome stack contract").
  * Tells an unknown biome (nothing under `/<app>/<env>/<biome>/`) from an unknown name, because the
  * fixes differ: deploy the biome stack, or add the service/model to it. Every parameter name comes
  * from the biome's {@link BiomeScope}.

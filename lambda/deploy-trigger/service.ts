@@ -1,8 +1,16 @@
 /**
- * Microservice deploy (DESIGN.md "The deploy trigger", step 3): update code from the landing object,
- * wait for the update with the SDK waiter, publish a version described with the SHA, smoke-check that
- * version, and only then move alias `live`. Every early exit leaves `live` where it was. Every wait is
- * capped by the invocation's time budget; Lambda errors that retrying cannot fix become final failures.
+ * Microservice deploy (docs/design.md "The deploy trigger", step 3): update code from the landing object,
+ * wait for the update with the SDK waiter, set the commit on `$LATEST`'s environment (and wait again),
+ * publish a version described with the SHA, smoke-check that version, and only then move alias `live`.
+ * Every early exit leaves `live` where it was. Every wait is capped by the invocation's time budget;
+ * Lambda errors that retrying cannot fix become final failures.
+ *
+ * The commit variable (SERVICE_ENV.commitSha) makes every commit's configuration differ from the
+ * previous one's, so Lambda always publishes a new version, described with this commit, even when the
+ * bundle is byte-identical to the live one (Lambda publishes no version when neither code nor
+ * configuration changed). The version freezes `$LATEST`'s configuration, which CloudFormation set in
+ * the release's Infrastructure step just before: a release's version carries that release's
+ * configuration, and the running code logs its commit.
  */
 import {
   GetAliasCommand,
@@ -14,9 +22,11 @@ import {
   TagResourceCommand,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
 import { LIVE_ALIAS, type ServiceRegistration, TAGS } from '../shared/contracts';
+import { SERVICE_ENV } from '../shared/settings';
 import type { Budget } from './budget';
 import { lambdaFinalReason, nameOf } from './errors';
 import { type ArtifactTarget, Retryable, Stop } from './outcome';
@@ -125,33 +135,20 @@ export async function publishAndCheck(
       }),
     ),
   );
-  const waitSeconds = Math.min(
-    options.maxWaitSeconds,
-    Math.floor(budget.left(`waiting for the code update of ${functionName}`, MIN_WAIT_MS) / 1000),
+  const afterCode = await waitForUpdate(lambda, functionName, 'code update', options);
+  // The commit on $LATEST, next to the configuration CloudFormation gave it; RevisionId makes Lambda
+  // refuse if anyone changed the function since our code update.
+  const variables = { ...afterCode.variables, [SERVICE_ENV.commitSha]: target.sha };
+  await call('UpdateFunctionConfiguration', functionName, target, () =>
+    lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: functionName,
+        Environment: { Variables: variables },
+        RevisionId: afterCode.revisionId,
+      }),
+    ),
   );
-  let revisionId: string | undefined;
-  try {
-    const waited = await waitUntilFunctionUpdatedV2(
-      { client: lambda, maxWaitTime: waitSeconds },
-      { FunctionName: functionName },
-    );
-    revisionId = waited.final?.Configuration?.RevisionId;
-  } catch (e) {
-    const conf = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
-    if (conf.LastUpdateStatus === 'Failed') {
-      throw Stop.failed(
-        `code update of ${functionName} failed (${conf.LastUpdateStatusReasonCode ?? 'no code'}: ${conf.LastUpdateStatusReason ?? 'no reason'}); live unchanged; fix the package and publish a new commit`,
-      );
-    }
-    if (nameOf(e) === 'TimeoutError') {
-      const limit =
-        waitSeconds < options.maxWaitSeconds ? 'all this invocation had left' : 'the longest wait allowed';
-      throw new Retryable(
-        `code update of ${functionName} did not finish within ${waitSeconds} s (${limit}; status ${conf.LastUpdateStatus ?? 'unknown'}); live unchanged`,
-      );
-    }
-    throw e;
-  }
+  const { revisionId } = await waitForUpdate(lambda, functionName, 'configuration update', options);
   // CodeSha256 and RevisionId make Lambda refuse to publish if anyone changed the function since our update.
   const published = await call('PublishVersion', functionName, target, () =>
     lambda.send(
@@ -179,6 +176,49 @@ export async function publishAndCheck(
     }
   }
   return version;
+}
+
+/**
+ * Waits until the function's last update finished; returns its revision and environment. A failed
+ * update is final; an update still running when the budget ends is retryable.
+ */
+async function waitForUpdate(
+  lambda: LambdaClient,
+  functionName: string,
+  what: string,
+  options: ServiceDeployOptions,
+): Promise<{ revisionId?: string; variables: Record<string, string> }> {
+  const { budget } = options;
+  const waitSeconds = Math.min(
+    options.maxWaitSeconds,
+    Math.floor(budget.left(`waiting for the ${what} of ${functionName}`, MIN_WAIT_MS) / 1000),
+  );
+  try {
+    const waited = await waitUntilFunctionUpdatedV2(
+      { client: lambda, maxWaitTime: waitSeconds },
+      { FunctionName: functionName },
+    );
+    const configuration = waited.final?.Configuration;
+    return {
+      ...(configuration?.RevisionId ? { revisionId: configuration.RevisionId } : {}),
+      variables: { ...configuration?.Environment?.Variables },
+    };
+  } catch (e) {
+    const conf = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
+    if (conf.LastUpdateStatus === 'Failed') {
+      throw Stop.failed(
+        `${what} of ${functionName} failed (${conf.LastUpdateStatusReasonCode ?? 'no code'}: ${conf.LastUpdateStatusReason ?? 'no reason'}); live unchanged; fix the package and publish a new commit`,
+      );
+    }
+    if (nameOf(e) === 'TimeoutError') {
+      const limit =
+        waitSeconds < options.maxWaitSeconds ? 'all this invocation had left' : 'the longest wait allowed';
+      throw new Retryable(
+        `${what} of ${functionName} did not finish within ${waitSeconds} s (${limit}; status ${conf.LastUpdateStatus ?? 'unknown'}); live unchanged`,
+      );
+    }
+    throw e;
+  }
 }
 
 /** Returns why the check failed, or undefined when the version answered `{ "ok": true }`. */

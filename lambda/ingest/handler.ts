@@ -51,7 +51,13 @@ export async function handler(event: unknown, context: Context): Promise<IngestR
     db ??= wire(process.env);
     const result = await ingestSample(db, sample);
     // The sample id and the outcome only: feature values may be sensitive.
-    logger.info('sample ingested', { sampleId: result.sampleId, status: result.status });
+    logger.info(
+      result.status === 'dry-run' ? 'sample planned (dry run, nothing stored)' : 'sample ingested',
+      {
+        sampleId: result.sampleId,
+        status: result.status,
+      },
+    );
     return result;
   } catch (error) {
     logger.error('ingest failed', { error });

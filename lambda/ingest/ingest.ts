@@ -13,6 +13,8 @@ export const SampleSchema = z.strictObject({
     ),
   // z.number() already refuses NaN and ±Infinity.
   features: z.array(z.number()).check(z.minLength(1), z.maxLength(1024)),
+  /** Plan the writes against the schema, store nothing (the release's integration test). */
+  dryRun: z.optional(z.boolean()),
 });
 export type Sample = z.infer<typeof SampleSchema>;
 
@@ -31,25 +33,41 @@ export function parseSample(input: unknown): Sample {
 
 export interface IngestResult {
   readonly sampleId: string;
-  /** `already-present`: the same sample was ingested before (a retry); nothing changed. */
-  readonly status: 'inserted' | 'already-present';
+  /**
+   * `already-present`: the same sample was ingested before (a retry); nothing changed. `dry-run`: the
+   * write was planned against the schema and nothing was stored.
+   */
+  readonly status: 'inserted' | 'already-present' | 'dry-run';
 }
+
+/**
+ * The SQL of ingest. Exported for the migration compatibility test, which runs the SQL of each release
+ * against the next release's schema (lambda/biome-database/migrations.ts: expand/contract).
+ */
+export const INGEST_SQL = {
+  insert:
+    'INSERT INTO samples (sample_id, features) VALUES (:sample_id, CAST(:features AS jsonb)) ON CONFLICT (sample_id) DO NOTHING',
+  compare: 'SELECT features = CAST(:features AS jsonb) AS same FROM samples WHERE sample_id = :sample_id',
+} as const;
 
 /**
  * Inserts the sample once; a repeat with the same features is a no-op, with other features a conflict.
  * The Data API sends a JSON typeHint as `json`; `features` is `jsonb`, and PostgreSQL has no
  * `jsonb = json` operator (that cast is assignment-only), so the parameter is cast explicitly.
+ *
+ * A dry run plans the insert (`EXPLAIN`) instead of running it: PostgreSQL resolves every table,
+ * column, type and cast of the statement against the live schema, so code that needs a migration
+ * that did not run fails, and nothing is written.
  */
 export async function ingestSample(db: DataApi, sample: Sample): Promise<IngestResult> {
-  const inserted = await db.statement(
-    'INSERT INTO samples (sample_id, features) VALUES (:sample_id, CAST(:features AS jsonb)) ON CONFLICT (sample_id) DO NOTHING',
-    { sample_id: sample.sampleId, features: { json: sample.features } },
-  );
+  const params = { sample_id: sample.sampleId, features: { json: sample.features } };
+  if (sample.dryRun) {
+    await db.execute(`EXPLAIN ${INGEST_SQL.insert}`, params);
+    return { sampleId: sample.sampleId, status: 'dry-run' };
+  }
+  const inserted = await db.statement(INGEST_SQL.insert, params);
   if ((inserted.numberOfRecordsUpdated ?? 0) > 0) return { sampleId: sample.sampleId, status: 'inserted' };
-  const same = await db.statement(
-    'SELECT features = CAST(:features AS jsonb) AS same FROM samples WHERE sample_id = :sample_id',
-    { sample_id: sample.sampleId, features: { json: sample.features } },
-  );
+  const same = await db.statement(INGEST_SQL.compare, params);
   if (same.records?.[0]?.[0]?.booleanValue === true) {
     return { sampleId: sample.sampleId, status: 'already-present' };
   }

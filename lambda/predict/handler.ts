@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { SMOKE_EVENT, type SmokeResult } from '../shared/contracts';
 import { serviceLogger } from '../shared/logger';
 import { dataApi } from '../shared/data-api';
-import { databaseSettings, modelSettings, serviceIdentity } from '../shared/settings';
+import { databaseSettings, modelSettings, SERVICE_ENV, serviceIdentity } from '../shared/settings';
 import { PREDICT_MODEL } from './model';
 import { PointerCache } from './pointer';
 import { parsePredictRequest, predict, type PredictDeps, type PredictResult } from './predict';
@@ -33,6 +33,7 @@ function wire(source: Source): PredictDeps {
     }),
     endpoint: { client: sagemaker, endpointName: model.endpointName },
     pointer: new PointerCache(ssm, model.pointerParameter),
+    ...(source[SERVICE_ENV.commitSha] ? { commit: source[SERVICE_ENV.commitSha] } : {}),
   };
 }
 
@@ -64,7 +65,7 @@ export async function handler(event: unknown, context: Context): Promise<Predict
     deps ??= wire(process.env);
     const result = await predict(deps, request);
     // Ids and the model only: feature values may be sensitive.
-    logger.info('prediction stored', {
+    logger.info(request.dryRun ? 'prediction planned (dry run, nothing stored)' : 'prediction stored', {
       sampleId: result.sampleId,
       model: result.model,
       predictionId: result.predictionId,

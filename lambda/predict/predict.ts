@@ -12,6 +12,8 @@ export const PredictRequestSchema = z.strictObject({
   sampleId: z.string().check(z.minLength(1), z.maxLength(128)),
   // z.number() already refuses NaN and ±Infinity.
   features: z.array(z.number()).check(z.minLength(1), z.maxLength(1024)),
+  /** Score with the live model, plan the write against the schema, store nothing (the release's integration test). */
+  dryRun: z.optional(z.boolean()),
 });
 export type PredictRequest = z.infer<typeof PredictRequestSchema>;
 
@@ -94,22 +96,42 @@ export interface PredictResult {
   /** Probability of the positive class. */
   readonly prediction: number;
   readonly label: number;
-  readonly predictionId: number;
+  /** The stored prediction's id; null for a dry run, which stores nothing. */
+  readonly predictionId: number | null;
 }
 
 export interface PredictDeps {
   readonly db: DataApi;
   readonly endpoint: Endpoint;
   readonly pointer: PointerCache;
+  /** The commit this version runs (stored with each prediction); absent for code CDK deployed. */
+  readonly commit?: string;
 }
+
+/**
+ * The SQL of predict. Exported for the migration compatibility test, which runs the SQL of each
+ * release against the next release's schema (lambda/biome-database/migrations.ts: expand/contract).
+ */
+export const PREDICT_SQL = {
+  insert:
+    'INSERT INTO predictions (sample_id, model, result, service_commit) VALUES (:sample_id, :model, :result, :service_commit) RETURNING id',
+} as const;
 
 export async function predict(deps: PredictDeps, request: PredictRequest): Promise<PredictResult> {
   const model = await deps.pointer.targetModel();
   const { score: prediction, label } = await score(deps.endpoint, model, request.features);
-  const out = await deps.db.statement(
-    'INSERT INTO predictions (sample_id, model, result) VALUES (:sample_id, :model, :result) RETURNING id',
-    { sample_id: request.sampleId, model, result: { json: { prediction, label } } },
-  );
+  const params = {
+    sample_id: request.sampleId,
+    model,
+    result: { json: { prediction, label } },
+    service_commit: deps.commit ?? null,
+  };
+  if (request.dryRun) {
+    // Planned, not run: the schema is proven, nothing is stored (see ingestSample).
+    await deps.db.execute(`EXPLAIN ${PREDICT_SQL.insert}`, params);
+    return { sampleId: request.sampleId, model, prediction, label, predictionId: null };
+  }
+  const out = await deps.db.statement(PREDICT_SQL.insert, params);
   const id = out.records?.[0]?.[0]?.longValue;
   return { sampleId: request.sampleId, model, prediction, label, predictionId: Number(id) };
 }

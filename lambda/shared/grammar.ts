@@ -1,5 +1,5 @@
 /**
- * The naming grammar of DESIGN.md ("Names and grammar"), shared by the CDK app (config validation,
+ * The naming grammar of docs/design.md ("Names and grammar"), shared by the CDK app (config validation,
  * packaging) and the Lambda handlers (artifact key parsing). Pure: no AWS or CDK imports, so it
  * costs nothing in a bundle.
  */

@@ -84,6 +84,14 @@ export class EnvScope {
     return `alias/${this.app}-${this.env}-landing`;
   }
 
+  /**
+   * The read-and-verify role of the environment (in its mainline biome stack): named, because the
+   * DevOps account's verify project assumes it by ARN.
+   */
+  get releaseVerifyRoleName(): string {
+    return `${this.app}-${this.env}-release-verify`;
+  }
+
   /** Prefix of every biome stack's (generated) function names: the deploy trigger's name fence. */
   get functionNamePrefix(): string {
     return `${this.app}-${this.env}-`;

@@ -1,5 +1,5 @@
 /**
- * One bundler for every Lambda (DESIGN.md, STYLE.md "Toolchain facts"): all requested entry points
+ * One bundler for every Lambda (docs/design.md, docs/style.md "Toolchain facts"): all requested entry points
  * in a single esbuild call through the JS API, never one `npx esbuild` process per function. CDK
  * constructs take their code from here, and `npm run package` (the CodeBuild packaging step) uses
  * the same options, so a sandpit runs what the pipeline ships.

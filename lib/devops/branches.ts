@@ -1,5 +1,5 @@
 /**
- * Which Git branch builds into which biome (DESIGN.md "Names and grammar"): the release branch
+ * Which Git branch builds into which biome (docs/design.md "Names and grammar"): the release branch
  * feeds each environment's mainline biome; `sandpit/<biome>` feeds `<biome>` in dev. Pure, so the
  * CodeBuild script and the pipeline construct share it.
  */

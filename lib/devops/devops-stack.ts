@@ -7,7 +7,17 @@ import type { Construct } from 'constructs';
 import { logRetention as toRetention } from '../common/log-retention';
 import { NotificationTopic, PUBLISHERS } from '../common/notification-topic';
 import { type BiomesConfig, firstEnvironment } from '../config';
-import { landingBucketName, landingKeyAliasArn, replicationRoleName } from '../naming';
+import { MAINLINE_BIOME } from '../../lambda/shared/grammar';
+import { EnvScope } from '../../lambda/shared/scope';
+import {
+  landingBucketName,
+  landingKeyAliasArn,
+  releaseVerifyRoleArn,
+  replicationRoleName,
+  verifyProjectRoleName,
+} from '../naming';
+import { InfrastructureProject } from './infrastructure-project';
+import { VerifyProject } from './verify-project';
 import { BuildProject, type PipelineKind } from './build-project';
 import { Pipelines } from './pipelines';
 import { PublishProject } from './publish-project';
@@ -113,9 +123,34 @@ export class DevopsStack extends Stack {
       }).project;
     }
 
+    const infrastructureProjects: Record<string, InfrastructureProject['project']> = {};
+    const verifyProjects: Record<string, VerifyProject['project']> = {};
+    for (const env of config.environments) {
+      const names = new EnvScope(config.appName, env.name);
+      infrastructureProjects[env.name] = new InfrastructureProject(this, `Infrastructure-${env.name}`, {
+        envName: env.name,
+        account: env.account,
+        stacks: [names.sharedStackName, names.biome(MAINLINE_BIOME).stackName],
+        qualifier: config.bootstrapQualifier,
+        artifactsKey: release.key,
+        logRetention,
+      }).project;
+      verifyProjects[env.name] = new VerifyProject(this, `Verify-${env.name}`, {
+        appName: config.appName,
+        envName: env.name,
+        roleName: verifyProjectRoleName(config, env),
+        verifyRoleArn: releaseVerifyRoleArn(config, env),
+        timeout: Duration.minutes(env.verifyTimeoutMinutes),
+        artifactsKey: release.key,
+        logRetention,
+      }).project;
+    }
+
     this.pipelines = new Pipelines(this, 'Pipelines', {
       source: config.source,
       environments: config.environments,
+      infrastructureProjects,
+      verifyProjects,
       resources: {
         release: { artifactBucket: release.bucket, buildProject: this.builds.release.project },
         sandpit: { artifactBucket: sandpit.bucket, buildProject: this.builds.sandpit.project },

@@ -38,6 +38,10 @@ export interface PipelinesProps {
   readonly resources: Readonly<Record<PipelineKind, PipelineResources>>;
   /** One publish project per environment, by name (the first environment's serves both pipelines). */
   readonly publishProjects: Readonly<Record<string, codebuild.IProject>>;
+  /** One infrastructure project per environment (`cdk deploy` of its shared and main stacks), by name. */
+  readonly infrastructureProjects: Readonly<Record<string, codebuild.IProject>>;
+  /** One verify project per environment (ledger wait and integration test), by name. */
+  readonly verifyProjects: Readonly<Record<string, codebuild.IProject>>;
   /** Topic for failed executions and pending approvals. */
   readonly topic: sns.ITopic;
 }
@@ -68,10 +72,23 @@ class ConnectionSourceAction extends actions.CodeStarConnectionsSourceAction {
   }
 }
 
-/** `PublishDev`, `ApproveStaging`, ...: a stage name from an action and an environment. */
-export function stageName(action: 'Publish' | 'Approve', env: string): string {
+/** The steps of a release in each environment, in order (docs/design.md "Accounts and flow"). */
+export const RELEASE_STEPS = ['Infrastructure', 'Publish', 'Verify'] as const;
+
+/** `PublishDev`, `ApproveStaging`, ...: a stage name from a step and an environment. */
+export function stageName(action: 'Approve' | (typeof RELEASE_STEPS)[number], env: string): string {
   return `${action}${env.charAt(0).toUpperCase()}${env.slice(1)}`;
 }
+
+/** Names of the build's output artifacts; build.yml names its secondary artifacts the same. */
+export const BUILD_ARTIFACTS = {
+  /** dist/: the packages and their manifest, published unchanged to each environment. */
+  packages: 'Packages',
+  /** cdk.out/: the cloud assembly synthesized once, deployed unchanged to each environment. */
+  assembly: 'Assembly',
+  /** tools/: the pipeline's own tools (the verify step), bundled from the tested commit. */
+  tools: 'Tools',
+} as const;
 
 /**
  * The two CodePipeline V2 pipelines of docs/design.md: `release` (release branch -> every environment
@@ -96,11 +113,17 @@ export class Pipelines extends Construct {
     const reason =
       "CDK-generated CodePipeline grant on the pipeline's own artifact bucket and key; artifact object keys are generated per execution.";
     const users: Record<PipelineKind, codebuild.IProject[]> = {
-      release: [props.resources.release.buildProject, ...Object.values(props.publishProjects)],
+      release: [
+        props.resources.release.buildProject,
+        ...Object.values(props.publishProjects),
+        ...Object.values(props.infrastructureProjects),
+        ...Object.values(props.verifyProjects),
+      ],
       sandpit: [props.resources.sandpit.buildProject, publishProject(props, firstEnv(props).name)],
     };
     for (const kind of ['release', 'sandpit'] as const) {
-      for (const scope of [this, ...users[kind]]) {
+      // A project's role may be its own child or (a named role) a sibling: acknowledge on both.
+      for (const scope of [this, ...users[kind].flatMap((p) => (p.role ? [p, p.role] : [p]))]) {
         acknowledgeWildcards(scope, artifactGrantFindings(props.resources[kind].artifactBucket), reason);
       }
     }
@@ -113,7 +136,9 @@ export class Pipelines extends Construct {
     executionMode: codepipeline.ExecutionMode,
   ): codepipeline.Pipeline {
     const sourceOutput = new codepipeline.Artifact('Source');
-    const buildOutput = new codepipeline.Artifact('Packages');
+    const buildOutput = new codepipeline.Artifact(BUILD_ARTIFACTS.packages);
+    const assembly = new codepipeline.Artifact(BUILD_ARTIFACTS.assembly);
+    const tools = new codepipeline.Artifact(BUILD_ARTIFACTS.tools);
     const repository = props.source.repository;
     const slash = repository.lastIndexOf('/');
     const { artifactBucket, buildProject } = props.resources[kind];
@@ -138,7 +163,7 @@ export class Pipelines extends Construct {
       actionName: 'TestAndPackage',
       project: buildProject,
       input: sourceOutput,
-      outputs: [buildOutput],
+      outputs: [buildOutput, assembly, tools],
       environmentVariables: {
         [BUILD_ENV.commitSha]: { value: source.variables.commitId },
         [BUILD_ENV.branch]: { value: source.variables.branchName },
@@ -176,22 +201,49 @@ export class Pipelines extends Construct {
         additionalInformation: `Promote the artifacts already published to ${previous} to ${env} (the same bytes, no rebuild).`,
       });
 
+    const infrastructure = (env: string) =>
+      new actions.CodeBuildAction({
+        actionName: `Infrastructure-${env}`,
+        project: projectOf(props.infrastructureProjects, env, 'infrastructure'),
+        input: assembly,
+      });
+    const verify = (env: string) =>
+      new actions.CodeBuildAction({
+        actionName: `Verify-${env}`,
+        project: projectOf(props.verifyProjects, env, 'verify'),
+        // manifest.json is the working directory; the tool is $CODEBUILD_SRC_DIR_Tools.
+        input: buildOutput,
+        extraInputs: [tools],
+        environmentVariables: { [PUBLISH_ENV.commitSha]: { value: source.variables.commitId } },
+      });
+
     const stages: codepipeline.StageProps[] = [
       { stageName: 'Source', actions: [source] },
       { stageName: 'Build', actions: [build] },
     ];
-    // The sandpit pipeline publishes to the first environment only; the release pipeline to all, in order.
-    const targets = kind === 'release' ? props.environments : [firstEnv(props)];
-    targets.forEach((env, i) => {
-      const previous = targets[i - 1];
-      if (env.approvalBefore && previous) {
-        stages.push({
-          stageName: stageName('Approve', env.name),
-          actions: [approve(env.name, previous.name)],
-        });
-      }
-      stages.push({ stageName: stageName('Publish', env.name), actions: [publish(env.name)] });
-    });
+    if (kind === 'release') {
+      // Every environment in promotion order: its infrastructure (and migrations) first, then the
+      // artifacts, then the proof. Separate stages, so a newer release can supersede an older one
+      // between them (the older one's verify then ends, moving nothing back).
+      props.environments.forEach((env, i) => {
+        const previous = props.environments[i - 1];
+        if (env.approvalBefore && previous) {
+          stages.push({
+            stageName: stageName('Approve', env.name),
+            actions: [approve(env.name, previous.name)],
+          });
+        }
+        stages.push(
+          { stageName: stageName('Infrastructure', env.name), actions: [infrastructure(env.name)] },
+          { stageName: stageName('Publish', env.name), actions: [publish(env.name)] },
+          { stageName: stageName('Verify', env.name), actions: [verify(env.name)] },
+        );
+      });
+    } else {
+      // The sandpit pipeline publishes to the first environment only.
+      const first = firstEnv(props).name;
+      stages.push({ stageName: stageName('Publish', first), actions: [publish(first)] });
+    }
 
     const pipeline = new codepipeline.Pipeline(this, id, {
       pipelineType: codepipeline.PipelineType.V2,
@@ -243,7 +295,15 @@ function firstEnv(props: PipelinesProps): EnvironmentDefinition {
 }
 
 function publishProject(props: PipelinesProps, env: string): codebuild.IProject {
-  const project = props.publishProjects[env];
-  if (!project) throw new Error(`Pipelines: no publish project for environment "${env}"`);
+  return projectOf(props.publishProjects, env, 'publish');
+}
+
+function projectOf(
+  projects: Readonly<Record<string, codebuild.IProject>>,
+  env: string,
+  what: string,
+): codebuild.IProject {
+  const project = projects[env];
+  if (!project) throw new Error(`Pipelines: no ${what} project for environment "${env}"`);
   return project;
 }

@@ -118,15 +118,21 @@ describe('pipelines', () => {
     }
   });
 
-  test('release: build -> dev -> approval -> staging -> approval -> prod, triggered by pushes to the release branch', () => {
+  test('release: build -> dev -> approval -> staging -> approval -> prod, each Infrastructure -> Publish -> Verify, triggered by pushes to the release branch', () => {
     expect(stagesOf('release').map((s) => s.Name)).toEqual([
       'Source',
       'Build',
+      'InfrastructureDev',
       'PublishDev',
+      'VerifyDev',
       'ApproveStaging',
+      'InfrastructureStaging',
       'PublishStaging',
+      'VerifyStaging',
       'ApproveProd',
+      'InfrastructureProd',
       'PublishProd',
+      'VerifyProd',
     ]);
     for (const approval of ['ApproveStaging', 'ApproveProd']) {
       const stage = stagesOf('release').find((s) => s.Name === approval)!;
@@ -158,7 +164,8 @@ describe('pipelines', () => {
   });
 
   test('each pipeline builds once with its own instance of the one ARM build definition, and every publication takes that build output', () => {
-    template.resourceCountIs('AWS::CodeBuild::Project', 5); // 1 build per pipeline + 1 publish per env
+    // 1 build per pipeline + per env: publish, infrastructure, verify.
+    template.resourceCountIs('AWS::CodeBuild::Project', 2 + 3 * ENV_NAMES.length);
     for (const which of ['release', 'sandpit'] as const) {
       const actions = stagesOf(which).flatMap((s) => s.Actions);
       const builds = actions.filter(
@@ -174,6 +181,12 @@ describe('pipelines', () => {
       });
       // Its exported variables (MANIFEST_SHA256) are #{Build.<name>} to the actions after it.
       expect(build.Namespace).toBe('Build');
+      // Three outputs: the packages, the cloud assembly synthesized once, the pipeline's tools.
+      expect(build.OutputArtifacts.map((o: { Name: string }) => o.Name)).toEqual([
+        'Packages',
+        'Assembly',
+        'Tools',
+      ]);
       const output = build.OutputArtifacts[0].Name;
       const publishes = actions.filter((a) => a.Name.startsWith('Publish-'));
       expect(publishes.length).toBe(which === 'release' ? 3 : 1);
@@ -328,7 +341,9 @@ describe('pipelines', () => {
     for (const which of ['release', 'sandpit'] as const) {
       const actions = stagesOf(which).flatMap((s) => s.Actions);
       const build = actions.find((a) => a.Name === 'TestAndPackage')!;
-      const publishes = actions.filter((a) => a.ActionTypeId.Category === 'Build' && a !== build);
+      const publishes = actions.filter(
+        (a) => a.ActionTypeId.Category === 'Build' && a !== build && a.Name.startsWith('Publish-'),
+      );
       expect(publishes.map((a) => a.Name)).toEqual(
         which === 'release' ? ['Publish-dev', 'Publish-staging', 'Publish-prod'] : ['Publish-dev'],
       );
@@ -642,7 +657,7 @@ describe('security by default', () => {
       expect(p.Properties.EncryptionKey).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
       expect(p.Properties.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
     }
-    template.resourceCountIs('AWS::Logs::LogGroup', 5);
+    template.resourceCountIs('AWS::Logs::LogGroup', 2 + 3 * ENV_NAMES.length);
   });
 
   test('no cdk-nag finding is left unacknowledged', () => {

@@ -8,6 +8,7 @@ import { INGEST_ERRORS } from '../../lambda/ingest/errors';
 import { PREDICT_ERRORS } from '../../lambda/predict/errors';
 import { BiomeStack } from '../../lib/workload/biome/biome-stack';
 import { WORKFLOW_STATES } from '../../lib/workload/biome/workflow';
+import { DRY_RUN_STATUS, INTEGRATION_BATCH, integrationProblems } from '../integration/mainline';
 import { testApp, testConfig } from '../fixtures/config';
 
 type Json = Record<string, unknown>;
@@ -123,6 +124,21 @@ const entered = (events: EventLog[]) =>
   events
     .filter((e): e is Extract<EventLog, { type: 'StateEntered' }> => e.type === 'StateEntered')
     .map((e) => e.state.name);
+
+test("the release's integration batch (dry run) passes through the workflow to an output its checks accept", async () => {
+  const model = 'main/demo-scorer-0123456789abcdef0123456789abcdef01234567.tar.gz';
+  const { calls, handlers } = services({
+    // What the services answer a dry-run sample: nothing stored.
+    ingest: (input) => Promise.resolve({ sampleId: input.sampleId, status: DRY_RUN_STATUS }),
+    predict: (input) =>
+      Promise.resolve({ sampleId: input.sampleId, model, prediction: 0.7, label: 1, predictionId: null }),
+  });
+  const output = await run(structuredClone(INTEGRATION_BATCH), handlers);
+  expect(integrationProblems(output, model)).toEqual([]);
+  // Each service got the sample as submitted, dryRun included.
+  expect(calls.ingest.every((c) => c.dryRun === true)).toBe(true);
+  expect(calls.predict.every((c) => c.dryRun === true)).toBe(true);
+});
 
 test('the tasks invoke the live aliases of the biome services', () => {
   expect(resources.ingest).toMatch(/function:Serviceingest.*:live$/);

@@ -16,6 +16,8 @@ import { ModelNamespace, SAMPLE_MODEL_WARM_UP } from './model-namespace';
 import { discoverModels } from './models';
 import { biomeFunctions, checkServiceRegistry, retryableErrors } from './service-registry';
 import { BiomeWorkflow, WORKFLOW_SERVICES } from './workflow';
+import { ReleaseVerifier } from './release-verifier';
+import { verifyProjectRoleArn } from '../../naming';
 
 export interface BiomeStackProps extends StackProps {
   readonly config: BiomesConfig;
@@ -40,6 +42,8 @@ export class BiomeStack extends Stack {
   readonly database: BiomeDatabase;
   readonly models: ModelNamespace;
   readonly workflow: BiomeWorkflow;
+  /** The read-and-verify role of the release pipeline: in each environment's `main` only. */
+  readonly releaseVerifier?: ReleaseVerifier;
 
   constructor(scope: Construct, id: string, props: BiomeStackProps) {
     super(scope, id, props);
@@ -112,6 +116,24 @@ export class BiomeStack extends Stack {
       ingest: live('ingest'),
       predict: live('predict'),
     });
+    // Where the release's integration test finds the workflow (the state machine's name is generated).
+    const workflowArn = new ssm.StringParameter(this, 'WorkflowArn', {
+      parameterName: names.workflowArnParameter,
+      stringValue: this.workflow.stateMachine.stateMachineArn,
+      description: `Biomes ${names.env}/${biome}: the biome's workflow`,
+    });
+
+    if (biome === MAINLINE_BIOME) {
+      const ledgerParameter = names.envScope.sharedParameter('ledgerTableName');
+      this.releaseVerifier = new ReleaseVerifier(this, 'ReleaseVerifier', {
+        roleName: names.envScope.releaseVerifyRoleName,
+        devopsAccount: config.devopsAccount,
+        verifyProjectRoleArn: verifyProjectRoleArn(config, environment),
+        ledgerTableName: ssm.StringParameter.valueForStringParameter(this, ledgerParameter),
+        workflow: this.workflow.stateMachine,
+        parameters: [ledgerParameter, workflowArn.parameterName],
+      });
+    }
   }
 
   /** What a service is told: where it runs, and what its registry entry asks for. */

@@ -10,6 +10,7 @@ import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { allowWildcard } from '../../common/nag';
 
 export interface ReleaseVerifierProps {
   /** Name of the role (EnvScope.releaseVerifyRoleName). */
@@ -56,7 +57,8 @@ export class ReleaseVerifier extends Construct {
         resources: [props.workflow.stateMachineArn],
       }),
     );
-    this.role.addToPolicy(
+    allowWildcard(
+      this.role,
       new iam.PolicyStatement({
         sid: 'ReadIntegrationTest',
         actions: ['states:DescribeExecution'],
@@ -70,6 +72,7 @@ export class ReleaseVerifier extends Construct {
           }),
         ],
       }),
+      'Execution names are chosen per release (release-verify-<commit>-<time>); the wildcard covers executions of this one state machine.',
     );
     this.role.addToPolicy(
       new iam.PolicyStatement({

@@ -318,6 +318,8 @@ export class DeployTrigger extends Construct {
         actions: [
           'lambda:GetFunctionConfiguration',
           'lambda:UpdateFunctionCode',
+          // Sets the commit variable on $LATEST before publishing (lambda/deploy-trigger/service.ts).
+          'lambda:UpdateFunctionConfiguration',
           'lambda:PublishVersion',
           'lambda:InvokeFunction',
           'lambda:GetAlias',

@@ -40,7 +40,7 @@ export interface LandingBucketProps {
 }
 
 /**
- * The replication destination of an environment's release bucket (DESIGN.md "Release bucket ->
+ * The replication destination of an environment's release bucket (docs/design.md "Release bucket ->
  * landing bucket"). Named, and its key aliased, because the DevOps account's replication rule names
  * both before this stack exists; admits the DevOps replication role and nobody else from outside.
  */

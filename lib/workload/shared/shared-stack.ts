@@ -38,7 +38,7 @@ export class SharedStack extends Stack {
 
   /**
    * The first two zones of the region, resolved by CloudFormation (`Fn::GetAZs`) instead of a context
-   * lookup at synth: `cdk synth` must work without an AWS account (DESIGN.md "Configuration"), and
+   * lookup at synth: `cdk synth` must work without an AWS account (docs/design.md "Configuration"), and
    * zone names are not hardcoded (they differ by region and account).
    */
   override get availabilityZones(): string[] {

@@ -84,6 +84,7 @@ describe('create and migrate', () => {
       'predictions.model:text:NO',
       'predictions.result:jsonb:NO',
       'predictions.created_at:timestamp with time zone:NO',
+      'predictions.service_commit:text:YES',
       'samples.sample_id:text:NO',
       'samples.features:jsonb:NO',
       'samples.created_at:timestamp with time zone:NO',
@@ -147,7 +148,7 @@ describe('create and migrate', () => {
       n.database,
     );
     expect(recorded).toEqual([
-      { version: 1, name: 'samples_and_predictions' },
+      ...MIGRATIONS.map((m) => ({ version: m.version, name: m.name })),
       { version: next.version, name: 'add_note' },
     ]);
   });
@@ -156,7 +157,7 @@ describe('create and migrate', () => {
     const { names: n, password: pw } = await createBiome('broken');
     const own = pg.executor(n.role, pw);
     const bad: Migration = {
-      version: 2,
+      version: MIGRATIONS.length + 1,
       name: 'half_done',
       statements: ['CREATE TABLE half (id int)', 'ALTER TABLE no_such_table ADD COLUMN x int'],
     };
@@ -166,7 +167,7 @@ describe('create and migrate', () => {
     ]);
     expect(
       await own.execute('SELECT max(version) AS v FROM schema_migrations', undefined, n.database),
-    ).toEqual([{ v: 1 }]);
+    ).toEqual([{ v: MIGRATIONS.length }]);
   });
 
   test('an edited released migration is refused with what to do', async () => {
@@ -199,8 +200,8 @@ describe('create and migrate', () => {
     const { names: n, password: pw } = await createBiome('edited-ahead');
     const own = pg.executor(n.role, pw);
     await own.execute(
-      "INSERT INTO schema_migrations (version, name, checksum) VALUES (2, 'future', 'x')",
-      undefined,
+      "INSERT INTO schema_migrations (version, name, checksum) VALUES (:v, 'future', 'x')",
+      { v: MIGRATIONS.length + 1 },
       n.database,
     );
     const edited = [EDITED_FIRST_MIGRATION];
@@ -215,7 +216,7 @@ describe('create and migrate', () => {
     await ensureBiomeDatabase(admin(), n, fresh, log);
     expect(await migrate(pg.executor(n.role, fresh), n.database, MIGRATIONS, log)).toEqual({
       applied: [],
-      current: 1,
+      current: MIGRATIONS.length,
     });
     await expect(pg.connect(n.role, old, n.database)).rejects.toThrow(/password authentication failed/);
   });

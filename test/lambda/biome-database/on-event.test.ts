@@ -38,11 +38,13 @@ const props = (overrides: Record<string, unknown> = {}) => ({
 const ID = `biome_alice_b@${CLUSTER}`;
 
 const logs: string[] = [];
+/** The handler's mechanics, against one migration (the real list runs in on-event-postgres.test.ts). */
 const deps = (): Dependencies => ({
   rdsData: new RDSDataClient({}),
   secrets: new SecretsManagerClient({}),
   log: { info: (m) => logs.push(`info ${m}`), warn: (m) => logs.push(`warn ${m}`) },
   retry: { sleep: () => Promise.resolve() },
+  migrations: [FIRST_MIGRATION],
 });
 
 /** Each statement sent, as "<secret>|<database>|<first words of the SQL>". */

@@ -13,6 +13,7 @@ import {
   TooManyRequestsException,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import {
   CopyObjectCommand,
@@ -86,9 +87,15 @@ beforeEach(() => {
     .on(GetParametersByPathCommand, { Path: '/biomes/dev/main' })
     .resolves({ Parameters: [{ Name: 'x' }] });
   m.lambda.on(GetFunctionCommand).resolves({
-    Configuration: { FunctionArn: FUNCTION_ARN, LastUpdateStatus: 'Successful', RevisionId: 'rev-updated' },
+    Configuration: {
+      FunctionArn: FUNCTION_ARN,
+      LastUpdateStatus: 'Successful',
+      RevisionId: 'rev-updated',
+      Environment: { Variables: { BIOMES_APP: 'biomes', BIOMES_DB_NAME: 'biome_main' } },
+    },
     Tags: { app: 'biomes', env: 'dev', biome: 'main', deployable: 'true' },
   });
+  m.lambda.on(UpdateFunctionConfigurationCommand).resolves({});
   m.lambda.on(GetAliasCommand).resolves({ FunctionVersion: '3', RevisionId: 'alias-rev' });
   m.lambda.on(UpdateFunctionCodeCommand).resolves({ CodeSha256: 'code-sha', FunctionArn: FUNCTION_ARN });
   m.lambda.on(PublishVersionCommand).resolves({ Version: '4' });
@@ -171,6 +178,56 @@ describe('microservice', () => {
     expect(m.table.get('BIOME#main', 'LOCK#service#ingest')?.owner).toBeUndefined();
   });
 
+  test("the commit is set on $LATEST, next to CloudFormation's variables, after the code update and before publishing", async () => {
+    await processEvent(deps(clock), s3Event(serviceKey()));
+    expect(m.lambda).toHaveReceivedCommandWith(UpdateFunctionConfigurationCommand, {
+      FunctionName: FUNCTION,
+      Environment: {
+        Variables: { BIOMES_APP: 'biomes', BIOMES_DB_NAME: 'biome_main', BIOMES_COMMIT_SHA: SHA },
+      },
+      RevisionId: 'rev-updated',
+    });
+    const names = m.lambda.calls().map((c) => c.args[0].constructor.name);
+    expect(names.indexOf('UpdateFunctionCodeCommand')).toBeLessThan(
+      names.indexOf('UpdateFunctionConfigurationCommand'),
+    );
+    expect(names.indexOf('UpdateFunctionConfigurationCommand')).toBeLessThan(
+      names.indexOf('PublishVersionCommand'),
+    );
+  });
+
+  test('a byte-identical bundle under a new commit still publishes a new version, described with the new SHA', async () => {
+    // Lambda's rule: PublishVersion returns the last version when neither code nor configuration changed.
+    let environment: Record<string, string> = {};
+    const published: { code: string; env: string; version: string; description: string }[] = [];
+    m.lambda
+      .on(UpdateFunctionConfigurationCommand)
+      .callsFake((input: { Environment?: { Variables?: Record<string, string> } }) => {
+        environment = { ...input.Environment?.Variables };
+        return {};
+      });
+    m.lambda.on(PublishVersionCommand).callsFake((input: { CodeSha256?: string; Description?: string }) => {
+      const env = JSON.stringify(environment);
+      const last = published[published.length - 1];
+      if (last && last.code === input.CodeSha256 && last.env === env)
+        return { Version: last.version, Description: last.description };
+      const version = String(published.length + 4);
+      published.push({ code: input.CodeSha256 ?? '', env, version, description: input.Description ?? '' });
+      return { Version: version, Description: input.Description };
+    });
+    m.s3.on(HeadObjectCommand, { Key: serviceKey(SHA2) }).resolves(head(SHA2, '2025-06-01T09:30:00Z'));
+    const first = await processEvent(deps(clock), s3Event(serviceKey()));
+    const second = await processEvent(
+      deps(clock),
+      s3Event(serviceKey(SHA2), { versionId: 'v2', id: 'event-2' }),
+    );
+    expect(first).toMatchObject({ status: 'deployed', deployedRef: '4' });
+    expect(second).toMatchObject({ status: 'deployed', sha: SHA2, deployedRef: '5' });
+    expect(published.map((p) => p.code)).toEqual(['code-sha', 'code-sha']); // the same bytes twice
+    expect(published[1]?.description).toContain(SHA2);
+    expect(m.table.get('BIOME#main', 'LIVE#service#ingest')).toMatchObject({ sha: SHA2, deployedRef: '5' });
+  });
+
   test('a service without a smoke check skips it and still deploys', async () => {
     m.ssm
       .on(GetParameterCommand, { Name: main.serviceRegistration('ingest') })
@@ -205,6 +262,8 @@ describe('microservice', () => {
     );
     expectNothingLiveChanged();
     expect(only(m.table)).toMatchObject({ status: 'failed', sha: SHA });
+    // Final: the release's verify step stops waiting on it.
+    expect(only(m.table)?.retrying).toBeUndefined();
     expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'failed' });
   });
 
@@ -233,6 +292,8 @@ describe('microservice', () => {
       reason: expect.stringMatching(
         /busy with another update \(ResourceConflictException.*live unchanged.*dead-letter/,
       ),
+      // Not the end: the platform retries, and the release's verify step keeps waiting.
+      retrying: true,
     });
     expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'retryable' });
     expect(m.table.get('BIOME#main', 'LOCK#service#ingest')?.owner).toBeUndefined();

@@ -113,6 +113,8 @@ describe('handler', () => {
         { name: 'sample_id', value: { stringValue: 's-1' } },
         { name: 'model', value: { stringValue: MODEL } },
         { name: 'result', value: { stringValue: '{"prediction":0.75,"label":1}' }, typeHint: 'JSON' },
+        // Code CDK deployed has no commit variable: stored as NULL (the deploy trigger sets it).
+        { name: 'service_commit', value: { isNull: true } },
       ],
     });
   });

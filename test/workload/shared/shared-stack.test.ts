@@ -433,7 +433,7 @@ describe.each(['dev', 'prod'] as const)('shared stack in %s: same in every envir
   });
 });
 
-describe('dev and prod differ where DESIGN.md says', () => {
+describe('dev and prod differ where docs/design.md says', () => {
   test('capacity: dev scales to 0 ACU and auto-pauses, prod keeps its configured minimum', () => {
     const dev = environmentOf(config, 'dev').database;
     const prod = environmentOf(config, 'prod').database;
