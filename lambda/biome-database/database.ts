@@ -125,11 +125,21 @@ export async function migrate(
   const done: number[] = [];
   for (const m of migrations) {
     if (applied.has(m.version)) continue;
-    await exec.transaction(database, async (tx) => {
-      for (const sql of m.statements) await tx.execute(sql);
-      const record = recordMigrationSql(m.version, m.name, migrationChecksum(m));
-      await tx.execute(record.sql, record.params);
-    });
+    try {
+      await exec.transaction(database, async (tx) => {
+        for (const sql of m.statements) await tx.execute(sql);
+        const record = recordMigrationSql(m.version, m.name, migrationChecksum(m));
+        await tx.execute(record.sql, record.params);
+      });
+    } catch (e) {
+      // CloudFormation shows this message in the stack's events (and the release's Infrastructure
+      // log): it must name the migration. The transaction rolled back, so nothing of it stays.
+      const reason = e instanceof Error ? e.message : String(e);
+      throw new Error(
+        `Migration ${m.version} (${m.name}) failed on ${database} and was rolled back: ${reason}. Fix it in a new commit (it was never recorded, so it may still be edited).`,
+        { cause: e },
+      );
+    }
     log.info('applied migration', { database, version: m.version, name: m.name });
     done.push(m.version);
   }
