@@ -19,6 +19,7 @@ import { shaProblem } from '../lambda/shared/grammar';
 import { BiomeScope } from '../lambda/shared/scope';
 import { dynamoLedgerReader } from '../lib/devops/release/ledger-reader';
 import {
+  explainAccessError as explain,
   type ReleaseArtifact,
   runIntegrationTest,
   VERIFY_ENV,
@@ -58,24 +59,6 @@ function manifestArtifacts(dir: string, sha: string): ReleaseArtifact[] {
     }
     return { kind, name };
   });
-}
-
-/** Explains a denied or missing resource as a fix, not a stack trace. */
-function explain(e: unknown, what: string, roleArn: string, env: string, app: string): Error {
-  const name = (e as Error).name;
-  if (
-    name === 'AccessDenied' ||
-    name === 'AccessDeniedException' ||
-    name === 'ParameterNotFound' ||
-    name === 'ResourceNotFoundException'
-  ) {
-    return new VerifyError(
-      `cannot ${what} with ${roleArn} (${name}: ${(e as Error).message}). The role is created by the mainline stack of ${env}: ` +
-        `let this release's Infrastructure stage deploy ${app}-${env}-main (or run \`npx cdk deploy ${app}-${env}-main\` with the workload account's bootstrap trust), ` +
-        `and check that the role trusts the DevOps verify project's role.`,
-    );
-  }
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 async function main(): Promise<number> {

@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { dynamoLedgerReader } from '../../lib/devops/release/ledger-reader';
 import {
+  explainAccessError,
   type ExecutionStatus,
   type LedgerReader,
   type LiveView,
@@ -313,5 +314,27 @@ describe('the ledger reader (item layout of the deploy trigger)', () => {
       ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
       ExpressionAttributeValues: { ':pk': 'BIOME#main', ':prefix': 'HISTORY#service#ingest#', ':sha': SHA },
     });
+  });
+});
+
+describe('a verify stage that cannot reach the ledger says which role and what fixes it', () => {
+  const role = 'arn:aws:iam::333333333333:role/biomes-staging-release-verify';
+  test.each(['AccessDenied', 'AccessDeniedException', 'ParameterNotFound', 'ResourceNotFoundException'])(
+    '%s',
+    (name) => {
+      const e = Object.assign(new Error('not authorized'), { name });
+      const explained = explainAccessError(e, 'read the ledger t', role, 'staging', 'biomes');
+      expect(explained).toBeInstanceOf(VerifyError);
+      expect(explained.message).toMatch(
+        new RegExp(
+          `cannot read the ledger t with ${role} \\(${name}: not authorized\\)\\..*npx cdk deploy -e biomes-staging-main.*cdk bootstrap --trust`,
+        ),
+      );
+    },
+  );
+
+  test('other errors pass through unchanged', () => {
+    const e = new Error('throttled');
+    expect(explainAccessError(e, 'x', role, 'staging', 'biomes')).toBe(e);
   });
 });

@@ -221,3 +221,27 @@ export async function runIntegrationTest(deps: VerifyDeps, options: IntegrationO
     await deps.sleep(pollMs);
   }
 }
+
+/**
+ * Explains a denied or missing role, parameter or table as the fix, not a stack trace: the verify
+ * role is created by the environment's `main` stack and trusts the DevOps verify project's role.
+ */
+export function explainAccessError(
+  e: unknown,
+  what: string,
+  roleArn: string,
+  env: string,
+  app: string,
+): Error {
+  const name = e instanceof Error ? e.name : '';
+  if (
+    ['AccessDenied', 'AccessDeniedException', 'ParameterNotFound', 'ResourceNotFoundException'].includes(name)
+  ) {
+    return new VerifyError(
+      `cannot ${what} with ${roleArn} (${name}: ${(e as Error).message}). The role is created by the mainline stack of ${env}: ` +
+        `let this release's Infrastructure stage deploy ${app}-${env}-main (or run \`npx cdk deploy -e ${app}-${env}-main\` with the workload account's bootstrap trust, \`cdk bootstrap --trust <devops>\`), ` +
+        `and check that the role trusts the DevOps verify project's role.`,
+    );
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
