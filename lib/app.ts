@@ -3,7 +3,9 @@
  * selection. `bin/app.ts` calls it with context; tests call it with a config of their own.
  */
 import { type App, CfnOutput, DefaultStackSynthesizer, type Stack, Tags, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { applyCompliance } from './common/compliance';
+import { ControlTowerChecks } from './common/control-tower';
 import { SERVICES, type ServiceRegistry } from '../lambda/services';
 import { TAGS } from '../lambda/shared/contracts';
 import { MAINLINE_BIOME } from '../lambda/shared/grammar';
@@ -41,9 +43,16 @@ export interface BuildOptions {
 /** Output naming the commit a stack was deployed from (BuildOptions.commit). */
 export const COMMIT_OUTPUT = 'Commit';
 
-/** Registers the app-wide checks: cdk-nag AwsSolutions as a validation plugin (v3). */
+/**
+ * Registers the app-wide checks, each fatal: cdk-nag's AwsSolutions and Serverless packs (v3
+ * validation plugins) and AWS Control Tower's proactive controls (cfn-guard rules).
+ */
 export function addChecks(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app),
+    new ServerlessChecks(app),
+    new ControlTowerChecks(),
+  );
 }
 
 /** Adds the stacks of `selection` to `app`. With `-c biome`, only that biome's stack (and its bundles). */
@@ -70,6 +79,7 @@ export function buildApp(
   const shared: Record<string, SharedStack> = {};
   const built = { shared, biomes: [] as BiomeStack[], stacks: [] as Stack[] };
   Tags.of(app).add(TAGS.app, config.appName);
+  applyCompliance(app);
 
   const addBiome = (envName: string, biome: string) => {
     const environment = environmentOf(config, envName);

@@ -75,6 +75,18 @@ const databaseSchema = z
     autoPauseMinutes: z.number().int().min(5).max(1440).default(10),
     /** Days of automated backups. */
     backupRetentionDays: z.number().int().min(1).max(35).default(1),
+    /**
+     * Identifier of the cluster; default `<app>-<env>-db`. Set it to the identifier of a cluster that
+     * exists already (a changed identifier replaces the cluster).
+     */
+    clusterIdentifier: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{0,62}$/,
+        'must be 1-63 lowercase letters, digits or hyphens, starting with a letter',
+      )
+      .refine((v) => !v.endsWith('-') && !v.includes('--'), 'must not end with a hyphen or contain "--"')
+      .optional(),
   })
   .refine((d) => d.maxCapacity >= d.minCapacity, {
     message: 'maxCapacity must be at least minCapacity',
@@ -274,6 +286,14 @@ export function parseConfig(raw: unknown): BiomesConfig {
         input: values.data.database.minCapacity,
         path: ['environments', p.env, 'database', 'minCapacity'],
         message: `must be at least 0.5 in the protected environment "${p.env}": a production database must not pause`,
+      });
+    }
+    if (p.protected && values.data.logRetentionDays < 365) {
+      issues.push({
+        code: 'custom',
+        input: values.data.logRetentionDays,
+        path: ['environments', p.env, 'logRetentionDays'],
+        message: `must be at least 365 in the protected environment "${p.env}": Control Tower's CT.CLOUDWATCH.PR.2 requires a year`,
       });
     }
     environments.push({

@@ -10,7 +10,7 @@ import {
   rawPlaceholderConfig,
   testApp,
   testConfig,
-  unacknowledgedNagFindings,
+  unacknowledgedFindings,
 } from './fixtures/config';
 
 const ROOT = path.join(__dirname, '..');
@@ -103,7 +103,7 @@ describe('the whole app (placeholders, no -c biome)', () => {
   });
 
   test('no unacknowledged cdk-nag finding anywhere', () => {
-    expect(unacknowledgedNagFindings(app)).toEqual([]);
+    expect(unacknowledgedFindings(app)).toEqual([]);
   });
 });
 
@@ -171,7 +171,7 @@ describe('a fourth environment is data: qa between dev and staging (promotion li
   });
 
   test('no unacknowledged cdk-nag finding with four environments', () => {
-    expect(unacknowledgedNagFindings(app)).toEqual([]);
+    expect(unacknowledgedFindings(app)).toEqual([]);
   });
 });
 

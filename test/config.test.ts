@@ -171,6 +171,11 @@ describe('config', () => {
       /biomes\.environments\.prod\.database\.minCapacity: must be at least 0\.5 in the protected environment "prod"/,
     ],
     [
+      'log retention under a year where protected',
+      (r: Raw) => (r.environments.prod.logRetentionDays = 90),
+      /biomes\.environments\.prod\.logRetentionDays: must be at least 365 in the protected environment "prod": Control Tower's CT\.CLOUDWATCH\.PR\.2/,
+    ],
+    [
       'instance type',
       (r: Raw) => (r.environments.dev.inference.instanceType = 'm5.large'),
       /biomes\.environments\.dev\.inference\.instanceType: must be a SageMaker instance type/,

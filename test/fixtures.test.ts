@@ -1,11 +1,11 @@
 import { Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { testApp, testConfig, unacknowledgedNagFindings } from './fixtures/config';
+import { testApp, testConfig, unacknowledgedFindings } from './fixtures/config';
 
 test('the nag fixture reports an unacknowledged finding (so a clean result means something)', () => {
   const app = testApp();
   const stack = new Stack(app, 'Probe');
   new s3.Bucket(stack, 'Plain');
-  expect(unacknowledgedNagFindings(stack).join('\n')).toMatch(/AwsSolutions-S1/);
+  expect(unacknowledgedFindings(stack).join('\n')).toMatch(/AwsSolutions-S1/);
   expect(testConfig().appName).toBe('biomes');
 });

@@ -7,7 +7,7 @@ import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cl
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { ARTIFACT_METADATA, type ModelRegistration } from '../shared/contracts';
-import { artifactFileName } from '../shared/grammar';
+import { artifactFileName, targetModelProblem } from '../shared/grammar';
 import { type Budget, MIN_STEP_MS } from './budget';
 import { httpStatusOf, messageOf, nameOf } from './errors';
 import { type ArtifactTarget, Retryable, Stop } from './outcome';
@@ -26,7 +26,12 @@ export interface ModelLocation {
  * (`<biome>/<name>-<sha>.tar.gz`, the same text as its landing key).
  */
 export function targetModel(target: ModelTarget): string {
-  return `${target.scope.modelPrefix('')}${artifactFileName('model', target.name, target.sha)}`;
+  const model = `${target.scope.modelPrefix('')}${artifactFileName('model', target.name, target.sha)}`;
+  // Canonical by construction (the key passed the grammar); checked anyway, because the endpoint's
+  // IAM condition is a wildcard that a non-canonical path (`alice/../bob7/...`) would still match.
+  const problem = targetModelProblem(model, target.scope.biome);
+  if (problem) throw Stop.rejected(`${problem}; nothing was copied or invoked`);
+  return model;
 }
 
 /** The model's object key on the model location: SageMaker loads `<location prefix><TargetModel>`. */

@@ -9,6 +9,8 @@ export const PREDICT_ERRORS = {
   noModel: 'NoModelDeployed',
   /** The endpoint was still loading the model after every in-function retry; retry later. */
   modelNotReady: 'ModelNotReady',
+  /** The pointer names a TargetModel that is not a canonical model object of this biome. */
+  invalidModelPointer: 'InvalidModelPointer',
   /** The endpoint refused the request or answered something unexpected. */
   endpointFailed: 'EndpointFailed',
 } as const;

@@ -21,10 +21,11 @@ let deps: PredictDeps | undefined;
 
 /** Dependencies from the configuration (all of it is required), over the module's clients. */
 function wire(source: Source): PredictDeps {
-  serviceIdentity(source);
+  const { biome } = serviceIdentity(source);
   const database = databaseSettings(source);
   const model = modelSettings(source, PREDICT_MODEL);
   return {
+    biome,
     db: dataApi({
       client: rds,
       clusterArn: database.clusterArn,

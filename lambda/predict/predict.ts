@@ -2,6 +2,7 @@
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import * as z from 'zod/mini';
 import type { DataApi } from '../shared/data-api';
+import { targetModelProblem } from '../shared/grammar';
 import { issueLines } from '../shared/issues';
 import { ServiceError } from '../shared/service-error';
 import { type RetryOptions, withRetry } from '../shared/retry';
@@ -101,6 +102,8 @@ export interface PredictResult {
 }
 
 export interface PredictDeps {
+  /** The biome the service runs in: it may score only that biome's models. */
+  readonly biome: string;
   readonly db: DataApi;
   readonly endpoint: Endpoint;
   readonly pointer: PointerCache;
@@ -119,6 +122,15 @@ export const PREDICT_SQL = {
 
 export async function predict(deps: PredictDeps, request: PredictRequest): Promise<PredictResult> {
   const model = await deps.pointer.targetModel();
+  // Never send the endpoint a TargetModel that is not exactly one of this biome's model objects: its
+  // IAM condition is a wildcard (<biome>/...), which `alice/../bob7/...` would still match.
+  const problem = targetModelProblem(model, deps.biome);
+  if (problem) {
+    throw new ServiceError(
+      PREDICT_ERRORS.invalidModelPointer,
+      `The model pointer holds something this service refuses to send: ${problem}. Publish a model again to reset it.`,
+    );
+  }
   const { score: prediction, label } = await score(deps.endpoint, model, request.features);
   const params = {
     sample_id: request.sampleId,

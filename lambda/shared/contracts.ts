@@ -61,4 +61,6 @@ export const TAGS = {
   deployable: 'deployable',
   /** The commit whose code the function runs; the deploy trigger sets it. */
   commit: 'commit',
+  /** Set to `true` on the model-pointer parameters the deploy trigger may overwrite. */
+  modelPointer: 'model-pointer',
 } as const;

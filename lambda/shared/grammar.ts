@@ -129,3 +129,19 @@ export function parseArtifactKey(key: string): ParseResult<ArtifactKey> {
 export function decodeS3EventKey(raw: string): string {
   return decodeURIComponent(raw.replace(/\+/g, ' '));
 }
+
+/**
+ * Why `target` is not a canonical TargetModel of `biome`, or undefined when it is: exactly
+ * `<biome>/<name>-<sha>.tar.gz` with the artifact grammar. The endpoint's IAM condition matches
+ * TargetModel with a wildcard (`<biome>/...`), under which a path like `alice/../bob7/x.tar.gz` would
+ * still match; nothing that is not canonical is ever sent to the endpoint.
+ */
+export function targetModelProblem(target: string, biome: string): string | undefined {
+  const parsed = parseArtifactKey(target);
+  if (!parsed.ok || parsed.value.kind !== 'model' || parsed.value.key !== target) {
+    return `TargetModel "${target}" is not <biome>/<name>-<sha>.tar.gz${parsed.ok ? '' : ` (${parsed.reason})`}`;
+  }
+  if (parsed.value.biome !== biome)
+    return `TargetModel "${target}" belongs to biome "${parsed.value.biome}", not "${biome}"`;
+  return undefined;
+}

@@ -22,6 +22,8 @@ export const SHARED_PARAMETER_LEAVES = {
   /** Key prefix (ending in `/`) of the multi-model endpoint's model location; TargetModel is relative to it. */
   modelPrefix: 'inference/model-prefix',
   endpointName: 'inference/endpoint-name',
+  /** ARN of the environment's logs key: every log group of the environment is encrypted with it. */
+  logsKeyArn: 'logs/key-arn',
 } as const;
 
 export type SharedParameter = keyof typeof SHARED_PARAMETER_LEAVES;
@@ -92,9 +94,13 @@ export class EnvScope {
     return `${this.app}-${this.env}-release-verify`;
   }
 
-  /** Prefix of every biome stack's (generated) function names: the deploy trigger's name fence. */
-  get functionNamePrefix(): string {
-    return `${this.app}-${this.env}-`;
+  /**
+   * The shared Aurora cluster's identifier. Named because its PostgreSQL log group, which the stack
+   * owns (encrypted, with retention), must exist before the cluster exports into
+   * `/aws/rds/cluster/<identifier>/postgresql`.
+   */
+  get databaseClusterIdentifier(): string {
+    return `${this.app}-${this.env}-db`;
   }
 
   /** The scope of one biome of this environment. */

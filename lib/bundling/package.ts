@@ -3,6 +3,18 @@
  * microservice becomes `<name>-<sha>.zip` (the same bundle CDK deploys, from the same bundler) and
  * every model directory `models/<name>/` becomes `<name>-<sha>.tar.gz`, plus `manifest.json`.
  *
+ * A model archive is laid out the way the endpoint's container reads it (lib/workload/shared/inference.ts):
+ * the model's files at the root, and `models/<name>/code/inference.py` at the root as `inference.py`;
+ * `code/` itself is not kept. SageMaker extracts the archive into the model's directory, and MMS
+ * starts the model's worker with that directory on its PYTHONPATH and as its working directory
+ * (awslabs/multi-model-server v1.1.1 frontend/server/src/main/java/com/amazonaws/ml/mms/wlm/
+ * WorkerLifeCycle.java:65-75,160), ahead of site-packages, where start-up installed the image's
+ * global entry point (aws/sagemaker-containers v2.8.6.post2 src/sagemaker_containers/_modules.py:104-120,
+ * 256). The worker imports SAGEMAKER_PROGRAM by name (aws/sagemaker-inference-toolkit v1.2.0
+ * src/sagemaker_inference/transformer.py:165-167), so the root `inference.py` is the one it gets,
+ * and a `code/` folder inside the archive would never be imported. For the same reason any other
+ * Python file in the archive could shadow a module of the container: it is refused.
+ *
  * Same input, same bytes: entries sorted by name, fixed timestamps, modes and owners, no gzip time.
  * Unchanged code then has an unchanged hash, and a promotion copies bytes that can be checked.
  * Everything is validated and built in memory first: a bad input writes nothing.
@@ -32,6 +44,11 @@ const DIR_MODE = 0o755;
 const IGNORED = (name: string) => name.startsWith('.') || name === '__pycache__' || name.endsWith('.pyc');
 
 export const MANIFEST_FILE = 'manifest.json';
+
+/** Where a model keeps its entry point in the repository: `models/<name>/code/inference.py`. */
+export const MODEL_CODE_DIR = 'code';
+/** The entry point's file, in `code/` in the repository and at the root of the archive. */
+export const MODEL_ENTRY_POINT = 'inference.py';
 
 export interface ManifestEntry {
   readonly kind: ArtifactKind;
@@ -94,7 +111,7 @@ export function zipFiles(files: ReadonlyMap<string, Uint8Array>): Uint8Array {
   return zipSync(entries, { level: 9, mtime: ZIP_MTIME });
 }
 
-interface TreeEntry {
+export interface TreeEntry {
   /** Path inside the archive, `/`-separated; directories end in `/`. */
   readonly name: string;
   readonly data?: Uint8Array;
@@ -163,13 +180,40 @@ function tarHeader(name: string, size: number, directory: boolean): Uint8Array {
 
 /** A deterministic `.tar.gz` of a folder: sorted, fixed time/owner/mode, gzip header without time. */
 export function tarGzDirectory(dir: string): Uint8Array {
+  return tarGz(readTree(dir));
+}
+
+/** The top-level name of an archive path (`a` for `a/`, `a/b` and `a`). */
+const topName = (name: string) => name.split('/')[0]!;
+
+/**
+ * The entries of a model's archive (see the top of this file): the model folder without `code/`,
+ * plus `code/inference.py` at the root, in the order {@link readTree} gives a folder.
+ */
+export function modelArchiveEntries(dir: string): TreeEntry[] {
+  const entries = readTree(dir).filter((e) => topName(e.name) !== MODEL_CODE_DIR);
+  const entryPoint: TreeEntry = {
+    name: MODEL_ENTRY_POINT,
+    data: fs.readFileSync(path.join(dir, MODEL_CODE_DIR, MODEL_ENTRY_POINT)),
+  };
+  const at = entries.findIndex((e) => topName(e.name) > MODEL_ENTRY_POINT);
+  entries.splice(at === -1 ? entries.length : at, 0, entryPoint);
+  return entries;
+}
+
+/** A deterministic `.tar.gz` of a model folder, laid out for the endpoint's container. */
+export function tarGzModel(dir: string): Uint8Array {
+  return tarGz(modelArchiveEntries(dir));
+}
+
+function tarGz(tree: readonly TreeEntry[]): Uint8Array {
   const chunks: Uint8Array[] = [];
   let length = 0;
   const push = (c: Uint8Array) => {
     chunks.push(c);
     length += c.length;
   };
-  for (const entry of readTree(dir)) {
+  for (const entry of tree) {
     const data = entry.data ?? new Uint8Array(0);
     push(tarHeader(entry.name, data.length, entry.data === undefined));
     push(data);
@@ -189,6 +233,37 @@ export function tarGzDirectory(dir: string): Uint8Array {
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Why `models/<name>/` (its `tree`) cannot become an archive the endpoint serves; empty when it can. */
+function modelLayoutProblems(name: string, tree: readonly TreeEntry[]): string[] {
+  const where = `models/${name}/`;
+  if (tree.every((e) => e.data === undefined)) return [`model folder ${where} holds no files`];
+  const found: string[] = [];
+  const codePrefix = `${MODEL_CODE_DIR}/`;
+  const entryPoint = `${codePrefix}${MODEL_ENTRY_POINT}`;
+  if (!tree.some((e) => e.name === entryPoint && e.data !== undefined)) {
+    found.push(
+      `model "${name}" has no ${where}${entryPoint}; add it (model_fn, input_fn, predict_fn, output_fn): without it the endpoint answers every request for the model with an error (models/README.md)`,
+    );
+  }
+  const strayCode = tree.filter(
+    (e) => e.data !== undefined && e.name.startsWith(codePrefix) && e.name !== entryPoint,
+  );
+  if (strayCode.length > 0) {
+    found.push(
+      `${where}${codePrefix} must hold ${MODEL_ENTRY_POINT} alone (found ${strayCode.map((e) => e.name).join(', ')}): only it goes into the archive, at its root`,
+    );
+  }
+  const python = tree.filter(
+    (e) => !e.name.startsWith(codePrefix) && e.data !== undefined && /\.py[cdiow]?$/.test(e.name),
+  );
+  if (python.length > 0) {
+    found.push(
+      `${where} holds Python outside ${codePrefix} (${python.map((e) => e.name).join(', ')}): a module in the archive is importable by the model's worker ahead of the container's own and could shadow them; put the code in ${where}${entryPoint}`,
+    );
+  }
+  return found;
 }
 
 /** Why the inputs cannot be packaged (empty when they can). Reads, never writes. */
@@ -212,8 +287,7 @@ function problems(
     if (p) found.push(`model ${p}; rename the folder models/${name}/`);
     else if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
       found.push(`model "${name}" has no folder models/${name}/`);
-    else if (readTree(dir).every((e) => e.data === undefined))
-      found.push(`model folder models/${name}/ holds no files`);
+    else found.push(...modelLayoutProblems(name, readTree(dir)));
   }
   const all = [...options.services, ...models];
   const duplicates = all.filter((n, i) => all.indexOf(n) !== i);
@@ -249,7 +323,7 @@ export function packageArtifacts(options: PackageOptions): Manifest {
     throw e;
   }
   for (const name of services) add('service', name, zipFiles(bundles.get(name)!.files));
-  for (const name of models) add('model', name, tarGzDirectory(path.join(options.root, 'models', name)));
+  for (const name of models) add('model', name, tarGzModel(path.join(options.root, 'models', name)));
 
   const manifest: Manifest = { sha: options.sha, artifacts: artifacts.map((a) => a.entry) };
   fs.mkdirSync(options.out, { recursive: true });

@@ -3,21 +3,27 @@
  * style: explicit log groups destroyed with the stack, and roles without managed policies, so the only
  * permissions are the ones the owning construct adds to {@link OnEventProvider.role}.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../bundling/bundler';
+import {
+  acknowledgeFunctionDecisions,
+  acknowledgeProviderFramework,
+  acknowledgeTracingGrant,
+} from './functions';
 import { acknowledgePolicyWildcards } from './nag';
+import { type LogSettings, newLogGroup } from './logs';
 
 export interface OnEventProviderProps {
   /** Folder under `lambda/` holding the onEvent handler. */
   readonly functionFolder: string;
   readonly description: string;
   /** How long the function's and the framework's logs are kept. */
-  readonly logRetention: logs.RetentionDays;
+  /** How its log groups are kept and encrypted. */
+  readonly logs: LogSettings;
   /** @default Duration.minutes(5) */
   readonly timeout?: Duration;
 }
@@ -30,8 +36,7 @@ export class OnEventProvider extends Construct {
 
   constructor(scope: Construct, id: string, props: OnEventProviderProps) {
     super(scope, id);
-    const logGroup = (name: string) =>
-      new logs.LogGroup(this, name, { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = (name: string) => newLogGroup(this, name, props.logs);
     const role = (name: string) =>
       new iam.Role(this, name, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
 
@@ -48,7 +53,11 @@ export class OnEventProvider extends Construct {
       timeout: props.timeout ?? Duration.minutes(5),
       role: this.role,
       logGroup: fnLogs,
+      tracing: lambda.Tracing.ACTIVE,
     });
+    // The Provider framework calls it and waits for its answer.
+    acknowledgeFunctionDecisions(this.function, 'synchronous');
+    acknowledgeTracingGrant(this.role);
 
     const frameworkLogs = logGroup('FrameworkLogs');
     const frameworkRole = role('FrameworkRole');
@@ -64,10 +73,6 @@ export class OnEventProvider extends Construct {
       frameworkRole,
       "The CDK Provider framework invokes any version of this construct's own onEvent function (<function arn>:*).",
     );
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Runtimes are chosen deliberately: our function uses the project-wide LAMBDA_RUNTIME and the CDK Provider framework picks its own.',
-    });
+    acknowledgeProviderFramework(provider);
   }
 }

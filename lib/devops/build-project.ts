@@ -4,12 +4,12 @@
  * each writing its own pipeline's artifact bucket and key, keep a sandpit branch away from the bytes
  * that are promoted to staging and prod.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeWildcards, codeBuildDefaultFindings } from '../common/nag';
+import { type LogSettings, newLogGroup } from '../common/logs';
 
 /** The buildspec, read from the source artifact (the repository root), so it changes with the code it builds. */
 export const BUILD_SPEC_PATH = 'lib/devops/buildspec/build.yml';
@@ -41,7 +41,8 @@ export interface BuildProjectProps {
   /** Key of that pipeline's artifacts; the build encrypts its output with it. */
   readonly artifactsKey: kms.IKey;
   /** Days the build logs are kept. */
-  readonly logRetention: logs.RetentionDays;
+  /** How its log groups are kept and encrypted. */
+  readonly logs: LogSettings;
   /**
    * Compute of the build; the test suite runs a real PostgreSQL and full synths.
    * @default codebuild.ComputeType.MEDIUM
@@ -60,10 +61,7 @@ export class BuildProject extends Construct {
 
   constructor(scope: Construct, id: string, props: BuildProjectProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const logGroup = newLogGroup(this, 'Logs', props.logs);
     this.project = new codebuild.PipelineProject(this, 'Project', {
       description: `Biomes (${props.pipelineKind} pipeline): test and package every microservice and model of one commit`,
       buildSpec: codebuild.BuildSpec.fromSourceFilename(BUILD_SPEC_PATH),

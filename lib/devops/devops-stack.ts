@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { logRetention as toRetention } from '../common/log-retention';
+import { type LogSettings, LogsKey, logRetention as toRetention } from '../common/logs';
 import { NotificationTopic, PUBLISHERS } from '../common/notification-topic';
 import { type BiomesConfig, firstEnvironment } from '../config';
 import { MAINLINE_BIOME } from '../../lambda/shared/grammar';
@@ -22,7 +22,7 @@ import { BuildProject, type PipelineKind } from './build-project';
 import { Pipelines } from './pipelines';
 import { PublishProject } from './publish-project';
 import { ReleaseBucket } from './release-bucket';
-import { PRIVATE_BUCKET } from '../common/private-bucket';
+import { acceptAccessLogBucket, PRIVATE_BUCKET } from '../common/private-bucket';
 
 export interface DevopsStackProps extends StackProps {
   readonly config: BiomesConfig;
@@ -49,14 +49,25 @@ export class DevopsStack extends Stack {
     // Builds and publications are the audit trail of what reached each environment: keep them as
     // long as the environment that keeps its logs longest (a period CloudWatch accepts, as each is).
     const auditDays = Math.max(...config.environments.map((e) => e.logRetentionDays));
-    const logRetention = toRetention(auditDays);
+    const logsKey = new LogsKey(this, 'Logs', {
+      description: 'Biomes DevOps account: encrypts the logs of builds, publications and verifications',
+    });
+    // Audit trail of every release: kept at least a year (Control Tower CT.CLOUDWATCH.PR.2); the config
+    // refuses a protected environment with less, and this is the longest of all environments.
+    const logs: LogSettings = { retention: toRetention(auditDays), key: logsKey.key };
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       // Server access log delivery does not support SSE-KMS destinations; SSE-S3 still encrypts at rest.
       encryption: s3.BucketEncryption.S3_MANAGED,
       ...PRIVATE_BUCKET,
-      lifecycleRules: [{ expiration: Duration.days(auditDays) }],
+      // Versioned (CT.S3.PR.11); log objects are never overwritten, so old versions go after a day.
+      versioned: true,
+      lifecycleRules: [
+        { expiration: Duration.days(auditDays) },
+        { id: 'expire-noncurrent', noncurrentVersionExpiration: Duration.days(1) },
+      ],
     });
+    acceptAccessLogBucket(accessLogs);
     Validations.of(accessLogs).acknowledge({
       id: 'AwsSolutions-S1',
       reason: 'This is the server access log bucket of the other buckets; logging it into itself would loop.',
@@ -104,12 +115,12 @@ export class DevopsStack extends Stack {
       release: new BuildProject(this, 'Build', {
         pipelineKind: 'release',
         artifactsKey: release.key,
-        logRetention,
+        logs,
       }),
       sandpit: new BuildProject(this, 'SandpitBuild', {
         pipelineKind: 'sandpit',
         artifactsKey: sandpit.key,
-        logRetention,
+        logs,
       }),
     };
     const publishProjects: Record<string, PublishProject['project']> = {};
@@ -119,9 +130,21 @@ export class DevopsStack extends Stack {
         releaseBucket: bucket.bucket,
         releaseKey: bucket.key,
         artifactsKey: release.key,
-        logRetention,
+        logs,
       }).project;
     }
+    // The sandpit pipeline publishes with a project of its own: IAM denies it the mainline biome.
+    const first = firstEnvironment(config);
+    const firstBucket = releaseBuckets[first.name];
+    if (!firstBucket) throw new Error(`no release bucket for ${first.name}`);
+    const sandpitPublishProject = new PublishProject(this, `PublishSandpit-${first.name}`, {
+      envName: first.name,
+      releaseBucket: firstBucket.bucket,
+      releaseKey: firstBucket.key,
+      artifactsKey: sandpit.key,
+      deniedBiomes: [MAINLINE_BIOME],
+      logs,
+    }).project;
 
     const infrastructureProjects: Record<string, InfrastructureProject['project']> = {};
     const verifyProjects: Record<string, VerifyProject['project']> = {};
@@ -133,7 +156,7 @@ export class DevopsStack extends Stack {
         stacks: [names.sharedStackName, names.biome(MAINLINE_BIOME).stackName],
         qualifier: config.bootstrapQualifier,
         artifactsKey: release.key,
-        logRetention,
+        logs,
       }).project;
       verifyProjects[env.name] = new VerifyProject(this, `Verify-${env.name}`, {
         appName: config.appName,
@@ -142,7 +165,7 @@ export class DevopsStack extends Stack {
         verifyRoleArn: releaseVerifyRoleArn(config, env),
         timeout: Duration.minutes(env.verifyTimeoutMinutes),
         artifactsKey: release.key,
-        logRetention,
+        logs,
       }).project;
     }
 
@@ -151,6 +174,7 @@ export class DevopsStack extends Stack {
       environments: config.environments,
       infrastructureProjects,
       verifyProjects,
+      sandpitPublishProject,
       resources: {
         release: { artifactBucket: release.bucket, buildProject: this.builds.release.project },
         sandpit: { artifactBucket: sandpit.bucket, buildProject: this.builds.sandpit.project },
@@ -179,10 +203,13 @@ export class DevopsStack extends Stack {
       ...PRIVATE_BUCKET,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: kind === 'release' ? 'artifacts/' : `artifacts-${kind}/`,
-      // Pipeline artifacts are intermediate: what was released lives on in the release buckets.
+      // Versioned (CT.S3.PR.11). Pipeline artifacts are intermediate: what was released lives on in
+      // the release buckets, so replaced versions go after a day.
+      versioned: true,
       lifecycleRules: [
         {
           expiration: Duration.days(firstEnvironment(config).artifactRetentionDays),
+          noncurrentVersionExpiration: Duration.days(1),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
       ],

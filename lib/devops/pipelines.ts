@@ -36,8 +36,10 @@ export interface PipelinesProps {
   readonly environments: readonly EnvironmentDefinition[];
   /** Artifact store and build of each pipeline: a sandpit run never touches release artifacts. */
   readonly resources: Readonly<Record<PipelineKind, PipelineResources>>;
-  /** One publish project per environment, by name (the first environment's serves both pipelines). */
+  /** One publish project per environment, by name: the release pipeline's. */
   readonly publishProjects: Readonly<Record<string, codebuild.IProject>>;
+  /** The sandpit pipeline's own publish project (first environment), which IAM denies `main/`. */
+  readonly sandpitPublishProject: codebuild.IProject;
   /** One infrastructure project per environment (`cdk deploy` of its shared and main stacks), by name. */
   readonly infrastructureProjects: Readonly<Record<string, codebuild.IProject>>;
   /** One verify project per environment (ledger wait and integration test), by name. */
@@ -119,7 +121,7 @@ export class Pipelines extends Construct {
         ...Object.values(props.infrastructureProjects),
         ...Object.values(props.verifyProjects),
       ],
-      sandpit: [props.resources.sandpit.buildProject, publishProject(props, firstEnv(props).name)],
+      sandpit: [props.resources.sandpit.buildProject, props.sandpitPublishProject],
     };
     for (const kind of ['release', 'sandpit'] as const) {
       // A project's role may be its own child or (a named role) a sibling: acknowledge on both.
@@ -174,7 +176,7 @@ export class Pipelines extends Construct {
 
     const publishers: codebuild.IProject[] = [];
     const publish = (env: string) => {
-      const project = publishProject(props, env);
+      const project = kind === 'release' ? publishProject(props, env) : props.sandpitPublishProject;
       publishers.push(project);
       return new actions.CodeBuildAction({
         actionName: `Publish-${env}`,

@@ -1,10 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RemovalPolicy } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeWildcards, codeBuildDefaultFindings, objectsOf } from '../common/nag';
@@ -19,6 +17,7 @@ import {
   RESERVED_BIOME_NAMES,
 } from '../../lambda/shared/grammar';
 import { MANIFEST_FILE } from '../bundling/package';
+import { type LogSettings, newLogGroup } from '../common/logs';
 
 /** The script every publish project runs; kept as a file so it can be read, linted and tested. */
 export const PUBLISH_SCRIPT = path.join(__dirname, 'buildspec', 'publish.sh');
@@ -73,8 +72,15 @@ export interface PublishProjectProps {
   readonly releaseKey: kms.IKey;
   /** Key of the release pipeline's artifacts (CodeBuild encrypts its own artifacts with it). */
   readonly artifactsKey: kms.IKey;
+  /**
+   * Biome prefixes IAM refuses this project to write, whatever its script does: the sandpit
+   * pipeline's project may never publish into `main`.
+   * @default - none
+   */
+  readonly deniedBiomes?: readonly string[];
   /** Days the project's logs are kept. */
-  readonly logRetention: logs.RetentionDays;
+  /** How its log groups are kept and encrypted. */
+  readonly logs: LogSettings;
 }
 
 /**
@@ -91,13 +97,10 @@ export class PublishProject extends Construct {
   constructor(scope: Construct, id: string, props: PublishProjectProps) {
     super(scope, id);
     const script = fs.readFileSync(PUBLISH_SCRIPT, 'utf8');
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const logGroup = newLogGroup(this, 'Logs', props.logs);
 
     this.project = new codebuild.PipelineProject(this, 'Project', {
-      description: `Biomes: publish build artifacts to the ${props.envName} release bucket`,
+      description: `Biomes: publish build artifacts to the ${props.envName} release bucket${(props.deniedBiomes ?? []).length > 0 ? ` (never into ${(props.deniedBiomes ?? []).join(', ')})` : ''}`,
       environment: {
         buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0,
         computeType: codebuild.ComputeType.SMALL,
@@ -133,6 +136,20 @@ export class PublishProject extends Construct {
         resources: [props.releaseBucket.arnForObjects('*')],
       }),
     );
+    // An explicit deny wins over any allow: a sandpit run cannot reach `main/` even if the script or
+    // the pipeline definition were wrong. (IAM cannot name "the biome this build was for": CodeBuild
+    // has no per-build session policy, so the script's branch check keeps sandpits apart.)
+    const denied = props.deniedBiomes ?? [];
+    if (denied.length > 0) {
+      this.project.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'NeverPublishIntoTheseBiomes',
+          effect: iam.Effect.DENY,
+          actions: ['s3:PutObject'],
+          resources: denied.map((b) => props.releaseBucket.arnForObjects(`${b}/*`)),
+        }),
+      );
+    }
     // `aws s3 cp` of large models uses multipart uploads, which need the data key decrypted again.
     props.releaseKey.grant(this.project, 'kms:GenerateDataKey', 'kms:Decrypt');
     acknowledgeWildcards(

@@ -145,12 +145,7 @@ export class ReleaseBucket extends Construct {
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: [
-          's3:ReplicateObject',
-          's3:ReplicateDelete',
-          's3:ReplicateTags',
-          's3:ObjectOwnerOverrideToBucketOwner',
-        ],
+        actions: ['s3:ReplicateObject', 's3:ReplicateTags', 's3:ObjectOwnerOverrideToBucketOwner'],
         resources: [`${landingArn}/*`],
       }),
     );

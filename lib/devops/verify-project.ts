@@ -5,14 +5,14 @@
  * role and nothing else; what the verify role may do is decided in the workload account
  * (lib/workload/biome/release-verifier.ts).
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { VERIFY_ENV } from './release/verify';
 import { acknowledgeWildcards, codeBuildDefaultFindings } from '../common/nag';
+import { type LogSettings, newLogGroup } from '../common/logs';
 
 /** Name of the verify tool's bundle in the Tools artifact (scripts/build-tools.ts writes it). */
 export const VERIFY_TOOL = 'verify-release';
@@ -28,7 +28,8 @@ export interface VerifyProjectProps {
   readonly timeout: Duration;
   /** Key of the pipeline's artifacts (CodeBuild reads the packages and tools with it). */
   readonly artifactsKey: kms.IKey;
-  readonly logRetention: logs.RetentionDays;
+  /** How its log groups are kept and encrypted. */
+  readonly logs: LogSettings;
 }
 
 export class VerifyProject extends Construct {
@@ -36,10 +37,7 @@ export class VerifyProject extends Construct {
 
   constructor(scope: Construct, id: string, props: VerifyProjectProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const logGroup = newLogGroup(this, 'Logs', props.logs);
     const role = new iam.Role(this, 'Role', {
       roleName: props.roleName,
       assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),

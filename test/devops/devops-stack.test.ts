@@ -18,7 +18,7 @@ import {
   replicationRoleArn,
   replicationRoleName,
 } from '../../lib/naming';
-import { rawPlaceholderConfig, testApp, testConfig, unacknowledgedNagFindings } from '../fixtures/config';
+import { rawPlaceholderConfig, testApp, testConfig, unacknowledgedFindings } from '../fixtures/config';
 import { parseConfig } from '../../lib/config';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -164,8 +164,8 @@ describe('pipelines', () => {
   });
 
   test('each pipeline builds once with its own instance of the one ARM build definition, and every publication takes that build output', () => {
-    // 1 build per pipeline + per env: publish, infrastructure, verify.
-    template.resourceCountIs('AWS::CodeBuild::Project', 2 + 3 * ENV_NAMES.length);
+    // 1 build per pipeline + per env: publish, infrastructure, verify; + the sandpit publish project.
+    template.resourceCountIs('AWS::CodeBuild::Project', 3 + 3 * ENV_NAMES.length);
     for (const which of ['release', 'sandpit'] as const) {
       const actions = stagesOf(which).flatMap((s) => s.Actions);
       const builds = actions.filter(
@@ -282,31 +282,36 @@ describe('pipelines', () => {
     }
   });
 
-  test('each publish role may list the executions of exactly the pipelines it publishes for (published-at), nothing more of CodePipeline', () => {
+  test('each publish role may list the executions of exactly the pipeline it publishes for (published-at), nothing more of CodePipeline', () => {
     const pipelineArn = (which: 'release' | 'sandpit') =>
       stack.resolve(stack.pipelines[which].pipelineArn) as Record<string, unknown>;
-    const expected: Record<string, Array<'release' | 'sandpit'>> = {
-      dev: ['release', 'sandpit'],
-      staging: ['release'],
-      prod: ['release'],
-    };
-    for (const env of ENV_NAMES) {
-      const project = stack.node.findChild(`Publish-${env}`).node.findChild('Project') as any;
+    const publishers: Array<{ project: any; which: 'release' | 'sandpit' }> = [
+      ...ENV_NAMES.map((env) => ({
+        project: stack.node.findChild(`Publish-${env}`).node.findChild('Project'),
+        which: 'release' as const,
+      })),
+      { project: stack.node.findChild('PublishSandpit-dev').node.findChild('Project'), which: 'sandpit' },
+    ];
+    for (const { project, which } of publishers) {
       const codepipelineGrants = grants(statementsOfRole(projectRoleId(project))).filter((g) =>
         g.action.startsWith('codepipeline:'),
       );
-      expect(codepipelineGrants).toEqual(
-        expected[env]!.map((which) => ({
-          action: 'codepipeline:ListPipelineExecutions',
-          resource: pipelineArn(which),
-        })),
-      );
+      expect(codepipelineGrants).toEqual([
+        { action: 'codepipeline:ListPipelineExecutions', resource: pipelineArn(which) },
+      ]);
     }
     for (const which of ['release', 'sandpit'] as const) {
       expect(JSON.stringify(policiesOfRole(projectRoleId(stack.builds[which].project)))).not.toContain(
         'codepipeline:',
       );
     }
+  });
+
+  test('the sandpit publish project may never write into the mainline biome', () => {
+    const project = stack.node.findChild('PublishSandpit-dev').node.findChild('Project') as any;
+    const deny = statementsOfRole(projectRoleId(project)).find((s) => s.Effect === 'Deny');
+    expect(deny).toMatchObject({ Sid: 'NeverPublishIntoTheseBiomes', Action: 's3:PutObject' });
+    expect(JSON.stringify(deny?.Resource)).toContain('/main/*');
   });
 
   test('each publish action uses its own environment project and passes commit, branch, execution id, biome and (release) the release branch', () => {
@@ -317,8 +322,9 @@ describe('pipelines', () => {
       biomeVars: Record<string, string>,
     ) => {
       const action = stagesOf(which).find((s) => s.Name === stageName)!.Actions[0]!;
+      const projectId = which === 'release' ? `Publish-${env}` : `PublishSandpit-${env}`;
       expect(action.Configuration.ProjectName).toEqual({
-        Ref: logicalId(stack.node.findChild(`Publish-${env}`).node.findChild('Project')),
+        Ref: logicalId(stack.node.findChild(projectId).node.findChild('Project')),
       });
       expect(envVars(action)).toEqual({
         COMMIT_SHA: '#{Source.CommitId}',
@@ -657,11 +663,11 @@ describe('security by default', () => {
       expect(p.Properties.EncryptionKey).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
       expect(p.Properties.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
     }
-    template.resourceCountIs('AWS::Logs::LogGroup', 2 + 3 * ENV_NAMES.length);
+    template.resourceCountIs('AWS::Logs::LogGroup', 3 + 3 * ENV_NAMES.length);
   });
 
   test('no cdk-nag finding is left unacknowledged', () => {
-    expect(unacknowledgedNagFindings(stack)).toEqual([]);
+    expect(unacknowledgedFindings(stack)).toEqual([]);
   });
 });
 

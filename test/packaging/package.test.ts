@@ -15,6 +15,7 @@ const MODEL_FILES: Record<string, string> = {
   'models/scorer/.DS_Store': 'litter',
   'models/scorer/code/__pycache__/inference.cpython-312.pyc': 'litter',
   'models/tiny/weights.txt': '1\n',
+  'models/tiny/code/inference.py': 'def model_fn(model_dir):\n    return 1\n',
   'models/README.md': 'not a model\n',
 };
 
@@ -93,12 +94,69 @@ test('a model archive is sorted, litter-free, owned by 0:0, with fixed times and
   const gz = fs.readFileSync(file);
   expect(gz.readUInt32LE(4)).toBe(0); // no time in the gzip header
   const entries = tarEntries(file);
-  expect(entries.map((e) => e.path)).toEqual(['code/', 'code/inference.py', 'model.json']);
+  expect(entries.map((e) => e.path)).toEqual(['inference.py', 'model.json']);
   for (const e of entries) {
     expect(e.mode).toBe(e.type === 'Directory' ? 0o755 : 0o644);
     expect([e.uid, e.gid]).toEqual([0, 0]);
     expect(e.mtime?.toISOString()).toBe('1980-01-01T00:00:00.000Z');
   }
+});
+
+describe('a model archive is laid out for the endpoint container (lib/bundling/package.ts)', () => {
+  test('code/inference.py goes to the root as inference.py, and code/ is not kept', () => {
+    run('dist');
+    const file = out(`dist/scorer-${SHA}.tar.gz`);
+    const read: Record<string, string> = {};
+    tar.t({
+      file,
+      sync: true,
+      onReadEntry: (e) => {
+        e.on('data', (chunk: Buffer) => (read[e.path] = (read[e.path] ?? '') + chunk.toString('utf8')));
+      },
+    });
+    expect(Object.keys(read).sort()).toEqual(['inference.py', 'model.json']);
+    expect(read['inference.py']).toBe(MODEL_FILES['models/scorer/code/inference.py']);
+    expect(tarEntries(file).some((e) => e.path.startsWith('code'))).toBe(false);
+  });
+
+  test('inference.py takes its sorted place among the root names, folders included', () => {
+    repo.write('models/tiny/a-data/x.txt', 'x');
+    repo.write('models/tiny/z-data/y.txt', 'y');
+    run('dist');
+    expect(tarEntries(out(`dist/tiny-${SHA}.tar.gz`)).map((e) => e.path)).toEqual([
+      'a-data/',
+      'a-data/x.txt',
+      'inference.py',
+      'weights.txt',
+      'z-data/',
+      'z-data/y.txt',
+    ]);
+  });
+
+  test('a model without code/inference.py is refused, saying what the endpoint would do', () => {
+    repo.write('models/bare/model.json', '{}');
+    expect(() => run('dist')).toThrow(
+      /model "bare" has no models\/bare\/code\/inference\.py; add it .* the endpoint answers every request for the model with an error/,
+    );
+    expect(fs.existsSync(out('dist'))).toBe(false);
+  });
+
+  test('code/ holding anything but inference.py is refused (only it reaches the archive)', () => {
+    repo.write('models/scorer/code/helpers.py', 'X = 1\n');
+    expect(() => run('dist')).toThrow(
+      /models\/scorer\/code\/ must hold inference\.py alone \(found code\/helpers\.py\)/,
+    );
+    expect(fs.existsSync(out('dist'))).toBe(false);
+  });
+
+  test.each([['inference.py'], ['json.py'], ['sklearn/__init__.py']])(
+    'Python outside code/ (%s) is refused: it could shadow a module in the worker',
+    (file) => {
+      repo.write(`models/scorer/${file}`, 'X = 1\n');
+      expect(() => run('dist')).toThrow(/models\/scorer\/ holds Python outside code\/ .*could shadow/);
+      expect(fs.existsSync(out('dist'))).toBe(false);
+    },
+  );
 });
 
 test('a model path longer than 100 bytes is stored with the ustar prefix and read back whole', () => {
@@ -208,5 +266,5 @@ test('the sample model of this repository packages', () => {
   const listing = execFileSync('tar', ['-tzf', path.join(dir, `demo-scorer-${SHA}.tar.gz`)], {
     encoding: 'utf8',
   });
-  expect(listing.trim().split('\n')).toEqual(['code/', 'code/inference.py', 'model.json']);
+  expect(listing.trim().split('\n')).toEqual(['inference.py', 'model.json']);
 });

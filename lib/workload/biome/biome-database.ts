@@ -1,6 +1,5 @@
 import { CustomResource, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { migrationsFingerprint } from '../../../lambda/biome-database/migrations';
@@ -8,6 +7,7 @@ import { ATTRIBUTE, PROPERTY, RESOURCE_TYPE } from '../../../lambda/biome-databa
 import { isProtectedBiome } from '../../../lambda/shared/environments';
 import type { BiomeScope } from '../../../lambda/shared/scope';
 import { OnEventProvider } from '../../common/on-event-provider';
+import { type LogSettings } from '../../common/logs';
 
 /** The RDS Data API actions a client of the biome's database needs (sorted, as CDK renders them). */
 export const DATA_API_ACTIONS = [
@@ -24,7 +24,8 @@ export interface BiomeDatabaseProps {
   /** Whether the environment is protected: then `main`'s database is never dropped. */
   readonly protected: boolean;
   /** How long the custom resource's logs are kept. */
-  readonly logRetention: logs.RetentionDays;
+  /** How its log groups are kept and encrypted. */
+  readonly logs: LogSettings;
   /** ARN of the shared Aurora cluster (from the shared stack's SSM parameter). */
   readonly clusterArn: string;
   /** ARN of the cluster's master secret (from the shared stack's SSM parameter). */
@@ -85,7 +86,7 @@ export class BiomeDatabase extends Construct {
     const provider = new OnEventProvider(this, 'Provider', {
       functionFolder: 'biome-database',
       description: `Biomes: creates, migrates and drops the database of biome ${biome}`,
-      logRetention: props.logRetention,
+      logs: props.logs,
     });
     // The onEvent runs SQL as master (role and database DDL) and as the biome (migrations), and
     // reads the biome's password to give it to the role.

@@ -1,4 +1,10 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  CfnDynamicReference,
+  CfnDynamicReferenceService,
+  Duration,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
@@ -8,7 +14,9 @@ import { MAINLINE_BIOME, artifactFileName } from '../../../lambda/shared/grammar
 import { BiomeScope, type SharedParameter } from '../../../lambda/shared/scope';
 import { SERVICE_ENV, modelPointerVariable } from '../../../lambda/shared/settings';
 import { LambdaBundles } from '../../bundling/bundler';
-import { logRetention } from '../../common/log-retention';
+import { type LogSettings, logRetention } from '../../common/logs';
+import { unprotectedLogsReason } from '../shared/shared-stack';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { type BiomesConfig, environmentOf } from '../../config';
 import { BiomeDatabase } from './biome-database';
 import { DEFAULT_TIMEOUT_SECONDS, Microservice } from './microservice';
@@ -52,7 +60,6 @@ export class BiomeStack extends Stack {
     const environment = environmentOf(config, props.envName);
     const names = new BiomeScope(config.appName, environment.name, biome);
     this.names = names;
-    const retention = logRetention(environment.logRetentionDays);
     const registry: ServiceRegistry = props.services ?? SERVICES;
     const models = props.models ?? discoverModels();
     checkServiceRegistry(registry, { lambdaRoot: LambdaBundles.of(this).lambdaRoot, models });
@@ -62,19 +69,35 @@ export class BiomeStack extends Stack {
     const shared = (key: SharedParameter) =>
       ssm.StringParameter.valueForStringParameter(this, names.envScope.sharedParameter(key));
     const clusterArn = shared('dbClusterArn');
+    // The environment's logs key, from the shared stack (biome stacks own no key: they stay free).
+    const logs: LogSettings = {
+      retention: logRetention(environment.logRetentionDays),
+      // A dynamic reference, resolved by CloudFormation at deploy: the template holds the string
+      // '{{resolve:ssm:...}}', which Control Tower's rule (CT.CLOUDWATCH.PR.3 wants a key ARN string or
+      // a key of the same template) accepts; a template parameter would be a Ref to a non-key.
+      key: kms.Key.fromKeyArn(
+        this,
+        'LogsKey',
+        new CfnDynamicReference(
+          CfnDynamicReferenceService.SSM,
+          names.envScope.sharedParameter('logsKeyArn'),
+        ).toString(),
+      ),
+      ...(environment.protected ? {} : { shortRetentionReason: unprotectedLogsReason(environment.name) }),
+    };
     const endpointName = shared('endpointName');
 
     this.database = new BiomeDatabase(this, 'Database', {
       names,
       protected: environment.protected,
-      logRetention: retention,
+      logs,
       clusterArn,
       masterSecretArn: shared('dbMasterSecretArn'),
     });
     this.models = new ModelNamespace(this, 'Models', {
       names,
       protected: environment.protected,
-      logRetention: retention,
+      logs,
       modelBucketName: () => shared('modelBucketName'),
       modelPrefix: () => shared('modelPrefix'),
       models,
@@ -88,7 +111,7 @@ export class BiomeStack extends Stack {
         names,
         service: name,
         environment: this.serviceEnvironment(declaration, endpointName),
-        logRetention: retention,
+        logs,
         memorySize: declaration.memorySize,
         timeout: Duration.seconds(declaration.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS),
         // `main` runs only what the pipeline released (traceable to a commit); sandpits run what
@@ -111,7 +134,7 @@ export class BiomeStack extends Stack {
     };
     this.workflow = new BiomeWorkflow(this, 'Workflow', {
       names,
-      logRetention: retention,
+      logs,
       retryableErrors: retryableErrors(registry, WORKFLOW_SERVICES),
       ingest: live('ingest'),
       predict: live('predict'),

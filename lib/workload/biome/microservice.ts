@@ -3,7 +3,7 @@
  * the registration the deploy trigger reads (docs/design.md "The deploy trigger"). What it is given
  * (environment, grants) comes from its entry in the service registry, through the biome stack.
  */
-import { Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,6 +12,8 @@ import { Construct } from 'constructs';
 import { LIVE_ALIAS, type ServiceRegistration, SMOKE_EVENT, TAGS } from '../../../lambda/shared/contracts';
 import type { BiomeScope } from '../../../lambda/shared/scope';
 import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
+import { acknowledgeFunctionDecisions, acknowledgeTracingGrant } from '../../common/functions';
+import { type LogSettings, newLogGroup } from '../../common/logs';
 
 /** Defaults of a service that declares no size (lambda/services.ts documents them). */
 export const DEFAULT_MEMORY_MB = 256;
@@ -25,7 +27,8 @@ export interface MicroserviceProps {
   /** The function's environment (lambda/shared/settings.ts names the variables). */
   readonly environment: Readonly<Record<string, string>>;
   /** How long the function's logs are kept. */
-  readonly logRetention: logs.RetentionDays;
+  /** How its log groups are kept and encrypted. */
+  readonly logs: LogSettings;
   /** @default DEFAULT_TIMEOUT_SECONDS */
   readonly timeout?: Duration;
   /** @default DEFAULT_MEMORY_MB */
@@ -74,10 +77,7 @@ export class Microservice extends Construct {
     const { service } = props;
     const { env: envName, biome } = props.names;
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.logGroup = newLogGroup(this, 'Logs', props.logs);
 
     // An own role instead of the AWSLambdaBasicExecutionRole managed policy: it may write to this
     // log group only.
@@ -101,12 +101,11 @@ export class Microservice extends Construct {
       logGroup: this.logGroup,
       role,
       environment: { ...props.environment },
+      tracing: lambda.Tracing.ACTIVE,
     });
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Node.js 22 is the house Lambda runtime, matched by the esbuild target of the shared bundler (lib/bundling/bundler.ts); a runtime bump is a deliberate change for all functions at once.',
-    });
+    // Invoked by the workflow's tasks and the deploy trigger's smoke check, both waiting for the answer.
+    acknowledgeFunctionDecisions(this.function, 'synchronous');
+    acknowledgeTracingGrant(role);
     // The deploy trigger may update only functions tagged deployable (and of its app and env).
     Tags.of(this.function).add(TAGS.deployable, 'true');
 

@@ -1,15 +1,15 @@
-import { Arn, CustomResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, CustomResource, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { PROPERTY, RESOURCE_TYPE } from '../../../lambda/biome-models/properties';
-import { MODEL_POINTER_NONE, type ModelRegistration } from '../../../lambda/shared/contracts';
+import { MODEL_POINTER_NONE, type ModelRegistration, TAGS } from '../../../lambda/shared/contracts';
 import { isProtectedBiome } from '../../../lambda/shared/environments';
 import { artifactNameProblem } from '../../../lambda/shared/grammar';
 import type { BiomeScope } from '../../../lambda/shared/scope';
 import { acknowledgePolicyWildcards } from '../../common/nag';
 import { OnEventProvider } from '../../common/on-event-provider';
+import { type LogSettings } from '../../common/logs';
 
 /** Warm-up for the sample scikit-learn model: one row of three features. */
 export const SAMPLE_MODEL_WARM_UP: NonNullable<ModelRegistration['warmUp']> = {
@@ -23,7 +23,8 @@ export interface ModelNamespaceProps {
   /** Whether the environment is protected: then `main`'s models are never deleted. */
   readonly protected: boolean;
   /** How long the cleanup's logs are kept. */
-  readonly logRetention: logs.RetentionDays;
+  /** How its log groups are kept and encrypted. */
+  readonly logs: LogSettings;
   /**
    * Name of the model location bucket (from the shared stack's SSM parameter). A function is called
    * only when the namespace needs it (a protected `main` has no cleanup, so reads nothing it does not use).
@@ -78,6 +79,8 @@ export class ModelNamespace extends Construct {
         stringValue: MODEL_POINTER_NONE,
         description: `Biomes: live TargetModel of model ${model} in biome ${biome} (moved by the deploy trigger)`,
       });
+      // The deploy trigger may overwrite only parameters tagged this way (and of its app and env).
+      Tags.of(pointer).add(TAGS.modelPointer, 'true');
       this.pointers.set(model, pointer);
       const warmUp = props.warmUps?.[model];
       const registration: ModelRegistration = {
@@ -104,7 +107,7 @@ export class ModelNamespace extends Construct {
     const provider = new OnEventProvider(this, 'Cleanup', {
       functionFolder: 'biome-models',
       description: `Biomes: deletes the model objects of biome ${biome} when its stack is deleted`,
-      logRetention: props.logRetention,
+      logs: props.logs,
     });
     const bucketArn = Arn.format(
       { service: 's3', region: '', account: '', resource: modelBucketName },

@@ -2,13 +2,14 @@
  * The biome's workflow: process a batch of samples (ingest -> predict -> record the outcome) through
  * the services' `live` aliases, so it always runs what the deploy trigger made live.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { BiomeScope } from '../../../lambda/shared/scope';
+import { type LogSettings, newLogGroup } from '../../common/logs';
 
 /** State names: the tests drive the synthesized definition by them. */
 export const WORKFLOW_STATES = {
@@ -27,7 +28,8 @@ export interface BiomeWorkflowProps {
   /** App, environment and biome: names the log group. */
   readonly names: BiomeScope;
   /** How long the workflow's logs are kept. */
-  readonly logRetention: logs.RetentionDays;
+  /** How its log groups are kept and encrypted. */
+  readonly logs: LogSettings;
   /**
    * Error names that mean "try again later" (the services already retried briefly in-function): the
    * `retryableErrors` their registry entries declare.
@@ -112,13 +114,9 @@ export class BiomeWorkflow extends Construct {
       parameters: { 'outcomes.$': '$.outcomes' },
     });
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      // Named under /aws/vendedlogs/ (BiomeScope.workflowLogGroupName says why), derived from app, env
-      // and biome, so two biomes never collide.
-      logGroupName: props.names.workflowLogGroupName,
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    // Named under /aws/vendedlogs/ (BiomeScope.workflowLogGroupName says why), derived from app, env
+    // and biome, so two biomes never collide.
+    this.logGroup = newLogGroup(this, 'Logs', props.logs, { logGroupName: props.names.workflowLogGroupName });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: `Biomes ${props.names.env}/${props.names.biome}: ingest and score a batch of samples`,

@@ -2,7 +2,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { StatefulPolicy } from './env-policy';
-import { PRIVATE_BUCKET } from '../../common/private-bucket';
+import { acceptAccessLogBucket, PRIVATE_BUCKET } from '../../common/private-bucket';
 
 export interface AccessLogsBucketProps {
   /** Days that access-log objects are kept. */
@@ -22,13 +22,17 @@ export class AccessLogsBucket extends Construct {
       // S3 server access logging can only deliver to a bucket encrypted with SSE-S3, not SSE-KMS.
       encryption: s3.BucketEncryption.S3_MANAGED,
       ...PRIVATE_BUCKET,
+      // Versioned (CT.S3.PR.11); log objects are never overwritten, so old versions go after a day.
+      versioned: true,
       lifecycleRules: [
         { id: 'expire-access-logs', expiration: Duration.days(props.retentionDays) },
+        { id: 'expire-noncurrent', noncurrentVersionExpiration: Duration.days(1) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       removalPolicy: policy.removalPolicy,
       autoDeleteObjects: policy.autoDeleteObjects,
     });
+    acceptAccessLogBucket(bucket);
     Validations.of(bucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:

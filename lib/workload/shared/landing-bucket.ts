@@ -10,15 +10,22 @@ import { PRIVATE_BUCKET } from '../../common/private-bucket';
 /** Days a replaced (noncurrent) landing object is kept: long enough to investigate a bad publication. */
 export const LANDING_NONCURRENT_DAYS = 7;
 
-/** Actions the DevOps replication role needs on replica objects (S3 User Guide, cross-account replication). */
+/**
+ * Actions the DevOps replication role needs on replica objects (S3 User Guide, "Configuring replication
+ * for buckets in different accounts"), and no more: delete-marker replication is off, so no
+ * s3:ReplicateDelete; replicas become the workload account's (owner override).
+ */
 export const REPLICATION_OBJECT_ACTIONS = [
   's3:ReplicateObject',
-  's3:ReplicateDelete',
   's3:ReplicateTags',
   's3:ObjectOwnerOverrideToBucketOwner',
 ] as const;
-/** Actions the DevOps replication role needs on the destination bucket itself. */
-export const REPLICATION_BUCKET_ACTIONS = ['s3:GetBucketVersioning', 's3:PutBucketVersioning'] as const;
+/**
+ * What replication reads of the destination bucket itself: its versioning status. Never
+ * s3:PutBucketVersioning (the guide's example grants it for the console's convenience), which would
+ * let a compromised DevOps account suspend versioning of a workload account's landing bucket.
+ */
+export const REPLICATION_BUCKET_ACTIONS = ['s3:GetBucketVersioning'] as const;
 
 export interface LandingBucketProps {
   /** The environment (descriptions only). */

@@ -14,6 +14,8 @@ export const PINNED_LOGICAL_IDS = {
   databaseKey: 'DatabaseKey',
   modelBucket: 'ModelBucket',
   modelKey: 'ModelKey',
+  /** Logs encrypted with it stay readable only while it exists. */
+  logsKey: 'LogsKey',
 } as const;
 
 /** Pins the logical id of an L2's CloudFormation resource. */

@@ -7,11 +7,12 @@ import type { Construct } from 'constructs';
 import { NotificationTopic, PUBLISHERS } from '../../common/notification-topic';
 import { EnvScope } from '../../../lambda/shared/scope';
 import { type BiomesConfig, environmentOf } from '../../config';
-import { logRetention } from '../../common/log-retention';
+import { type LogSettings, LogsKey, logRetention } from '../../common/logs';
 import { replicationRoleArn } from '../../naming';
 import { AccessLogsBucket } from './access-logs';
 import { Database } from './database';
 import { statefulPolicy } from './env-policy';
+import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
 import { DEPLOY_TRIGGER_FUNCTION, DeployTrigger } from './deploy-trigger';
 import { Inference } from './inference';
 import { LandingBucket } from './landing-bucket';
@@ -56,7 +57,16 @@ export class SharedStack extends Stack {
     const envName = environment.name;
     const names = new EnvScope(config.appName, envName);
     const policy = statefulPolicy(environment);
-    const retention = logRetention(environment.logRetentionDays);
+    const logsKey = new LogsKey(this, 'Logs', {
+      description: `Biomes ${envName}: encrypts every log group of the environment`,
+      removalPolicy: policy.removalPolicy,
+    });
+    pinLogicalId(logsKey.key, PINNED_LOGICAL_IDS.logsKey);
+    const logs: LogSettings = {
+      retention: logRetention(environment.logRetentionDays),
+      key: logsKey.key,
+      ...(environment.protected ? {} : { shortRetentionReason: unprotectedLogsReason(envName) }),
+    };
 
     const accessLogs = new AccessLogsBucket(this, 'AccessLogs', {
       retentionDays: environment.logRetentionDays,
@@ -75,9 +85,10 @@ export class SharedStack extends Stack {
     const ledger = new Ledger(this, 'Ledger', { policy });
     const database = new Database(this, 'Database', {
       envName,
+      clusterIdentifier: environment.database.clusterIdentifier ?? names.databaseClusterIdentifier,
       settings: environment.database,
       policy,
-      logRetention: retention,
+      logs,
     });
     const inference = new Inference(this, 'Inference', {
       envName,
@@ -97,7 +108,7 @@ export class SharedStack extends Stack {
 
     new DeployTrigger(this, 'DeployTrigger', {
       names,
-      logRetention: retention,
+      logs,
       landingBucket: landing.bucket,
       ledger: ledger.table,
       modelBucket: inference.modelBucket,
@@ -117,6 +128,7 @@ export class SharedStack extends Stack {
         modelBucketName: inference.modelBucket.bucketName,
         modelPrefix: inference.modelPrefix,
         endpointName: inference.endpointName,
+        logsKeyArn: logsKey.key.keyArn,
       },
     });
 
@@ -127,4 +139,9 @@ export class SharedStack extends Stack {
     this.modelPrefix = inference.modelPrefix;
     this.endpointName = inference.endpointName;
   }
+}
+
+/** Why an unprotected environment keeps logs for less than Control Tower's year (CT.CLOUDWATCH.PR.2). */
+export function unprotectedLogsReason(envName: string): string {
+  return `${envName} is an unprotected environment: its stacks can be destroyed, and their logs with them; it keeps them as long as biomes.environments.${envName}.logRetentionDays says.`;
 }

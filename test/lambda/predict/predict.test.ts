@@ -57,6 +57,7 @@ const pointerIs = (value: string) => ssm.on(GetParameterCommand).resolves({ Para
 /** The handler's dependencies with fresh state (no cached pointer) and no real waiting. */
 function deps(now: () => number = Date.now): PredictDeps {
   return {
+    biome: 'alice',
     db: dataApi(
       { client: new RDSDataClient({}), clusterArn: 'cluster', secretArn: 'secret', database: 'biome_alice' },
       { retry: { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 } },
@@ -69,6 +70,26 @@ function deps(now: () => number = Date.now): PredictDeps {
     pointer: new PointerCache(new SSMClient({}), POINTER, now),
   };
 }
+
+describe('a TargetModel that is not canonical is never sent to the endpoint', () => {
+  test.each([
+    [
+      'a path that climbs out of the biome',
+      'alice/../bob7/demo-scorer-0123456789abcdef0123456789abcdef01234567.tar.gz',
+    ],
+    ["another biome's model", 'bob7/demo-scorer-0123456789abcdef0123456789abcdef01234567.tar.gz'],
+    ['a short SHA', 'alice/demo-scorer-abc.tar.gz'],
+    ['a nested path', 'alice/x/demo-scorer-0123456789abcdef0123456789abcdef01234567.tar.gz'],
+  ])('%s is refused before any endpoint call', async (_what, pointer) => {
+    pointerIs(pointer);
+    await expect(predict(deps(), { sampleId: 's-1', features: [1, 2] })).rejects.toMatchObject({
+      name: 'InvalidModelPointer',
+      message: expect.stringMatching(/refuses to send: TargetModel/),
+    });
+    expect(sagemaker).not.toHaveReceivedAnyCommand();
+    expect(rds).not.toHaveReceivedAnyCommand();
+  });
+});
 
 describe('handler', () => {
   test('smoke: reads the pointer but neither calls the endpoint nor touches the database', async () => {

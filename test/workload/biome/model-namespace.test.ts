@@ -3,12 +3,12 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { ModelNamespace, SAMPLE_MODEL_WARM_UP } from '../../../lib/workload/biome/model-namespace';
-import { placeOf as place, testApp, unacknowledgedNagFindings } from '../../fixtures/config';
+import { placeOf as place, testApp, unacknowledgedFindings } from '../../fixtures/config';
 
 function build(biome = 'alice', envName = 'dev', models = ['sample-model', 'other']) {
   const stack = new Stack(testApp(), 'Biome', { env: { account: '222222222222', region: 'eu-west-1' } });
   const ns = new ModelNamespace(stack, 'Models', {
-    ...place(biome, envName),
+    ...place(stack, biome, envName),
     modelBucketName: 'biomes-dev-models',
     modelPrefix: 'models/',
     models,
@@ -120,7 +120,7 @@ describe('ModelNamespace', () => {
   });
 
   test('no unacknowledged cdk-nag finding', () => {
-    expect(unacknowledgedNagFindings(stack)).toEqual([]);
+    expect(unacknowledgedFindings(stack)).toEqual([]);
   });
 });
 
@@ -165,7 +165,7 @@ describe('bad input fails synth with what to fix', () => {
     expect(
       () =>
         new ModelNamespace(stack, 'Models', {
-          ...place('alice', 'dev'),
+          ...place(stack, 'alice', 'dev'),
           modelBucketName: 'b',
           modelPrefix: 'models/',
           models: ['a1'],
@@ -178,7 +178,7 @@ describe('bad input fails synth with what to fix', () => {
 test('with shared-stack values read from SSM (tokens), the wildcard is still scoped and acknowledged', () => {
   const stack = new Stack(testApp(), 'Biome', { env: { account: '222222222222', region: 'eu-west-1' } });
   new ModelNamespace(stack, 'Models', {
-    ...place('alice', 'dev'),
+    ...place(stack, 'alice', 'dev'),
     modelBucketName: ssm.StringParameter.valueForStringParameter(
       stack,
       '/biomes/dev/shared/inference/model-bucket-name',
@@ -211,5 +211,5 @@ test('with shared-stack values read from SSM (tokens), the wildcard is still sco
       ]),
     },
   });
-  expect(unacknowledgedNagFindings(stack)).toEqual([]);
+  expect(unacknowledgedFindings(stack)).toEqual([]);
 });

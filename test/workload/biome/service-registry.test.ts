@@ -19,7 +19,7 @@ import {
   retryableErrors,
   ServiceRegistryError,
 } from '../../../lib/workload/biome/service-registry';
-import { testApp, testConfig, unacknowledgedNagFindings } from '../../fixtures/config';
+import { testApp, testConfig, unacknowledgedFindings } from '../../fixtures/config';
 
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
 
@@ -121,7 +121,7 @@ describe('a fixture service added to the registry', () => {
         `"sagemaker:TargetModel":["${biome}/demo-scorer-${'?'.repeat(40)}.tar.gz"]`,
       );
     }
-    expect(unacknowledgedNagFindings(app)).toEqual([]);
+    expect(unacknowledgedFindings(app)).toEqual([]);
   });
 
   test('a sandpit gets it too, with the code bundled from the fixture folder', () => {

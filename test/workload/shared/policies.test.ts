@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { logRetention } from '../../../lib/common/log-retention';
+import { logRetention } from '../../../lib/common/logs';
 import { LOG_RETENTION_DAYS } from '../../../lib/config';
 import { statefulPolicy } from '../../../lib/workload/shared/env-policy';
 import {

@@ -1,0 +1,196 @@
+/**
+ * AWS Control Tower proactive controls as a synth check: the cfn-guard rules Control Tower's hooks
+ * enforce, shipped in @cdklabs/cdk-validator-cfnguard (its bundled cfn-guard binary runs offline), run
+ * on every template of every synth like cdk-nag, so a resource an organisation with these controls in
+ * FAIL mode would refuse fails `cdk synth` here first. Exceptions are acknowledgements with a reason
+ * (`Validations.of(scope).acknowledge({ id: 'cdk-validator-cfnguard::<guard rule name>', reason })`),
+ * next to the resource or in lib/common/compliance.ts.
+ *
+ * A wrapper, for two behaviours of the plugin with aws-cdk-lib 2.276 (read in
+ * core/lib/private/synthesis-validation.js, collectSuppressions, and the plugin's lib/check.js):
+ * - the plugin reports violations without a severity; once any of them is acknowledged, aws-cdk-lib
+ *   recomputes the report's success as "no violation of severity error or fatal", which is then
+ *   always true, so one acknowledgement would let every other violation pass. Every violation is an
+ *   error here.
+ * - for some checks (a key policy statement with a Condition, cluster log exports) cfn-guard reports a
+ *   path relative to a rule variable and the plugin emits a second, duplicate resource entry without a
+ *   logical id, which only an app-wide acknowledgement could silence. When the same violation names
+ *   real resources of that template, that orphan entry is dropped; an orphan on its own is kept.
+ *
+ * And for speed: cfn-guard 3.1 evaluates every rule file against every whole template, about 150 ms a
+ * rule on the DevOps template (measured: 39 s for the whole app's 7 templates and 237 rules, most of
+ * them for services Biomes never uses). Every Control Tower rule selects its resources by type
+ * (`Resources.*[ Type == 'AWS::S3::Bucket' ]`), so each rule here sees the properties of the resources of
+ * the types its file names only (a rule naming several, like CT.CLOUDWATCH.PR.3 with keys and log
+ * groups, sees all of them; every other resource keeps its logical id and type), grouped into one
+ * cfn-guard call per set of types; a rule with none of its types in a template is skipped for it,
+ * which is what cfn-guard reports for it anyway (SKIP). Parameters,
+ * Conditions and the other sections stay as they are. test/common/control-tower.test.ts checks that
+ * this finds exactly what the plugin finds on whole templates.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type {
+  IPolicyValidationContext,
+  IPolicyValidationPlugin,
+  PolicyValidationPluginReport,
+} from 'aws-cdk-lib';
+import { CfnGuardValidator, type CfnGuardValidatorProps } from '@cdklabs/cdk-validator-cfnguard';
+
+/** The plugin's name: acknowledgement ids are `<name>::<guard rule name>`. */
+export const CONTROL_TOWER_PLUGIN = 'cdk-validator-cfnguard';
+
+/** An acknowledgement id of a Control Tower rule, by its guard rule name (e.g. `sqs_dlq_check`). */
+export function controlTowerRule(rule: string): string {
+  return `${CONTROL_TOWER_PLUGIN}::${rule}`;
+}
+
+/** The Control Tower guard rules shipped with the plugin (rules/control-tower/cfn-guard). */
+export const CONTROL_TOWER_RULES_DIR = path.join(
+  path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard')),
+  '..',
+  'rules',
+  'control-tower',
+  'cfn-guard',
+);
+
+export interface ControlTowerChecksProps {
+  /** Rule files (names without `.guard`, e.g. `ct-s3-pr-1`) not to run, as the plugin's `disabledRules`. */
+  readonly disabledRules?: string[];
+  /**
+   * Run every rule on whole templates, as the plugin does (slow; the reference the grouped run is
+   * tested against).
+   * @default false
+   */
+  readonly wholeTemplates?: boolean;
+}
+
+interface Rule {
+  readonly file: string;
+  /** Lower-cased resource types the rule's file names. */
+  readonly types: readonly string[];
+}
+
+type Violation = PolicyValidationPluginReport['violations'][number];
+type Resources = Violation['violatingResources'];
+
+export class ControlTowerChecks implements IPolicyValidationPlugin {
+  readonly name: string;
+  readonly version?: string;
+  readonly ruleIds?: string[];
+  private readonly inner: CfnGuardValidator;
+  private readonly rules: readonly Rule[];
+  private readonly wholeTemplates: boolean;
+
+  constructor(props: ControlTowerChecksProps = {}) {
+    const options: CfnGuardValidatorProps = { disabledRules: props.disabledRules };
+    this.inner = new CfnGuardValidator(options);
+    this.name = this.inner.name;
+    this.version = this.inner.version;
+    this.ruleIds = this.inner.ruleIds;
+    this.wholeTemplates = props.wholeTemplates ?? false;
+    const disabled = new Set(props.disabledRules ?? []);
+    this.rules = ruleFiles(CONTROL_TOWER_RULES_DIR)
+      .filter((file) => !disabled.has(path.parse(file).name))
+      .map((file) => ({ file, types: ruleTypes(fs.readFileSync(file, 'utf8')) }));
+  }
+
+  validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    const report = this.wholeTemplates ? this.inner.validate(context) : this.validateByType(context);
+    return {
+      ...report,
+      violations: report.violations.map((v) => ({
+        ...v,
+        severity: 'error',
+        violatingResources: dropOrphans(v.violatingResources),
+      })),
+    };
+  }
+
+  private validateByType(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    const templates = context.templatePaths.map((file) => ({
+      file,
+      body: JSON.parse(fs.readFileSync(file, 'utf8')) as Template,
+    }));
+    const groups = new Map<string, { types: Set<string>; rules: string[] }>();
+    for (const rule of this.rules) {
+      const key = rule.types.join(' ');
+      const group = groups.get(key) ?? { types: new Set(rule.types), rules: [] };
+      group.rules.push(rule.file);
+      groups.set(key, group);
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-guard-'));
+    try {
+      const violations: Violation[] = [];
+      let n = 0;
+      for (const group of groups.values()) {
+        const original = new Map<string, string>();
+        for (const template of templates) {
+          const entries = Object.entries(template.body.Resources ?? {});
+          const named = (r: { readonly Type?: unknown }) =>
+            group.types.size === 0 || group.types.has(String(r.Type).toLowerCase());
+          if (!entries.some(([, r]) => named(r))) continue;
+          // Other resources keep their logical id and type (rules check that a Ref or GetAtt names a
+          // resource of the template, e.g. CT.LAMBDA.PR.2's SourceArn), not their properties.
+          const resources: Record<string, unknown> = Object.fromEntries(
+            entries.map(([id, r]) => [id, named(r) ? r : { Type: r.Type }]),
+          );
+          const file = path.join(dir, `${n++}-${path.basename(template.file)}`);
+          fs.writeFileSync(file, JSON.stringify({ ...template.body, Resources: resources }));
+          original.set(file, template.file);
+        }
+        if (original.size === 0) continue;
+        const report = new CfnGuardValidator({
+          controlTowerRulesEnabled: false,
+          rules: group.rules,
+        }).validate({
+          templatePaths: [...original.keys()],
+          appConstruct: context.appConstruct,
+        });
+        for (const v of report.violations) {
+          violations.push({
+            ...v,
+            violatingResources: v.violatingResources.map((r) => ({
+              ...r,
+              templatePath: original.get(r.templatePath) ?? r.templatePath,
+            })),
+          });
+        }
+      }
+      return { success: violations.length === 0, violations };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+interface Template {
+  readonly Resources?: Record<string, { readonly Type?: unknown }>;
+}
+
+/** Every `.guard` file under `dir`. */
+function ruleFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) return ruleFiles(file);
+      return entry.name.endsWith('.guard') ? [file] : [];
+    })
+    .sort();
+}
+
+/**
+ * The resource types a rule file names, lower-cased (some rules spell a type two ways, e.g.
+ * `AWS::AutoScaling::AutoscalingGroup`). A rule naming none sees whole templates.
+ */
+export function ruleTypes(source: string): string[] {
+  const types = [...source.matchAll(/AWS::[A-Za-z0-9]+::[A-Za-z0-9]+/g)].map((m) => m[0].toLowerCase());
+  return [...new Set(types)].sort();
+}
+
+function dropOrphans(resources: Resources): Resources {
+  const located = new Set(resources.filter((r) => r.resourceLogicalId).map((r) => r.templatePath));
+  return resources.filter((r) => r.resourceLogicalId || !located.has(r.templatePath));
+}
