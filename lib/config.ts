@@ -33,11 +33,24 @@ const region = z
   .string()
   .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region code such as "eu-west-1"');
 
+/** S3 refuses bucket names with these prefixes (S3 User Guide, "General purpose bucket naming rules"). */
+const RESERVED_BUCKET_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+
 const appName = z
   .string()
   .regex(
     /^[a-z][a-z0-9-]{1,14}[a-z0-9]$/,
     'must be 3-16 lowercase letters, digits or hyphens, starting with a letter (it prefixes stack, bucket and parameter names)',
+  )
+  .refine(
+    (name) => !name.includes('--'),
+    // RDS cluster identifiers (<app>-<env>-db) may not contain two consecutive hyphens.
+    'must not contain two hyphens in a row (it prefixes the Aurora cluster identifier, which RDS refuses with "--")',
+  )
+  .refine(
+    // The landing bucket's name is `<app>-<env>-landing-...`: "sthree" gives "sthree-...".
+    (name) => !RESERVED_BUCKET_PREFIXES.some((p) => `${name}-`.startsWith(p)),
+    `must not start with ${RESERVED_BUCKET_PREFIXES.map((p) => `"${p}"`).join(', ')} nor be "sthree" or "amzn-s3-demo" (it starts the landing bucket's name, followed by "-", and S3 reserves those prefixes)`,
   );
 
 const envName = z.string().superRefine((name, ctx) => {

@@ -113,7 +113,9 @@ describe('a fourth environment is data: qa between dev and staging (promotion li
   raw.accounts.qa = '555555555555';
   raw.environments.qa = structuredClone(raw.environments.staging);
   const config = parseConfig(raw);
-  const app = testApp();
+  // With aws-cdk-lib's CloudFormation template validation too: `cdk synth` (npm test) runs it on the
+  // three-environment app; this is the one other configuration it sees.
+  const app = testApp({}, { cloudFormationValidation: true });
   const built = buildApp(app, config, { kind: 'all' });
   const stack = (name: string) => built.stacks.find((s) => s.stackName === name);
 

@@ -19,7 +19,11 @@ export interface StatefulPolicy {
 
 const RETAIN: StatefulPolicy = {
   snapshotRemovalPolicy: RemovalPolicy.SNAPSHOT,
-  removalPolicy: RemovalPolicy.RETAIN,
+  // RetainExceptOnCreate: kept on delete and replacement, but removed when the create that made it
+  // rolls back (it holds nothing yet). With plain Retain a failed first deploy would leave the
+  // fixed-name landing bucket behind and every retry would fail with "already exists"
+  // (docs/deployability.md; CloudFormation DeletionPolicy attribute, RetainExceptOnCreate).
+  removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
   deletionProtection: true,
   autoDeleteObjects: false,
 };

@@ -13,7 +13,8 @@ describe('statefulPolicy', () => {
   test('a protected environment (prod) keeps data: snapshot, retain, deletion protection, no auto-delete', () => {
     expect(statefulPolicy({ protected: true })).toEqual({
       snapshotRemovalPolicy: RemovalPolicy.SNAPSHOT,
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Retained, except when the create that made it rolls back (a failed first deploy can be retried).
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       deletionProtection: true,
       autoDeleteObjects: false,
     });

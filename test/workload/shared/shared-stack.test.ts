@@ -487,10 +487,10 @@ describe('dev and prod differ where docs/design.md says', () => {
       PINNED_LOGICAL_IDS.modelBucket,
       PINNED_LOGICAL_IDS.databaseKey,
     ]) {
-      expect([id, policyOf('prod', id)]).toEqual([id, 'Retain']);
+      expect([id, policyOf('prod', id)]).toEqual([id, 'RetainExceptOnCreate']);
       expect([id, policyOf('dev', id)]).toEqual([id, 'Delete']);
     }
-    templates.prod.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' });
+    templates.prod.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'RetainExceptOnCreate' });
     templates.dev.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Delete' });
     templates.prod.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
     templates.dev.resourceCountIs('Custom::S3AutoDeleteObjects', 3);
