@@ -26,8 +26,11 @@
  * cfn-guard call per set of types; a rule with none of its types in a template is skipped for it,
  * which is what cfn-guard reports for it anyway (SKIP). Parameters,
  * Conditions and the other sections stay as they are. test/common/control-tower.test.ts checks that
- * this finds exactly what the plugin finds on whole templates.
+ * this finds exactly what the plugin finds on whole templates. Findings are cached by the content of
+ * each reduced template and its rules (see `cacheDir`), so a synth of unchanged templates runs no
+ * cfn-guard at all.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -64,7 +67,24 @@ export interface ControlTowerChecksProps {
    * @default false
    */
   readonly wholeTemplates?: boolean;
+  /**
+   * Where findings are cached, by the content of each reduced template and of the rules (cfn-guard
+   * is deterministic), so an unchanged template costs no cfn-guard run on the next synth; `false`
+   * for none.
+   * @default node_modules/.cache/biomes-cfn-guard
+   */
+  readonly cacheDir?: string | false;
 }
+
+/** The default cache of findings (removed with node_modules, so by `npm ci`). */
+export const DEFAULT_GUARD_CACHE = path.join(
+  __dirname,
+  '..',
+  '..',
+  'node_modules',
+  '.cache',
+  'biomes-cfn-guard',
+);
 
 interface Rule {
   readonly file: string;
@@ -82,6 +102,9 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
   private readonly inner: CfnGuardValidator;
   private readonly rules: readonly Rule[];
   private readonly wholeTemplates: boolean;
+  private readonly cacheDir: string | false;
+  /** How many cfn-guard processes this instance ran (the cache avoids them); for tests. */
+  guardCalls = 0;
 
   constructor(props: ControlTowerChecksProps = {}) {
     const options: CfnGuardValidatorProps = { disabledRules: props.disabledRules };
@@ -90,6 +113,7 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     this.version = this.inner.version;
     this.ruleIds = this.inner.ruleIds;
     this.wholeTemplates = props.wholeTemplates ?? false;
+    this.cacheDir = props.cacheDir ?? DEFAULT_GUARD_CACHE;
     const disabled = new Set(props.disabledRules ?? []);
     this.rules = ruleFiles(CONTROL_TOWER_RULES_DIR)
       .filter((file) => !disabled.has(path.parse(file).name))
@@ -125,7 +149,9 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
       const violations: Violation[] = [];
       let n = 0;
       for (const group of groups.values()) {
-        const original = new Map<string, string>();
+        const rulesKey = this.rulesKey(group.rules);
+        // Reduced templates of this group: cached findings, or a data file for the one guard call.
+        const pending = new Map<string, { template: string; cacheKey: string }>();
         for (const template of templates) {
           const entries = Object.entries(template.body.Resources ?? {});
           const named = (r: { readonly Type?: unknown }) =>
@@ -136,26 +162,36 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
           const resources: Record<string, unknown> = Object.fromEntries(
             entries.map(([id, r]) => [id, named(r) ? r : { Type: r.Type }]),
           );
+          const data = JSON.stringify({ ...template.body, Resources: resources });
+          const cacheKey = createHash('sha256').update(rulesKey).update('\0').update(data).digest('hex');
+          const cached = this.cached(cacheKey);
+          if (cached) {
+            violations.push(...cached.map((v) => withTemplate(v, template.file)));
+            continue;
+          }
           const file = path.join(dir, `${n++}-${path.basename(template.file)}`);
-          fs.writeFileSync(file, JSON.stringify({ ...template.body, Resources: resources }));
-          original.set(file, template.file);
+          fs.writeFileSync(file, data);
+          pending.set(file, { template: template.file, cacheKey });
         }
-        if (original.size === 0) continue;
+        if (pending.size === 0) continue;
+        this.guardCalls++;
         const report = new CfnGuardValidator({
           controlTowerRulesEnabled: false,
           rules: group.rules,
         }).validate({
-          templatePaths: [...original.keys()],
+          templatePaths: [...pending.keys()],
           appConstruct: context.appConstruct,
         });
-        for (const v of report.violations) {
-          violations.push({
-            ...v,
-            violatingResources: v.violatingResources.map((r) => ({
-              ...r,
-              templatePath: original.get(r.templatePath) ?? r.templatePath,
-            })),
-          });
+        // Split the findings by data file: each reduced template is cached on its own.
+        for (const [file, { template, cacheKey }] of pending) {
+          const found = report.violations
+            .map((v) => ({
+              ...v,
+              violatingResources: v.violatingResources.filter((r) => r.templatePath === file),
+            }))
+            .filter((v) => v.violatingResources.length > 0);
+          this.store(cacheKey, found);
+          violations.push(...found.map((v) => withTemplate(v, template)));
         }
       }
       return { success: violations.length === 0, violations };
@@ -163,6 +199,38 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
+
+  /** What a group's findings depend on besides the data: the plugin's version (it ships cfn-guard), the rules' text. */
+  private rulesKey(rules: readonly string[]): string {
+    const hash = createHash('sha256').update(this.version ?? '');
+    for (const rule of rules)
+      hash.update('\0').update(path.basename(rule)).update('\0').update(fs.readFileSync(rule));
+    return hash.digest('hex');
+  }
+
+  private cached(key: string): Violation[] | undefined {
+    if (!this.cacheDir) return undefined;
+    try {
+      return JSON.parse(fs.readFileSync(path.join(this.cacheDir, `${key}.json`), 'utf8')) as Violation[];
+    } catch {
+      return undefined;
+    }
+  }
+
+  private store(key: string, violations: readonly Violation[]): void {
+    if (!this.cacheDir) return;
+    fs.mkdirSync(this.cacheDir, { recursive: true });
+    // Written whole, then renamed: a concurrent reader (another test worker) never sees half a file.
+    const file = path.join(this.cacheDir, `${key}.json`);
+    const temporary = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temporary, JSON.stringify(violations));
+    fs.renameSync(temporary, file);
+  }
+}
+
+/** A violation of one template, its resources pointing at `templatePath`. */
+function withTemplate(v: Violation, templatePath: string): Violation {
+  return { ...v, violatingResources: v.violatingResources.map((r) => ({ ...r, templatePath })) };
 }
 
 interface Template {

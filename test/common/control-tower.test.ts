@@ -61,8 +61,8 @@ function findings(checks: ControlTowerChecks, context: IPolicyValidationContext)
 
 test('grouped by resource type, the rules find exactly what they find on whole templates', () => {
   const templates = fixtureTemplates();
-  const grouped = findings(new ControlTowerChecks(), templates);
-  const whole = findings(new ControlTowerChecks({ wholeTemplates: true }), templates);
+  const grouped = findings(new ControlTowerChecks({ cacheDir: false }), templates);
+  const whole = findings(new ControlTowerChecks({ wholeTemplates: true, cacheDir: false }), templates);
   expect(grouped).toEqual(whole);
   // Not vacuous: several rules and both templates, including the cross-referencing Lambda rule.
   expect(new Set(grouped.map((f) => f.split(' ')[0])).size).toBeGreaterThanOrEqual(5);
@@ -80,3 +80,25 @@ test('a rule sees every type its file names, in any spelling', () => {
 let k = "AWS::KMS::Key"`),
   ).toEqual(['aws::autoscaling::autoscalinggroup', 'aws::kms::key']);
 });
+
+test('cached findings: an unchanged template runs no cfn-guard, a changed one runs it again', () => {
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-cache-'));
+  const context = fixtureTemplates();
+  const first = new ControlTowerChecks({ cacheDir });
+  const expected = findings(first, context);
+  expect(first.guardCalls).toBeGreaterThan(0);
+  // Same templates at other paths (a new synth): every finding from the cache, at the new paths.
+  const again = new ControlTowerChecks({ cacheDir });
+  expect(findings(again, fixtureTemplates())).toEqual(expected);
+  expect(again.guardCalls).toBe(0);
+  // One template changed: only the groups whose reduced template changed run again.
+  const [a] = context.templatePaths;
+  const body = JSON.parse(fs.readFileSync(a!, 'utf8')) as { Resources: Record<string, unknown> };
+  body.Resources.Extra = { Type: 'AWS::S3::Bucket', Properties: {} };
+  fs.writeFileSync(a!, JSON.stringify(body));
+  const changed = new ControlTowerChecks({ cacheDir });
+  const after = findings(changed, context);
+  expect(changed.guardCalls).toBeGreaterThan(0);
+  expect(after.filter((f) => f.includes(' Extra '))).not.toEqual([]);
+  expect(after).toEqual(findings(new ControlTowerChecks({ cacheDir: false }), context));
+}, 120_000);
