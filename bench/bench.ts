@@ -31,6 +31,7 @@ import {
   SOURCE_MAP_FILE,
   writeBundle,
 } from '../lib/bundling/bundler';
+import { DEFAULT_GUARD_CACHE } from '../lib/common/control-tower';
 
 const WORK = path.join(REPO_ROOT, 'bench', '.work');
 const RESULTS = path.join(REPO_ROOT, 'bench', 'results.json');
@@ -103,6 +104,8 @@ interface SynthCase {
   readonly label: string;
   readonly cwd: string;
   readonly extra: readonly string[];
+  /** Run before each of its synths (not timed). */
+  readonly before?: () => void;
 }
 
 interface SynthResult {
@@ -124,6 +127,7 @@ function synthInterleaved(cases: readonly SynthCase[]): SynthResult[] {
       const acc = runs[i]!;
       if (acc.error) return;
       const out = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-bench-synth-'));
+      c.before?.();
       try {
         const r = timed('npx', ['cdk', 'synth', '--quiet', '-o', out, ...c.extra], c.cwd);
         if (!r.ok) {
@@ -175,6 +179,31 @@ function writeFloorApp(): string {
     ].join('\n'),
   );
   return dir;
+}
+
+/**
+ * The app of bin/app.ts with the checks as they were before the Control Tower rules (cdk-nag's two
+ * packs only): a bench-only entry point, so the plugin's cost is measured, not guessed.
+ */
+function withoutControlTowerApp(): string {
+  const file = path.join(WORK, 'app-without-control-tower.ts');
+  fs.writeFileSync(
+    file,
+    [
+      "import { App, Validations } from 'aws-cdk-lib';",
+      "import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';",
+      "import { buildApp } from '../../lib/app';",
+      "import { configFromContext } from '../../lib/config';",
+      'const app = new App();',
+      'const { config, selection } = configFromContext((key) => app.node.tryGetContext(key));',
+      'buildApp(app, config, selection);',
+      'Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));',
+      'app.synth();',
+      '',
+    ].join('\n'),
+  );
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { app: string };
+  return cdkJson.app.replace(/\S+\.ts\b/, path.relative(REPO_ROOT, file));
 }
 
 /** The app command of cdk.json with the floor's runner instead of ours (same entry point). */
@@ -315,16 +344,26 @@ function main(): number {
   process.stderr.write(`Benchmark: ${RUNS} runs each on ${os.cpus().length} CPUs, node ${process.version}\n`);
 
   const bundling = lambdas();
-  const [floor, full, biome, biomeFloorRunner] = synthInterleaved([
+  const clearGuardCache = () => fs.rmSync(DEFAULT_GUARD_CACHE, { recursive: true, force: true });
+  const [floor, full, biome, biomeFloorRunner, fullCached, fullWithoutCt] = synthInterleaved([
     { label: 'floor synth', cwd: writeFloorApp(), extra: [] },
-    { label: 'full synth', cwd: REPO_ROOT, extra: [] },
+    // What CI and a first synth pay: no cfn-guard finding cached (lib/common/control-tower.ts).
+    { label: 'full synth', cwd: REPO_ROOT, extra: [], before: clearGuardCache },
     { label: 'biome synth', cwd: REPO_ROOT, extra: ['-c', 'biome=alice'] },
     {
       label: 'biome synth, floor runner',
       cwd: REPO_ROOT,
       extra: ['-c', 'biome=alice', '--app', floorRunnerApp()],
     },
-  ]) as [SynthResult, SynthResult, SynthResult, SynthResult];
+    // Information: a synth after an unchanged one (every cfn-guard finding cached).
+    { label: 'full synth, guard findings cached', cwd: REPO_ROOT, extra: [] },
+    // Information: the same app without the Control Tower rules (what the plugin costs).
+    {
+      label: 'full synth, no Control Tower rules',
+      cwd: REPO_ROOT,
+      extra: ['--app', withoutControlTowerApp()],
+    },
+  ]) as [SynthResult, SynthResult, SynthResult, SynthResult, SynthResult, SynthResult];
   let tests: Timed | undefined;
   if (!args['skip-tests']) {
     process.stderr.write('  test suite (npx jest, once)...\n');
@@ -343,6 +382,8 @@ function main(): number {
       full: { ...full, ratioToFloor: ratio(full) },
       biome: { ...biome, ratioToFloor: ratio(biome) },
       biomeWithFloorRunner: { ...biomeFloorRunner, ratioToFloor: ratio(biomeFloorRunner) },
+      fullGuardCached: { ...fullCached, ratioToFloor: ratio(fullCached) },
+      fullWithoutControlTower: { ...fullWithoutCt, ratioToFloor: ratio(fullWithoutCt) },
     },
     bundling: {
       medianMs: bundling.bundlingMs,
@@ -372,6 +413,12 @@ function main(): number {
   synthRow('cdk synth: floor app', floor, undefined);
   rows[rows.length - 1]![3] = '';
   synthRow('cdk synth: full app', full, results.synth.full.ratioToFloor, TARGETS.fullSynthRatio);
+  synthRow('  same, guard findings cached', fullCached, results.synth.fullGuardCached.ratioToFloor);
+  synthRow(
+    '  same, without the Control Tower rules',
+    fullWithoutCt,
+    results.synth.fullWithoutControlTower.ratioToFloor,
+  );
   synthRow('cdk synth: -c biome=alice', biome, results.synth.biome.ratioToFloor, TARGETS.biomeSynthRatio);
   synthRow(
     '  same, with the floor runner',
@@ -434,7 +481,7 @@ function main(): number {
       ? `Wrote ${path.relative(REPO_ROOT, RESULTS)}.`
       : 'Not saved (pass --save to write bench/results.json).',
   );
-  return [full, biome, floor].some((x) => x.error) ? 1 : 0;
+  return [full, biome, floor, fullCached, fullWithoutCt].some((x) => x.error) ? 1 : 0;
 }
 
 process.exitCode = main();
