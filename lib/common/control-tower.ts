@@ -34,6 +34,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type {
   IPolicyValidationContext,
   IPolicyValidationPlugin,
@@ -74,6 +75,11 @@ export interface ControlTowerChecksProps {
    * @default node_modules/.cache/biomes-cfn-guard
    */
   readonly cacheDir?: string | false;
+  /**
+   * cfn-guard processes run at once (each group of rules is one process; they run in worker threads).
+   * @default the machine's available parallelism
+   */
+  readonly parallelism?: number;
 }
 
 /** The default cache of findings (removed with node_modules, so by `npm ci`). */
@@ -103,6 +109,7 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
   private readonly rules: readonly Rule[];
   private readonly wholeTemplates: boolean;
   private readonly cacheDir: string | false;
+  private readonly parallelism: number;
   /** How many cfn-guard processes this instance ran (the cache avoids them); for tests. */
   guardCalls = 0;
 
@@ -114,6 +121,7 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     this.ruleIds = this.inner.ruleIds;
     this.wholeTemplates = props.wholeTemplates ?? false;
     this.cacheDir = props.cacheDir ?? DEFAULT_GUARD_CACHE;
+    this.parallelism = Math.max(1, props.parallelism ?? os.availableParallelism());
     const disabled = new Set(props.disabledRules ?? []);
     this.rules = ruleFiles(CONTROL_TOWER_RULES_DIR)
       .filter((file) => !disabled.has(path.parse(file).name))
@@ -147,6 +155,7 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-guard-'));
     try {
       const violations: Violation[] = [];
+      const jobs: { rules: string[]; pending: Map<string, { template: string; cacheKey: string }> }[] = [];
       let n = 0;
       for (const group of groups.values()) {
         const rulesKey = this.rulesKey(group.rules);
@@ -173,17 +182,18 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
           fs.writeFileSync(file, data);
           pending.set(file, { template: template.file, cacheKey });
         }
-        if (pending.size === 0) continue;
-        this.guardCalls++;
-        const report = new CfnGuardValidator({
-          controlTowerRulesEnabled: false,
-          rules: group.rules,
-        }).validate({
-          templatePaths: [...pending.keys()],
-          appConstruct: context.appConstruct,
-        });
+        if (pending.size > 0) jobs.push({ rules: group.rules, pending });
+      }
+      this.guardCalls += jobs.length;
+      const reports = runGuardJobs(
+        jobs.map((j) => ({ rules: j.rules, data: [...j.pending.keys()] })),
+        this.parallelism,
+        context.appConstruct,
+      );
+      jobs.forEach((job, i) => {
+        const report = reports[i]!;
         // Split the findings by data file: each reduced template is cached on its own.
-        for (const [file, { template, cacheKey }] of pending) {
+        for (const [file, { template, cacheKey }] of job.pending) {
           const found = report.violations
             .map((v) => ({
               ...v,
@@ -193,7 +203,7 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
           this.store(cacheKey, found);
           violations.push(...found.map((v) => withTemplate(v, template)));
         }
-      }
+      });
       return { success: violations.length === 0, violations };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -225,6 +235,103 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     const temporary = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(temporary, JSON.stringify(violations));
     fs.renameSync(temporary, file);
+  }
+}
+
+interface GuardJob {
+  readonly rules: readonly string[];
+  readonly data: readonly string[];
+}
+
+/** The worker thread's code: runs the plugin (and so its cfn-guard process) on each of its jobs. */
+const GUARD_WORKER = `
+const { workerData } = require('node:worker_threads');
+let results;
+try {
+  const { CfnGuardValidator } = require(workerData.plugin);
+  results = workerData.jobs.map(({ index, rules, data }) => {
+    try {
+      const report = new CfnGuardValidator({ controlTowerRulesEnabled: false, rules }).validate({ templatePaths: data });
+      return { index, report };
+    } catch (e) {
+      return { index, error: String((e && e.stack) || e) };
+    }
+  });
+} catch (e) {
+  results = [{ index: -1, error: String((e && e.stack) || e) }];
+} finally {
+  // Always answer and count, so the waiting thread never waits for a worker that failed.
+  workerData.port.postMessage(results);
+  Atomics.add(workerData.done, 0, 1);
+  Atomics.notify(workerData.done, 0);
+}
+`;
+
+/**
+ * Runs the plugin on every job, `parallelism` cfn-guard processes at a time, and returns the reports
+ * in job order. A validation plugin is synchronous, so the jobs run in worker threads (each calls
+ * the plugin, which spawns cfn-guard and waits) while this thread waits on a shared counter and then
+ * reads their answers synchronously (`receiveMessageOnPort`).
+ */
+function runGuardJobs(
+  jobs: readonly GuardJob[],
+  parallelism: number,
+  appConstruct: IPolicyValidationContext['appConstruct'],
+): PolicyValidationPluginReport[] {
+  if (jobs.length === 0) return [];
+  const run = (job: GuardJob) =>
+    new CfnGuardValidator({ controlTowerRulesEnabled: false, rules: [...job.rules] }).validate({
+      templatePaths: [...job.data],
+      appConstruct,
+    });
+  const threads = Math.min(parallelism, jobs.length);
+  if (threads === 1) return jobs.map(run);
+  // Longest first, each to the least loaded thread (cost: rules times bytes of data).
+  const cost = (job: GuardJob) => job.rules.length * job.data.reduce((n, f) => n + fs.statSync(f).size, 0);
+  const shares: { load: number; jobs: { index: number; rules: string[]; data: string[] }[] }[] = Array.from(
+    { length: threads },
+    () => ({ load: 0, jobs: [] }),
+  );
+  jobs
+    .map((job, index) => ({ job, index, cost: cost(job) }))
+    .sort((a, b) => b.cost - a.cost)
+    .forEach(({ job, index, cost: c }) => {
+      const share = shares.reduce((a, b) => (b.load < a.load ? b : a));
+      share.load += c;
+      share.jobs.push({ index, rules: [...job.rules], data: [...job.data] });
+    });
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const plugin = require.resolve('@cdklabs/cdk-validator-cfnguard');
+  const workers = shares.map((share) => {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(GUARD_WORKER, {
+      eval: true,
+      workerData: { plugin, jobs: share.jobs, port: port2, done },
+      transferList: [port2],
+    });
+    return { worker, port: port1 };
+  });
+  try {
+    // cfn-guard takes seconds; a worker that has not answered in ten minutes never will.
+    const deadline = Date.now() + 10 * 60_000;
+    for (let finished = Atomics.load(done, 0); finished < workers.length; finished = Atomics.load(done, 0)) {
+      if (Atomics.wait(done, 0, finished, deadline - Date.now()) === 'timed-out') {
+        throw new Error('cfn-guard (the Control Tower rules) did not finish within 10 minutes');
+      }
+    }
+    const reports: PolicyValidationPluginReport[] = [];
+    for (const { port } of workers) {
+      const message = receiveMessageOnPort(port)?.message as
+        { index: number; report?: PolicyValidationPluginReport; error?: string }[] | undefined;
+      if (!message) throw new Error('a cfn-guard worker ended without an answer');
+      for (const r of message) {
+        if (r.error || !r.report) throw new Error(r.error ?? 'a cfn-guard job gave no report');
+        reports[r.index] = r.report;
+      }
+    }
+    return reports;
+  } finally {
+    for (const { worker } of workers) void worker.terminate();
   }
 }
 

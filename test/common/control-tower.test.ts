@@ -64,6 +64,8 @@ test('grouped by resource type, the rules find exactly what they find on whole t
   const grouped = findings(new ControlTowerChecks({ cacheDir: false }), templates);
   const whole = findings(new ControlTowerChecks({ wholeTemplates: true, cacheDir: false }), templates);
   expect(grouped).toEqual(whole);
+  // In worker threads or in this one, the same findings.
+  expect(findings(new ControlTowerChecks({ cacheDir: false, parallelism: 1 }), templates)).toEqual(whole);
   // Not vacuous: several rules and both templates, including the cross-referencing Lambda rule.
   expect(new Set(grouped.map((f) => f.split(' ')[0])).size).toBeGreaterThanOrEqual(5);
   expect(
