@@ -92,10 +92,13 @@ export const DEFAULT_GUARD_CACHE = path.join(
   'biomes-cfn-guard',
 );
 
-interface Rule {
-  readonly file: string;
-  /** Lower-cased resource types the rule's file names. */
-  readonly types: readonly string[];
+/** Rules that name the same resource types: one cfn-guard call, on the same reduced templates. */
+interface RuleGroup {
+  /** Lower-cased resource types the rules' files name (empty: whole templates). */
+  readonly types: ReadonlySet<string>;
+  readonly files: string[];
+  /** What the group's findings depend on besides the data: the plugin's version (it ships cfn-guard), the rules' text. */
+  readonly key: string;
 }
 
 type Violation = PolicyValidationPluginReport['violations'][number];
@@ -106,7 +109,7 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
   readonly version?: string;
   readonly ruleIds?: string[];
   private readonly inner: CfnGuardValidator;
-  private readonly rules: readonly Rule[];
+  private readonly groups: readonly RuleGroup[];
   private readonly wholeTemplates: boolean;
   private readonly cacheDir: string | false;
   private readonly parallelism: number;
@@ -123,9 +126,30 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     this.cacheDir = props.cacheDir ?? DEFAULT_GUARD_CACHE;
     this.parallelism = Math.max(1, props.parallelism ?? os.availableParallelism());
     const disabled = new Set(props.disabledRules ?? []);
-    this.rules = ruleFiles(CONTROL_TOWER_RULES_DIR)
-      .filter((file) => !disabled.has(path.parse(file).name))
-      .map((file) => ({ file, types: ruleTypes(fs.readFileSync(file, 'utf8')) }));
+    // Each rule file read once per instance: its types group it, its text keys the cache.
+    const groups = new Map<
+      string,
+      { types: Set<string>; files: string[]; hash: ReturnType<typeof createHash> }
+    >();
+    for (const file of ruleFiles(CONTROL_TOWER_RULES_DIR)) {
+      if (disabled.has(path.parse(file).name)) continue;
+      const text = fs.readFileSync(file, 'utf8');
+      const types = ruleTypes(text);
+      const id = types.join(' ');
+      const group = groups.get(id) ?? {
+        types: new Set(types),
+        files: [],
+        hash: createHash('sha256').update(this.version ?? ''),
+      };
+      group.files.push(file);
+      group.hash.update('\0').update(path.basename(file)).update('\0').update(text);
+      groups.set(id, group);
+    }
+    this.groups = [...groups.values()].map((g) => ({
+      types: g.types,
+      files: g.files,
+      key: g.hash.digest('hex'),
+    }));
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
@@ -145,20 +169,12 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
       file,
       body: JSON.parse(fs.readFileSync(file, 'utf8')) as Template,
     }));
-    const groups = new Map<string, { types: Set<string>; rules: string[] }>();
-    for (const rule of this.rules) {
-      const key = rule.types.join(' ');
-      const group = groups.get(key) ?? { types: new Set(rule.types), rules: [] };
-      group.rules.push(rule.file);
-      groups.set(key, group);
-    }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-guard-'));
     try {
       const violations: Violation[] = [];
       const jobs: { rules: string[]; pending: Map<string, { template: string; cacheKey: string }> }[] = [];
       let n = 0;
-      for (const group of groups.values()) {
-        const rulesKey = this.rulesKey(group.rules);
+      for (const group of this.groups) {
         // Reduced templates of this group: cached findings, or a data file for the one guard call.
         const pending = new Map<string, { template: string; cacheKey: string }>();
         for (const template of templates) {
@@ -172,7 +188,7 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
             entries.map(([id, r]) => [id, named(r) ? r : { Type: r.Type }]),
           );
           const data = JSON.stringify({ ...template.body, Resources: resources });
-          const cacheKey = createHash('sha256').update(rulesKey).update('\0').update(data).digest('hex');
+          const cacheKey = createHash('sha256').update(group.key).update('\0').update(data).digest('hex');
           const cached = this.cached(cacheKey);
           if (cached) {
             violations.push(...cached.map((v) => withTemplate(v, template.file)));
@@ -182,7 +198,7 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
           fs.writeFileSync(file, data);
           pending.set(file, { template: template.file, cacheKey });
         }
-        if (pending.size > 0) jobs.push({ rules: group.rules, pending });
+        if (pending.size > 0) jobs.push({ rules: group.files, pending });
       }
       this.guardCalls += jobs.length;
       const reports = runGuardJobs(
@@ -208,14 +224,6 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  }
-
-  /** What a group's findings depend on besides the data: the plugin's version (it ships cfn-guard), the rules' text. */
-  private rulesKey(rules: readonly string[]): string {
-    const hash = createHash('sha256').update(this.version ?? '');
-    for (const rule of rules)
-      hash.update('\0').update(path.basename(rule)).update('\0').update(fs.readFileSync(rule));
-    return hash.digest('hex');
   }
 
   private cached(key: string): Violation[] | undefined {

@@ -157,6 +157,8 @@ export class DevopsStack extends Stack {
         qualifier: config.bootstrapQualifier,
         artifactsKey: release.key,
         logs,
+        // A configured image is pulled by SageMaker as it is: nothing to build, no Docker, no privilege.
+        buildsInferenceImage: env.inference.image === undefined,
       }).project;
       verifyProjects[env.name] = new VerifyProject(this, `Verify-${env.name}`, {
         appName: config.appName,

@@ -150,14 +150,7 @@ describe.each(ENVS)('Aurora cluster and instance (%s)', (name) => {
   test('enhanced monitoring: an interval RDS accepts and a role monitoring.rds.amazonaws.com may assume', () => {
     const [, instance] = only(shared[name]!, 'AWS::RDS::DBInstance');
     expect([1, 5, 10, 15, 30, 60]).toContain(props(instance).MonitoringInterval);
-    const roleId = [...referencesIn(props(instance).MonitoringRoleArn)][0]!;
-    const trust = statementsOf(props(shared[name]!.Resources[roleId]).AssumeRolePolicyDocument);
-    expect(trust).toEqual([
-      expect.objectContaining({
-        Action: 'sts:AssumeRole',
-        Principal: { Service: 'monitoring.rds.amazonaws.com' },
-      }),
-    ]);
+    expectAssumableOnlyBy(shared[name]!, props(instance).MonitoringRoleArn, 'monitoring.rds.amazonaws.com');
   });
 
   test('storage is encrypted with a key of the stack whose policy lets the account (and so RDS, for it) use it', () => {
@@ -261,14 +254,11 @@ describe.each(ENVS)('SageMaker model, endpoint configuration and endpoint (%s)',
 
   test('the Model is created after every policy of its execution role, which SageMaker may assume', () => {
     const [modelId, model] = only(shared[name]!, 'AWS::SageMaker::Model');
-    const roleId = [...referencesIn(props(model).ExecutionRoleArn)][0]!;
-    const trust = statementsOf(props(shared[name]!.Resources[roleId]).AssumeRolePolicyDocument);
-    expect(trust).toEqual([
-      expect.objectContaining({
-        Action: 'sts:AssumeRole',
-        Principal: { Service: 'sagemaker.amazonaws.com' },
-      }),
-    ]);
+    const roleId = expectAssumableOnlyBy(
+      shared[name]!,
+      props(model).ExecutionRoleArn,
+      'sagemaker.amazonaws.com',
+    );
     const policies = policiesOfRole(shared[name]!, roleId);
     expect(policies.length).toBeGreaterThan(0);
     const before = createdBefore(shared[name]!, modelId);
@@ -280,6 +270,15 @@ describe.each(ENVS)('SageMaker model, endpoint configuration and endpoint (%s)',
 });
 
 /** AWS::IAM::Policy resources attached to the role `roleId`. */
+/** The role `roleArn` refers to may be assumed by `service` alone; returns the role's logical id. */
+function expectAssumableOnlyBy(t: CfnTemplate, roleArn: unknown, service: string): string {
+  const roleId = [...referencesIn(roleArn)][0]!;
+  expect(statementsOf(props(t.Resources[roleId]).AssumeRolePolicyDocument)).toEqual([
+    expect.objectContaining({ Action: 'sts:AssumeRole', Principal: { Service: service } }),
+  ]);
+  return roleId;
+}
+
 function policiesOfRole(t: CfnTemplate, roleId: string): string[] {
   return resourcesOf(t, 'AWS::IAM::Policy')
     .filter(([, p]) => asArray(props(p).Roles).some((r) => referencesIn(r).has(roleId)))

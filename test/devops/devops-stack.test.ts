@@ -409,6 +409,32 @@ describe('pipelines', () => {
   });
 });
 
+describe('the Infrastructure projects and the inference image', () => {
+  const projectOf = (t: Template, env: string) =>
+    Object.values(t.findResources('AWS::CodeBuild::Project')).find((p) =>
+      String(p.Properties.Description).includes(`to ${env} from the build's cloud assembly`),
+    )!;
+
+  test('where the environment builds the default image: Docker (privileged), x86, a login to the base registry', () => {
+    const project = projectOf(template, 'prod');
+    expect(project.Properties.Environment).toMatchObject({ PrivilegedMode: true, Type: 'LINUX_CONTAINER' });
+    expect(JSON.stringify(project.Properties.Source.BuildSpec)).toContain('docker login');
+  });
+
+  test('where the config names an image: no Docker, no privilege, no base registry login', () => {
+    const raw = rawPlaceholderConfig() as {
+      environments: Record<string, { inference: Record<string, unknown> }>;
+    };
+    raw.environments.prod!.inference.image = '444444444444.dkr.ecr.eu-west-1.amazonaws.com/scorer:1';
+    const configured = synth(parseConfig(raw)).template;
+    const prod = projectOf(configured, 'prod');
+    expect(prod.Properties.Environment.PrivilegedMode ?? false).toBe(false);
+    expect(JSON.stringify(prod.Properties.Source.BuildSpec)).not.toContain('docker login');
+    // The other environments still build the default image.
+    expect(projectOf(configured, 'dev').Properties.Environment.PrivilegedMode).toBe(true);
+  });
+});
+
 describe('release buckets and replication', () => {
   test.each(ENV_NAMES)(
     '%s: replicates to its landing bucket in its account, owner override, replica key',

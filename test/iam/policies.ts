@@ -223,9 +223,24 @@ export class PolicyWorld {
       }
       return byTarget;
     };
-    const bucketPolicies = documents('AWS::S3::BucketPolicy', 'Bucket');
-    const queuePolicies = documents('AWS::SQS::QueuePolicy', 'Queues');
-    const topicPolicies = documents('AWS::SNS::TopicPolicy', 'Topics');
+    // Resources whose policy is a resource of its own, found by the resource's Ref; the ARN of each.
+    const withPolicyResource: Record<
+      string,
+      { policies: Map<string, PolicyDocument>; arn: (id: string) => string }
+    > = {
+      'AWS::S3::Bucket': {
+        policies: documents('AWS::S3::BucketPolicy', 'Bucket'),
+        arn: (id) => s.getAtt(id, 'Arn'),
+      },
+      'AWS::SQS::Queue': {
+        policies: documents('AWS::SQS::QueuePolicy', 'Queues'),
+        arn: (id) => s.getAtt(id, 'Arn'),
+      },
+      'AWS::SNS::Topic': {
+        policies: documents('AWS::SNS::TopicPolicy', 'Topics'),
+        arn: (id) => String(s.ref(id)),
+      },
+    };
     const aliases = new Map<string, string[]>();
     for (const [, a] of ofType('AWS::KMS::Alias')) {
       const target = s.resolveString(a.Properties.TargetKeyId);
@@ -236,15 +251,6 @@ export class PolicyWorld {
 
     for (const [id, r] of entries) {
       switch (r.Type) {
-        case 'AWS::S3::Bucket': {
-          const name = String(s.ref(id));
-          const policy = bucketPolicies.get(name);
-          this.register(s.stackName, id, {
-            ...base(r, s.getAtt(id, 'Arn')),
-            ...(policy ? { policy } : {}),
-          });
-          break;
-        }
         case 'AWS::KMS::Key':
           this.register(s.stackName, id, {
             ...base(r, s.getAtt(id, 'Arn')),
@@ -252,20 +258,12 @@ export class PolicyWorld {
             aliases: aliases.get(String(s.ref(id))) ?? [],
           });
           break;
-        case 'AWS::SQS::Queue': {
-          const policy = queuePolicies.get(String(s.ref(id)));
-          this.register(s.stackName, id, {
-            ...base(r, s.getAtt(id, 'Arn')),
-            ...(policy ? { policy } : {}),
-          });
-          break;
-        }
+        case 'AWS::S3::Bucket':
+        case 'AWS::SQS::Queue':
         case 'AWS::SNS::Topic': {
-          const policy = topicPolicies.get(String(s.ref(id)));
-          this.register(s.stackName, id, {
-            ...base(r, String(s.ref(id))),
-            ...(policy ? { policy } : {}),
-          });
+          const { policies, arn } = withPolicyResource[r.Type as string]!;
+          const policy = policies.get(String(s.ref(id)));
+          this.register(s.stackName, id, { ...base(r, arn(id)), ...(policy ? { policy } : {}) });
           break;
         }
         case 'AWS::IAM::Role':
