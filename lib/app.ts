@@ -3,6 +3,8 @@
  * selection. `bin/app.ts` calls it with context; tests call it with a config of their own.
  */
 import { type App, CfnOutput, DefaultStackSynthesizer, type Stack, Tags, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SANDPIT_TAGS } from '../lambda/shared/sandpit';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { applyCompliance } from './common/compliance';
 import { ControlTowerChecks } from './common/control-tower';
@@ -11,9 +13,20 @@ import { TAGS } from '../lambda/shared/contracts';
 import { MAINLINE_BIOME } from '../lambda/shared/grammar';
 import { BiomeScope, EnvScope } from '../lambda/shared/scope';
 import { LambdaBundles } from './bundling/bundler';
-import { type BiomesConfig, environmentOf, type Selection } from './config';
+import {
+  type BiomesConfig,
+  type EnvironmentConfig,
+  environmentOf,
+  type SandpitLifetime,
+  type Selection,
+} from './config';
 import { DevopsStack } from './devops/devops-stack';
-import { devopsStackName } from './naming';
+import {
+  devopsStackName,
+  SANDPIT_ASSET_PREFIX,
+  sandpitDeployerRoleArn,
+  sandpitExecutionRoleArn,
+} from './naming';
 import { BiomeStack } from './workload/biome/biome-stack';
 import { SharedStack } from './workload/shared/shared-stack';
 
@@ -38,6 +51,12 @@ export interface BuildOptions {
    * @default - no commit output
    */
   readonly commit?: string;
+  /**
+   * What a sandpit's CDK deploy puts live, for its ledger record: the commit (`-c commit`, else the
+   * working tree's HEAD; undefined outside Git) and whether the tree had uncommitted changes.
+   * @default - commit unknown, clean
+   */
+  readonly sandpitSource?: { readonly commit?: string; readonly dirty: boolean };
 }
 
 /** Output naming the commit a stack was deployed from (BuildOptions.commit). */
@@ -81,21 +100,48 @@ export function buildApp(
   Tags.of(app).add(TAGS.app, config.appName);
   applyCompliance(app);
 
-  const addBiome = (envName: string, biome: string) => {
+  const addBiome = (envName: string, biome: string, lifetime?: SandpitLifetime) => {
     const environment = environmentOf(config, envName);
     const name = new BiomeScope(config.appName, envName, biome).stackName;
     const stack = new BiomeStack(app, name, {
       stackName: name,
       env: { account: environment.account, region },
-      synthesizer: synthesizer(),
+      // A sandpit deploys through its environment's sandpit deployer, never the admin bootstrap roles.
+      synthesizer: lifetime ? sandpitSynthesizer(config, environment) : synthesizer(),
       config,
       envName,
       biome,
       services,
+      ...(lifetime
+        ? {
+            sandpit: { ...lifetime, ...(options.sandpitSource ?? { dirty: false }) },
+            // Stack tags (explicit: cdk.json's @aws-cdk/core:explicitStackTags): the sweeper finds
+            // sandpits and their owner and lifetime by them; a number of days, never a date, so the
+            // template stays the same from synth to synth.
+            tags: {
+              [TAGS.app]: config.appName,
+              [TAGS.env]: envName,
+              [TAGS.biome]: biome,
+              [SANDPIT_TAGS.owner]: lifetime.owner,
+              [SANDPIT_TAGS.ttlDays]: String(lifetime.ttlDays),
+              [SANDPIT_TAGS.keep]: String(lifetime.keep),
+            },
+          }
+        : {}),
       description: `Biomes: biome "${biome}" in ${envName} (cheap, serverless, destroyed without a trace)`,
     });
     Tags.of(stack).add(TAGS.env, envName);
     Tags.of(stack).add(TAGS.biome, biome);
+    if (lifetime) {
+      // Every role of the stack is capped to the sandpit domain; the execution role refuses any other.
+      iam.PermissionsBoundary.of(stack).apply(
+        iam.ManagedPolicy.fromManagedPolicyName(
+          stack,
+          'SandpitBoundary',
+          new EnvScope(config.appName, envName).sandpitBoundaryName,
+        ),
+      );
+    }
     recordCommit(stack);
     built.biomes.push(stack);
     built.stacks.push(stack);
@@ -103,7 +149,7 @@ export function buildApp(
 
   if (selection.kind === 'biome') {
     bundles.prepare(BiomeStack.functions(services));
-    addBiome(selection.env, selection.biome);
+    addBiome(selection.env, selection.biome, selection.sandpit);
     return built;
   }
 
@@ -138,4 +184,27 @@ export function buildApp(
   }
   for (const environment of config.environments) addBiome(environment.name, MAINLINE_BIOME);
   return { ...built, devops };
+}
+
+/**
+ * The synthesizer of a sandpit stack: the CDK CLI assumes the environment's sandpit deployer (as its
+ * deploy, asset-publishing and lookup role) and passes the sandpit execution role to CloudFormation,
+ * both from the shared stack (lib/workload/shared/sandpit-deployer.ts); the assets go to the bootstrap
+ * bucket under `sandpit/`, the only prefix the deployer may write, so a sandpit can never plant an
+ * object a mainline deploy would pick up.
+ */
+export function sandpitSynthesizer(
+  config: BiomesConfig,
+  environment: EnvironmentConfig,
+): DefaultStackSynthesizer {
+  const deployer = sandpitDeployerRoleArn(config, environment);
+  return new DefaultStackSynthesizer({
+    qualifier: config.bootstrapQualifier,
+    deployRoleArn: deployer,
+    fileAssetPublishingRoleArn: deployer,
+    imageAssetPublishingRoleArn: deployer,
+    lookupRoleArn: deployer,
+    cloudFormationExecutionRole: sandpitExecutionRoleArn(config, environment),
+    bucketPrefix: SANDPIT_ASSET_PREFIX,
+  });
 }

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { type EnvironmentDefinition, envNameProblem, hostsSandpits } from '../lambda/shared/environments';
 import { biomeNameProblem, MAINLINE_BIOME, shaProblem } from '../lambda/shared/grammar';
+import { ownerProblem, ttlProblem } from '../lambda/shared/sandpit';
 
 /** The context key under which `cdk.json` holds the configuration object. */
 export const CONFIG_CONTEXT_KEY = 'biomes';
@@ -22,6 +23,12 @@ export const ENV_CONTEXT_KEY = 'env';
  * as an output (never a tag, which CloudFormation would push onto every resource).
  */
 export const COMMIT_CONTEXT_KEY = 'commit';
+/** `-c owner=<email>` (with `-c biome`): the sandpit's owner; default the working tree's Git author email. */
+export const OWNER_CONTEXT_KEY = 'owner';
+/** `-c ttl=<days>` (with `-c biome`): the sandpit's lifetime after each deploy; default `biomes.sandpits.defaultTtlDays`. */
+export const TTL_CONTEXT_KEY = 'ttl';
+/** `-c keep=true` (with `-c biome`): the sweeper reports the sandpit past its expiry but never deletes it. */
+export const KEEP_CONTEXT_KEY = 'keep';
 /** The key of the DevOps account in `biomes.accounts`. */
 export const DEVOPS_ACCOUNT_KEY = 'devops';
 
@@ -143,6 +150,37 @@ const environmentSchema = z.object({
     .default(30),
 });
 
+/** An IAM principal ARN, wildcards allowed: who may assume the sandpit deployer role. */
+const principalPattern = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[A-Za-z0-9+=,.@_/*?-]+$/,
+    'must be an IAM role or user ARN, wildcards allowed (e.g. "arn:aws:iam::222222222222:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_SandpitDeveloper_*")',
+  );
+
+const sandpitsSchema = z
+  .object({
+    /**
+     * Who may deploy and destroy sandpits: IAM principal ARN patterns (an SSO permission set's roles, a
+     * team role). They may assume the sandpit deployer role of every environment that hosts sandpits, and
+     * nothing else of Biomes; the sandpit pipeline's deploy project may too.
+     */
+    deployers: z.array(principalPattern).default([]),
+    /**
+     * Email addresses that may push to a sandpit owned by someone else (the sandpit pipeline refuses
+     * anyone else whose commit author is not the sandpit's owner).
+     */
+    maintainers: z.array(z.email('must be an email address')).default([]),
+    /** Days a sandpit lives after its last deploy when `-c ttl` is not given. */
+    defaultTtlDays: z.number().int().min(1).default(7),
+    /** The most `-c ttl` may ask for; `-c keep=true` is for a sandpit that must outlive it. */
+    maxTtlDays: z.number().int().min(1).max(365).default(30),
+  })
+  .refine((s) => s.defaultTtlDays <= s.maxTtlDays, {
+    message: 'defaultTtlDays must be at most maxTtlDays',
+    path: ['defaultTtlDays'],
+  });
+
 const promotionEntrySchema = z.strictObject({
   env: envName,
   /** A manual approval before this environment in the release pipeline. @default false */
@@ -177,6 +215,8 @@ const rawSchema = z
           .transform((v) => (v ? v : undefined)),
       })
       .default({ email: undefined }),
+    /** Who deploys sandpits, who may take one over, and how long they live. */
+    sandpits: sandpitsSchema.default({ deployers: [], maintainers: [], defaultTtlDays: 7, maxTtlDays: 30 }),
     /** The environments in promotion order: the release branch goes through them one after the other. */
     promotion: z.array(promotionEntrySchema).min(1, 'must list at least one environment'),
     environments: z.record(z.string(), z.unknown()),
@@ -251,13 +291,34 @@ export interface BiomesConfig {
   readonly source: z.infer<typeof sourceSchema>;
   readonly notifications: { readonly email?: string };
   readonly devopsAccount: string;
+  readonly sandpits: z.infer<typeof sandpitsSchema>;
   /** Every environment, in promotion order. */
   readonly environments: readonly EnvironmentConfig[];
 }
 
-/** What one synth builds: the whole app, or one biome's stack. */
+/** What one synth builds: the whole app, or one sandpit's stack. */
 export type Selection =
-  { readonly kind: 'all' } | { readonly kind: 'biome'; readonly env: string; readonly biome: string };
+  | { readonly kind: 'all' }
+  | {
+      readonly kind: 'biome';
+      readonly env: string;
+      readonly biome: string;
+      /** The sandpit's owner and lifetime (stack tags and ledger facts). */
+      readonly sandpit: SandpitLifetime;
+    };
+
+/** Who owns a sandpit and how long it lives after each deploy (lambda/shared/sandpit.ts). */
+export interface SandpitLifetime {
+  readonly owner: string;
+  readonly ttlDays: number;
+  readonly keep: boolean;
+}
+
+/** What the working tree says, read by bin/ (Git) for a sandpit: its default owner. */
+export interface WorkingTree {
+  /** `git config user.email`; undefined outside a Git tree or when unset. */
+  readonly authorEmail?: string;
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -326,6 +387,7 @@ export function parseConfig(raw: unknown): BiomesConfig {
     source: c.source,
     notifications: c.notifications,
     devopsAccount: c.accounts[DEVOPS_ACCOUNT_KEY] ?? '',
+    sandpits: c.sandpits,
     environments,
   };
 }
@@ -356,8 +418,72 @@ function contextText(value: unknown): string {
   return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }
 
-/** Parses `-c biome=<name>` and `-c env=<env>` into what the app should synthesize. */
-export function parseSelection(config: BiomesConfig, biome: unknown, env: unknown): Selection {
+/** The raw sandpit context values (`-c owner`, `-c ttl`, `-c keep`). */
+export interface SandpitContext {
+  readonly owner?: unknown;
+  readonly ttl?: unknown;
+  readonly keep?: unknown;
+}
+
+/** The sandpit's owner, lifetime and keep flag from context and the working tree; each bad value names its key. */
+export function parseLifetime(
+  config: BiomesConfig,
+  context: SandpitContext,
+  tree: WorkingTree = {},
+): SandpitLifetime {
+  const problems: string[] = [];
+  const ownerText = context.owner === undefined ? tree.authorEmail : contextText(context.owner);
+  let owner = '';
+  if (ownerText === undefined || ownerText === '') {
+    problems.push(
+      `-c ${OWNER_CONTEXT_KEY}: a sandpit needs an owner; pass -c ${OWNER_CONTEXT_KEY}=<your email> or set git config user.email`,
+    );
+  } else {
+    const problem = ownerProblem(ownerText);
+    if (problem) problems.push(`-c ${OWNER_CONTEXT_KEY}: ${problem}`);
+    owner = ownerText;
+  }
+  let ttlDays = config.sandpits.defaultTtlDays;
+  if (context.ttl !== undefined) {
+    const text = contextText(context.ttl);
+    const problem = ttlProblem(text, config.sandpits.maxTtlDays);
+    if (problem) problems.push(`-c ${TTL_CONTEXT_KEY}: ${problem}`);
+    else ttlDays = Number(text);
+  }
+  let keep = false;
+  if (context.keep !== undefined) {
+    const text = contextText(context.keep);
+    if (text !== 'true' && text !== 'false') {
+      problems.push(`-c ${KEEP_CONTEXT_KEY}: "${text}" must be true or false`);
+    }
+    keep = text === 'true';
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+  return { owner, ttlDays, keep };
+}
+
+/** Parses `-c biome=<name>` and `-c env=<env>` (and a sandpit's owner and lifetime) into what the app should synthesize. */
+export function parseSelection(
+  config: BiomesConfig,
+  biome: unknown,
+  env: unknown,
+  sandpit: SandpitContext = {},
+  tree: WorkingTree = {},
+): Selection {
+  if (biome === undefined) {
+    const given = (
+      [
+        [OWNER_CONTEXT_KEY, sandpit.owner],
+        [TTL_CONTEXT_KEY, sandpit.ttl],
+        [KEEP_CONTEXT_KEY, sandpit.keep],
+      ] as const
+    ).filter(([, v]) => v !== undefined);
+    if (given.length > 0) {
+      throw new ConfigError(
+        `${given.map(([k]) => `-c ${k}`).join(', ')}: only a sandpit has an owner and a lifetime (with -c ${BIOME_CONTEXT_KEY}=<name>); "${MAINLINE_BIOME}" never expires.`,
+      );
+    }
+  }
   if (env !== undefined && biome === undefined) {
     throw new ConfigError(
       `-c ${ENV_CONTEXT_KEY}=${contextText(env)} needs -c ${BIOME_CONTEXT_KEY}=<name>: env selects the environment of one biome (without biome the whole app is synthesized).`,
@@ -386,7 +512,7 @@ export function parseSelection(config: BiomesConfig, biome: unknown, env: unknow
       `-c ${BIOME_CONTEXT_KEY}=${name} -c ${ENV_CONTEXT_KEY}=${envName}: ${envName} is protected and hosts the "${MAINLINE_BIOME}" biome only; create sandpits in ${hosts.join(' or ')}.`,
     );
   }
-  return { kind: 'biome', env: envName, biome: name };
+  return { kind: 'biome', env: envName, biome: name, sandpit: parseLifetime(config, sandpit, tree) };
 }
 
 /** Parses `-c commit=<sha>`: absent, or the full commit id. */
@@ -398,14 +524,23 @@ export function parseCommit(commit: unknown): string | undefined {
   return text;
 }
 
-/** Everything `bin/app.ts` reads from context, validated together. */
-export function configFromContext(get: (key: string) => unknown): {
+/** Everything `bin/app.ts` reads from context (and, for a sandpit's default owner, the working tree), validated together. */
+export function configFromContext(
+  get: (key: string) => unknown,
+  tree: WorkingTree = {},
+): {
   config: BiomesConfig;
   selection: Selection;
   commit?: string;
 } {
   const config = parseConfig(get(CONFIG_CONTEXT_KEY));
-  const selection = parseSelection(config, get(BIOME_CONTEXT_KEY), get(ENV_CONTEXT_KEY));
+  const selection = parseSelection(
+    config,
+    get(BIOME_CONTEXT_KEY),
+    get(ENV_CONTEXT_KEY),
+    { owner: get(OWNER_CONTEXT_KEY), ttl: get(TTL_CONTEXT_KEY), keep: get(KEEP_CONTEXT_KEY) },
+    tree,
+  );
   const commit = parseCommit(get(COMMIT_CONTEXT_KEY));
   return { config, selection, ...(commit ? { commit } : {}) };
 }

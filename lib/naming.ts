@@ -57,3 +57,42 @@ export function releaseVerifyRoleArn(config: BiomesConfig, env: EnvironmentConfi
   const name = new EnvScope(config.appName, env.name).releaseVerifyRoleName;
   return `arn:${partitionOf(config.region)}:iam::${env.account}:role/${name}`;
 }
+
+/**
+ * The sandpit pipeline's deploy project role in the DevOps account. Named, because each sandpit-hosting
+ * environment's sandpit deployer role trusts exactly this principal.
+ */
+export function sandpitDeployProjectRoleName(config: BiomesConfig, env: EnvironmentConfig): string {
+  return `${config.appName}-devops-sandpit-deploy-${env.name}`;
+}
+
+export function sandpitDeployProjectRoleArn(config: BiomesConfig, env: EnvironmentConfig): string {
+  return `arn:${partitionOf(config.region)}:iam::${config.devopsAccount}:role/${sandpitDeployProjectRoleName(config, env)}`;
+}
+
+/** The sandpit deployer role of an environment, in its workload account (EnvScope.sandpitDeployerRoleName). */
+export function sandpitDeployerRoleArn(config: BiomesConfig, env: EnvironmentConfig): string {
+  const name = new EnvScope(config.appName, env.name).sandpitDeployerRoleName;
+  return `arn:${partitionOf(config.region)}:iam::${env.account}:role/${name}`;
+}
+
+/** The sandpit execution role of an environment (EnvScope.sandpitExecutionRoleName). */
+export function sandpitExecutionRoleArn(config: BiomesConfig, env: EnvironmentConfig): string {
+  const name = new EnvScope(config.appName, env.name).sandpitExecutionRoleName;
+  return `arn:${partitionOf(config.region)}:iam::${env.account}:role/${name}`;
+}
+
+/** The sandpit permissions boundary of an environment (EnvScope.sandpitBoundaryName). */
+export function sandpitBoundaryArn(config: BiomesConfig, env: EnvironmentConfig): string {
+  const name = new EnvScope(config.appName, env.name).sandpitBoundaryName;
+  return `arn:${partitionOf(config.region)}:iam::${env.account}:policy/${name}`;
+}
+
+/** Key prefix of sandpit assets in the bootstrap assets bucket: the deployer may write nothing else there. */
+export const SANDPIT_ASSET_PREFIX = 'sandpit/';
+
+/** The sandpit owners topic of an environment (EnvScope.ownersTopicName). */
+export function ownersTopicArn(config: BiomesConfig, env: EnvironmentConfig): string {
+  const name = new EnvScope(config.appName, env.name).ownersTopicName;
+  return `arn:${partitionOf(config.region)}:sns:${config.region}:${env.account}:${name}`;
+}

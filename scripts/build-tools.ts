@@ -11,9 +11,11 @@ import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 import { BUNDLE_FILE, esbuildOptions, REPO_ROOT } from '../lib/bundling/bundler';
 import { VERIFY_TOOL } from '../lib/devops/verify-project';
+import { OWNER_CHECK_TOOL } from '../lib/devops/sandpit-deploy-project';
 
 export const TOOLS: Readonly<Record<string, string>> = {
   [VERIFY_TOOL]: path.join(REPO_ROOT, 'scripts', 'verify-release.ts'),
+  [OWNER_CHECK_TOOL]: path.join(REPO_ROOT, 'scripts', 'sandpit-owner-check.ts'),
 };
 
 function main(): number {

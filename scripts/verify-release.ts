@@ -15,7 +15,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PREDICT_MODEL } from '../lambda/predict/model';
-import { shaProblem } from '../lambda/shared/grammar';
+import { biomeNameProblem, MAINLINE_BIOME, shaProblem } from '../lambda/shared/grammar';
 import { BiomeScope } from '../lambda/shared/scope';
 import { dynamoLedgerReader } from '../lib/devops/release/ledger-reader';
 import {
@@ -75,6 +75,9 @@ async function main(): Promise<number> {
     );
   }
   const artifacts = manifestArtifacts(process.cwd(), sha);
+  const biome = process.env[VERIFY_ENV.biome] ?? MAINLINE_BIOME;
+  const biomeProblem = biomeNameProblem(biome, { allowMainline: true });
+  if (biomeProblem) throw new UsageError(`${VERIFY_ENV.biome}: ${biomeProblem}`);
 
   let credentials;
   try {
@@ -104,7 +107,7 @@ async function main(): Promise<number> {
     }
   };
   const table = await parameter(main.envScope.sharedParameter('ledgerTableName'));
-  const workflowArn = await parameter(main.workflowArnParameter);
+  const workflowArn = biome === MAINLINE_BIOME ? await parameter(main.workflowArnParameter) : '';
 
   const sfn = new SFNClient({ credentials });
   const workflow: WorkflowRunner = {
@@ -143,7 +146,17 @@ async function main(): Promise<number> {
     log: (line) => console.log(line),
   };
 
-  const live = await waitUntilLive(deps, { env, sha, artifacts, timeoutMs: timeoutMinutes * 60_000 });
+  const live = await waitUntilLive(deps, {
+    env,
+    sha,
+    artifacts,
+    biome,
+    timeoutMs: timeoutMinutes * 60_000,
+  });
+  if (biome !== MAINLINE_BIOME) {
+    console.log(`${env}/${biome}: sandpit ${sha} is live (the integration test runs on the mainline only)`);
+    return 0;
+  }
   const model = live.get(`model:${PREDICT_MODEL}`);
   if (!model)
     throw new VerifyError(

@@ -61,8 +61,8 @@ describe('a fourth environment is data: qa between dev and staging (promotion li
       'ApproveProd',
       ...steps('Prod'),
     ]);
-    // The sandpit pipeline still publishes to the first environment only.
-    expect(stages).toContainEqual(['Source', 'Build', 'PublishDev']);
+    // The sandpit pipeline still goes to the first environment only.
+    expect(stages).toContainEqual(['Source', 'Build', 'InfrastructureDev', 'PublishDev', 'VerifyDev']);
   });
 
   test('qa gets its release bucket replicating into its own landing bucket, and its own publish project', () => {

@@ -10,6 +10,7 @@ import {
   testApp,
   testConfig,
   unacknowledgedFindings,
+  sandpitSelection,
 } from './fixtures/config';
 
 const ROOT = path.join(__dirname, '..');
@@ -107,7 +108,7 @@ describe('the whole app (placeholders, no -c biome)', () => {
 });
 
 test('-c biome=alice builds exactly one stack, in dev', () => {
-  const built = buildApp(testApp(), testConfig(), { kind: 'biome', env: 'dev', biome: 'alice' });
+  const built = buildApp(testApp(), testConfig(), sandpitSelection('alice'));
   expect(built.stacks.map((s) => s.stackName)).toEqual(['biomes-dev-alice']);
   expect(built.stacks[0]?.account).toBe('222222222222');
 });

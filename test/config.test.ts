@@ -212,15 +212,27 @@ describe('config', () => {
 
 describe('selection (-c biome, -c env)', () => {
   const config = parseConfig(rawPlaceholderConfig());
-  const select = (biome: unknown, env: unknown) => parseSelection(config, biome, env);
+  const tree = { authorEmail: 'alice@example.com' };
+  const select = (biome: unknown, env: unknown) => parseSelection(config, biome, env, {}, tree);
+  const lifetime = { owner: 'alice@example.com', ttlDays: 7, keep: false };
 
   test('no biome selects the whole app', () => {
     expect(select(undefined, undefined)).toEqual({ kind: 'all' });
   });
 
   test('a biome defaults to the first environment of the promotion order', () => {
-    expect(select('alice', undefined)).toEqual({ kind: 'biome', env: 'dev', biome: 'alice' });
-    expect(select('alice', 'staging')).toEqual({ kind: 'biome', env: 'staging', biome: 'alice' });
+    expect(select('alice', undefined)).toEqual({
+      kind: 'biome',
+      env: 'dev',
+      biome: 'alice',
+      sandpit: lifetime,
+    });
+    expect(select('alice', 'staging')).toEqual({
+      kind: 'biome',
+      env: 'staging',
+      biome: 'alice',
+      sandpit: lifetime,
+    });
   });
 
   test.each(['dev', 'prod', undefined])(
@@ -289,8 +301,95 @@ describe('selection (-c biome, -c env)', () => {
 
   test('configFromContext reads config, biome and env', () => {
     const context: Record<string, unknown> = { biomes: rawPlaceholderConfig(), biome: 'bob', env: 'dev' };
-    const { config, selection } = configFromContext((k) => context[k]);
+    const { config, selection } = configFromContext((k) => context[k], { authorEmail: 'bob@example.com' });
     expect(config.region).toBe('eu-west-1');
-    expect(selection).toEqual({ kind: 'biome', env: 'dev', biome: 'bob' });
+    expect(selection).toEqual({
+      kind: 'biome',
+      env: 'dev',
+      biome: 'bob',
+      sandpit: { owner: 'bob@example.com', ttlDays: 7, keep: false },
+    });
+  });
+
+  test.each(['main-x', 'shared-db'])(
+    'biome %s is refused: main- and shared- are the fences of the mainline and shared stacks',
+    (biome) => {
+      expect(() => select(biome, undefined)).toThrow(/must not start with "main-" or "shared-"/);
+    },
+  );
+});
+
+describe('sandpit owner and lifetime (-c owner, -c ttl, -c keep)', () => {
+  const config = parseConfig(rawPlaceholderConfig());
+  const select = (context: { owner?: unknown; ttl?: unknown; keep?: unknown }, authorEmail?: string) =>
+    parseSelection(config, 'alice', undefined, context, authorEmail ? { authorEmail } : {});
+  const sandpit = (s: ReturnType<typeof select>) => (s.kind === 'biome' ? s.sandpit : undefined);
+
+  test('the owner defaults to the Git author email; -c owner overrides it', () => {
+    expect(sandpit(select({}, 'dev@example.com'))?.owner).toBe('dev@example.com');
+    expect(sandpit(select({ owner: 'lead@example.com' }, 'dev@example.com'))?.owner).toBe('lead@example.com');
+  });
+
+  test('without either, synth is refused with what to pass', () => {
+    expect(() => select({})).toThrow(/-c owner: a sandpit needs an owner; pass -c owner=<your email>/);
+  });
+
+  test.each(['alice', 'alice@', '@example.com', 'alice@example', 'a b@example.com'])(
+    'owner %s is refused: not an email address',
+    (owner) => {
+      expect(() => select({ owner })).toThrow(/-c owner: .* is not an email address/);
+    },
+  );
+
+  test('the TTL defaults to biomes.sandpits.defaultTtlDays and takes whole days up to the maximum', () => {
+    expect(sandpit(select({}, 'a@example.com'))?.ttlDays).toBe(7);
+    expect(sandpit(select({ ttl: '14' }, 'a@example.com'))?.ttlDays).toBe(14);
+    expect(sandpit(select({ ttl: 30 }, 'a@example.com'))?.ttlDays).toBe(30);
+  });
+
+  test.each([
+    ['0', /positive whole number of days/],
+    ['-3', /positive whole number of days/],
+    ['1.5', /positive whole number of days/],
+    ['a week', /positive whole number of days/],
+    ['31', /above the maximum of 30 days \(biomes\.sandpits\.maxTtlDays\); use -c keep=true/],
+  ])('ttl %s is refused with the rule', (ttl, rule) => {
+    expect(() => select({ ttl }, 'a@example.com')).toThrow(/-c ttl: /);
+    expect(() => select({ ttl }, 'a@example.com')).toThrow(rule);
+  });
+
+  test('-c keep takes true or false', () => {
+    expect(sandpit(select({ keep: 'true' }, 'a@example.com'))?.keep).toBe(true);
+    expect(sandpit(select({ keep: false }, 'a@example.com'))?.keep).toBe(false);
+    expect(() => select({ keep: 'yes' }, 'a@example.com')).toThrow(/-c keep: "yes" must be true or false/);
+  });
+
+  test('every bad value is named at once', () => {
+    expect(() => select({ owner: 'x', ttl: '0', keep: 'maybe' })).toThrow(
+      /-c owner[\s\S]*-c ttl[\s\S]*-c keep/,
+    );
+  });
+
+  test.each([
+    ['ttl', '3'],
+    ['owner', 'a@example.com'],
+    ['keep', 'true'],
+  ])('-c %s without -c biome (main, or the whole app) is refused: main never expires', (key, value) => {
+    expect(() => parseSelection(config, undefined, undefined, { [key]: value })).toThrow(
+      new RegExp(`-c ${key}: only a sandpit has an owner and a lifetime .*"main" never expires`),
+    );
+  });
+
+  test('the maximum and default are config, checked against each other', () => {
+    expect(
+      configError(
+        withChange((r) => {
+          r.sandpits = { defaultTtlDays: 40, maxTtlDays: 30 };
+        }),
+      ),
+    ).toMatch(/biomes\.sandpits\.defaultTtlDays: defaultTtlDays must be at most maxTtlDays/);
+    expect(
+      configError(withChange((r) => (r.sandpits = { deployers: ['arn:aws:iam::2222:role/x'] }))),
+    ).toMatch(/biomes\.sandpits\.deployers\.0: must be an IAM role or user ARN/);
   });
 });

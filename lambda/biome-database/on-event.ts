@@ -10,7 +10,9 @@ import * as z from 'zod/mini';
 import { type DataApi, dataApi } from '../shared/data-api';
 import { issueLines } from '../shared/issues';
 import { type RetryOptions, retryWithDefaults } from '../shared/retry';
-import type { BiomeDatabaseNames } from '../shared/scope';
+import { MAINLINE_BIOME } from '../shared/grammar';
+import { stackNameOfArn } from '../shared/sandpit';
+import { type BiomeDatabaseNames, BiomeScope } from '../shared/scope';
 import { dropBiomeDatabase, ensureBiomeDatabase, keepsDatabase, type Log, migrate } from './database';
 import { MIGRATIONS, type Migration } from './migrations';
 import { ATTRIBUTE, type BiomeDatabaseProperties, biomeDatabaseNames, parseProperties } from './properties';
@@ -27,7 +29,11 @@ export const PROVISIONING_RESUME_RETRY: RetryOptions = {
   maxDelayMs: 16_000,
 };
 
-const base = { ResourceProperties: z.record(z.string(), z.unknown()) };
+const base = {
+  ResourceProperties: z.record(z.string(), z.unknown()),
+  /** The ARN of the stack that holds the resource; CloudFormation sets it on every request. */
+  StackId: z.optional(z.string()),
+};
 export const eventSchema = z.discriminatedUnion('RequestType', [
   z.object({ RequestType: z.literal('Create'), ...base }),
   z.object({
@@ -52,6 +58,29 @@ export interface Dependencies {
   /** @default PROVISIONING_RESUME_RETRY (unset fields take its values) */
   readonly retry?: Partial<RetryOptions>;
   readonly migrations?: readonly Migration[];
+  /**
+   * Set on the environment's shared provider, which sandpit stacks use (their own roles may not read
+   * the master secret): a request is served only for the biome of the stack that sends it, so one
+   * sandpit can never create, migrate or drop another biome's database.
+   * @default - the provider belongs to one biome stack (the mainline's)
+   */
+  readonly stackFence?: { readonly app: string; readonly env: string };
+}
+
+/** Refuses a request whose biome is not the sending stack's own (with {@link Dependencies.stackFence}). */
+export function checkStackFence(
+  fence: Dependencies['stackFence'],
+  stackId: string | undefined,
+  props: Pick<BiomeDatabaseProperties, 'biome' | 'env'>,
+): void {
+  if (!fence) return;
+  const expected = new BiomeScope(fence.app, fence.env, props.biome).stackName;
+  const stack = stackId === undefined ? undefined : stackNameOfArn(stackId);
+  if (props.biome === MAINLINE_BIOME || props.env !== fence.env || stack !== expected) {
+    throw new Error(
+      `The shared biome database provider of ${fence.app}/${fence.env} serves a sandpit stack's own database only: stack ${stack ?? stackId ?? '(none)'} asked for biome "${props.biome}" of ${props.env} (expected stack ${expected}, never "${MAINLINE_BIOME}").`,
+    );
+  }
 }
 
 /** The Data API as one secret's user, waiting out a resume and then failing with the Data API's own error. */
@@ -151,12 +180,14 @@ export async function onEvent(raw: unknown, deps: Dependencies): Promise<OnEvent
       });
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
+    checkStackFence(deps.stackFence, event.StackId, props);
     const names = biomeDatabaseNames(props);
     await dropBiomeDatabase(executor(deps, props, props.masterSecretArn), names, props, deps.log);
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
 
   const props = parseProperties(event.ResourceProperties);
+  checkStackFence(deps.stackFence, event.StackId, props);
   const names = biomeDatabaseNames(props);
   const id = physicalId(props, names);
   const admin = executor(deps, props, props.masterSecretArn);

@@ -14,6 +14,12 @@ import { type BiomeDatabaseNames, BiomeScope } from '../shared/scope';
 
 export const RESOURCE_TYPE = 'Custom::BiomeDatabase';
 
+/** Environment of the shared provider (sandpits): the app and env whose sandpit stacks it serves. */
+export const BIOME_DATABASE_ENV = {
+  fenceApp: 'BIOMES_STACK_FENCE_APP',
+  fenceEnv: 'BIOMES_STACK_FENCE_ENV',
+} as const;
+
 export const PROPERTY = {
   clusterArn: 'ClusterArn',
   masterSecretArn: 'MasterSecretArn',

@@ -27,7 +27,7 @@ import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ARTIFACT_METADATA } from '../shared/contracts';
-import { type ArtifactKey, parseArtifactKey } from '../shared/grammar';
+import { type ArtifactKey, MAINLINE_BIOME, parseArtifactKey } from '../shared/grammar';
 import { Budget, MIN_STEP_MS, UPDATE_WAIT_SECONDS } from './budget';
 import { accessDeniedReason, httpStatusOf, messageOf, nameOf } from './errors';
 import { type LandingObject, OBJECT_CREATED, parseEvent, unwrapEvent } from './event';
@@ -56,6 +56,21 @@ export interface Deps {
   readonly owner: string;
   /** Milliseconds left in this invocation (Lambda's `context.getRemainingTimeInMillis`). */
   readonly remainingMs: () => number;
+  /**
+   * Tells a sandpit's owner (the owners topic, filtered on the biome) about a deploy that ended failed
+   * or rejected. Absent where the environment hosts no sandpits.
+   */
+  readonly notifyOwner?: (biome: string, subject: string, message: string) => Promise<void>;
+}
+
+/** Whether an outcome goes to its sandpit's owner: a final failure or rejection of a sandpit artifact. */
+export function concernsOwner(outcome: Outcome): outcome is Outcome & { biome: string } {
+  return (
+    (outcome.status === 'failed' || outcome.status === 'rejected') &&
+    outcome.retrying !== true &&
+    outcome.biome !== undefined &&
+    outcome.biome !== MAINLINE_BIOME
+  );
 }
 
 const POLL_MS = 2_000;
@@ -95,6 +110,19 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
     await ledger.record(outcome, finishedAt);
     const log = outcome.status === 'deployed' || outcome.status === 'skipped' ? logger.info : logger.warn;
     log.call(logger, `${outcome.status}: ${outcome.reason}`, { outcome });
+    if (deps.notifyOwner && concernsOwner(outcome)) {
+      const what = outcome.name ? `${outcome.kind ?? 'artifact'} ${outcome.name}` : outcome.key;
+      try {
+        await deps.notifyOwner(
+          outcome.biome,
+          `Biomes sandpit ${outcome.biome}: ${what} ${outcome.status}`,
+          `The deploy of ${outcome.key}${outcome.sha ? ` (commit ${outcome.sha})` : ''} to sandpit ${outcome.biome} was ${outcome.status}: ${outcome.reason}\nWhat is live did not change. The ledger's history of ${what} has the details.`,
+        );
+      } catch (e) {
+        // The outcome is recorded; a lost notice must not turn it into a retry.
+        logger.warn('could not notify the sandpit owner', { error: String(e) });
+      }
+    }
     return outcome;
   };
 

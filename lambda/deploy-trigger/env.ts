@@ -16,6 +16,8 @@ export const DEPLOY_TRIGGER_ENV = {
   maxModelBytes: 'BIOMES_MAX_MODEL_BYTES',
   /** How long a claim or a per-target lock is held before another invocation may take it over. */
   leaseSeconds: 'BIOMES_LEASE_SECONDS',
+  /** Where the environment hosts sandpits: the owners topic a sandpit's failed or rejected deploys go to. */
+  ownersTopicArn: 'BIOMES_OWNERS_TOPIC_ARN',
 } as const;
 
 /** Lambda's own limit for a deployment package fetched from S3 (unzipped); a bigger zip cannot deploy. */

@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -13,6 +14,7 @@ import type { Context } from 'aws-lambda';
 import { type Deps, processEvent } from './deploy';
 import type { Outcome } from './ledger';
 import { settingsFromEnv } from './settings';
+import { OWNER_NOTICE_ATTRIBUTE } from '../shared/sandpit';
 
 const logger = new Logger({ serviceName: 'deploy-trigger' });
 const settings = settingsFromEnv(process.env);
@@ -25,6 +27,20 @@ const clients = {
   }),
   sagemaker: new SageMakerRuntimeClient({}),
 };
+const sns = settings.ownersTopicArn ? new SNSClient({}) : undefined;
+const notifyOwner =
+  sns && settings.ownersTopicArn
+    ? async (biome: string, subject: string, message: string) => {
+        await sns.send(
+          new PublishCommand({
+            TopicArn: settings.ownersTopicArn,
+            Subject: subject.slice(0, 99),
+            Message: message,
+            MessageAttributes: { [OWNER_NOTICE_ATTRIBUTE]: { DataType: 'String', StringValue: biome } },
+          }),
+        );
+      }
+    : undefined;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function handler(event: unknown, context: Context): Promise<Outcome> {
@@ -38,6 +54,7 @@ export async function handler(event: unknown, context: Context): Promise<Outcome
     // Lambda retries a failed or timed-out async invocation with the same request id.
     owner: context.awsRequestId,
     remainingMs: () => context.getRemainingTimeInMillis(),
+    ...(notifyOwner ? { notifyOwner } : {}),
   };
   return processEvent(deps, event);
 }

@@ -13,11 +13,20 @@
  * | `BIOME#<biome>`  | `LOCK#<kind>#<name>`                           | lease held while one invocation deploys that name: owner, token, expiresAt |
  * | `OBJECT#<key>`   | `DELIVERY#<version id or etag>`                | idempotency claim of one landing object version: status, owner, token |
  * | `UNPARSED`       | `HISTORY#<recordedAt>#<eventId>`               | outcome of an event whose key names no biome     |
+ * | `BIOME#<biome>`  | `SANDPIT`                                      | a sandpit's owner, lifetime, last deploy, status (lambda/shared/sandpit.ts SandpitRecord) |
+ * | `BIOME#<biome>`  | `HISTORY#sandpit#<recordedAt>#<eventId>`       | one lifecycle event of a sandpit: CDK deploy, notice, expiry, destroy |
  *
  * So "what is live in biome X, since when, from which commit" is one query (partition
  * `BIOME#X`, sort key beginning with `LIVE#`), and "history of service S in biome X" is one query
  * (partition `BIOME#X`, sort key beginning with `HISTORY#service#S#`, sorted by time). `<kind>` is
  * `service` or `model`; names never contain `#`, so prefixes cannot collide.
+ *
+ * "What is live across the environment" is one query too: every `LIVE#` item and every `SANDPIT` item
+ * carries the keys of the sparse global secondary index {@link LIVE_INDEX} (partition `LIVE`, sort
+ * `<biome>#<kind>#<name>` or `<biome>#sandpit`), so a Query of partition `LIVE` returns each biome's live
+ * services and models next to its owner and expiry, sorted by biome. Items without the attributes (claims,
+ * leases, history) stay out of the index. One partition value: an environment has tens of biomes and
+ * hundreds of items, far below a partition's limits.
  */
 import type { ArtifactKind } from '../shared/grammar';
 
@@ -31,6 +40,27 @@ export type LedgerKey = { readonly [LEDGER_PARTITION_KEY]: string; readonly [LED
 
 export function ledgerKey(partition: string, sort: string): LedgerKey {
   return { [LEDGER_PARTITION_KEY]: partition, [LEDGER_SORT_KEY]: sort };
+}
+
+/** The sparse index of everything live (and every sandpit record) of the environment. */
+export const LIVE_INDEX = {
+  name: 'live',
+  partitionKey: 'livePartition',
+  sortKey: 'liveSort',
+  /** The one partition value of the index. */
+  partition: 'LIVE',
+} as const;
+
+/** The index keys a live record or sandpit record carries (kind `sandpit` for the latter). */
+export function liveIndexKeys(
+  biome: string,
+  kind: ArtifactKind | 'sandpit',
+  name?: string,
+): { readonly livePartition: string; readonly liveSort: string } {
+  return {
+    livePartition: LIVE_INDEX.partition,
+    liveSort: name === undefined ? `${biome}#${kind}` : `${biome}#${kind}#${name}`,
+  };
 }
 
 /** Partition key values. */
@@ -49,6 +79,9 @@ export const sk: {
   readonly historyOf: (kind: ArtifactKind, name: string) => string;
   readonly unparsedHistory: (at: string, eventId: string) => string;
   readonly delivery: (identity: string) => string;
+  readonly sandpit: string;
+  readonly sandpitHistory: (at: string, eventId: string) => string;
+  readonly livePrefix: string;
 } = {
   live: (kind: ArtifactKind, name: string) => `LIVE#${kind}#${name}`,
   lock: (kind: ArtifactKind, name: string) => `LOCK#${kind}#${name}`,
@@ -59,4 +92,9 @@ export const sk: {
   historyOf: (kind: ArtifactKind, name: string) => `HISTORY#${kind}#${name}#`,
   unparsedHistory: (at: string, eventId: string) => `HISTORY#${at}#${eventId}`,
   delivery: (identity: string) => `DELIVERY#${identity}`,
+  /** The sandpit record of a biome (owner, lifetime, status). */
+  sandpit: 'SANDPIT',
+  sandpitHistory: (at: string, eventId: string) => `HISTORY#sandpit#${at}#${eventId}`,
+  /** Prefix of every live record of a biome. */
+  livePrefix: 'LIVE#',
 };

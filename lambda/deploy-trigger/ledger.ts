@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ArtifactKind } from '../shared/grammar';
 import { nameOf } from './errors';
-import { LEDGER_PARTITION_KEY, type LedgerKey, ledgerKey, pk, sk } from './ledger-keys';
+import { LEDGER_PARTITION_KEY, type LedgerKey, ledgerKey, liveIndexKeys, pk, sk } from './ledger-keys';
 
 export type Status = 'deployed' | 'skipped' | 'rejected' | 'failed';
 
@@ -391,7 +391,17 @@ export class LedgerTarget {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...this.key(sk.live), biome, kind, name, ...record },
+          // Written by the trigger: source `pipeline`; the live index's keys make it part of the one
+          // query of what is live across the environment.
+          Item: {
+            ...this.key(sk.live),
+            biome,
+            kind,
+            name,
+            source: 'pipeline',
+            ...record,
+            ...liveIndexKeys(biome, kind, name),
+          },
           ConditionExpression: FORWARD_ONLY,
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':new': record.publishedAt, ':key': record.key },

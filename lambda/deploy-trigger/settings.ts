@@ -22,6 +22,8 @@ export interface Settings {
   readonly maxServiceBytes: number;
   readonly maxModelBytes: number;
   readonly leaseSeconds: number;
+  /** The owners topic (environments with sandpits); undefined: failures go to the ledger and alarms only. */
+  readonly ownersTopicArn?: string;
 }
 
 const required = z.string().check(z.minLength(1, 'must be set'));
@@ -45,6 +47,9 @@ const schema = z.object({
   [ENV.maxServiceBytes]: bytes(DEFAULT_MAX_SERVICE_BYTES),
   [ENV.maxModelBytes]: bytes(DEFAULT_MAX_MODEL_BYTES),
   [ENV.leaseSeconds]: z._default(z.coerce.number().check(z.int(), z.minimum(60)), 960),
+  [ENV.ownersTopicArn]: z.optional(
+    z.string().check(z.regex(/^arn:aws[a-z-]*:sns:/, 'must be an SNS topic ARN')),
+  ),
 });
 
 export function settingsFromEnv(env: Record<string, string | undefined>): Settings {
@@ -64,5 +69,6 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Settin
     maxServiceBytes: e[ENV.maxServiceBytes],
     maxModelBytes: e[ENV.maxModelBytes],
     leaseSeconds: e[ENV.leaseSeconds],
+    ...(e[ENV.ownersTopicArn] ? { ownersTopicArn: e[ENV.ownersTopicArn] } : {}),
   };
 }

@@ -41,6 +41,10 @@ export function biomeNameProblem(
     return `"${name}" must match ${BIOME_PATTERN.source}: lowercase letters, digits and single hyphens, starting with a letter and not ending with a hyphen`;
   }
   if (name.includes('--')) return `"${name}" must not contain "--"`;
+  // `<app>-<env>-main-*` and `<app>-<env>-shared-*` are the names IAM fences the sandpit deployer off.
+  if (name.startsWith(`${MAINLINE_BIOME}-`) || name.startsWith('shared-')) {
+    return `"${name}" must not start with "${MAINLINE_BIOME}-" or "shared-" (the sandpit deployer is fenced off names beginning <app>-<env>-${MAINLINE_BIOME}- and <app>-<env>-shared-)`;
+  }
   if (name === MAINLINE_BIOME && options.allowMainline) return undefined;
   if ((RESERVED_BIOME_NAMES as readonly string[]).includes(name)) {
     return `"${name}" is reserved (${RESERVED_BIOME_NAMES.join(', ')}); pick another name for a sandpit`;

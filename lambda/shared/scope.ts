@@ -24,9 +24,18 @@ export const SHARED_PARAMETER_LEAVES = {
   endpointName: 'inference/endpoint-name',
   /** ARN of the environment's logs key: every log group of the environment is encrypted with it. */
   logsKeyArn: 'logs/key-arn',
+  /** Only where sandpits live: the shared biome database provider (sandpit stacks hold no master-secret role). */
+  sandpitDatabaseToken: 'sandpits/database-service-token',
+  /** Only where sandpits live: the ledger recorder a sandpit stack reports its CDK deploys to. */
+  sandpitRecorderToken: 'sandpits/recorder-service-token',
+  /** Only where sandpits live: the topic of owner notices (subscriptions filter on the biome). */
+  ownersTopicArn: 'sandpits/owners-topic-arn',
 } as const;
 
 export type SharedParameter = keyof typeof SHARED_PARAMETER_LEAVES;
+/** The shared parameters that exist only in an environment that hosts sandpits. */
+export const SANDPIT_PARAMETERS = ['sandpitDatabaseToken', 'sandpitRecorderToken', 'ownersTopicArn'] as const;
+export type SandpitParameter = (typeof SANDPIT_PARAMETERS)[number];
 
 /** The database every PostgreSQL cluster has; role and database DDL run connected to it. */
 export const MAINTENANCE_DATABASE = 'postgres';
@@ -92,6 +101,41 @@ export class EnvScope {
    */
   get releaseVerifyRoleName(): string {
     return `${this.app}-${this.env}-release-verify`;
+  }
+
+  /**
+   * The sandpit deployer: the role people (biomes.sandpits.deployers) and the sandpit pipeline assume to
+   * create, update, hotswap or delete a sandpit stack, and nothing else (lib/workload/shared/sandpit-deployer.ts).
+   * Named: biome stacks' synthesizer and the DevOps account's deploy project name it.
+   */
+  get sandpitDeployerRoleName(): string {
+    return `${this.app}-${this.env}-sandpit-deployer`;
+  }
+
+  /** The CloudFormation service role of every sandpit stack: it can create only what a biome stack contains. */
+  get sandpitExecutionRoleName(): string {
+    return `${this.app}-${this.env}-sandpit-execution`;
+  }
+
+  /** The topic of sandpit owner notices; named because the DevOps account's sandpit projects publish to it. */
+  get ownersTopicName(): string {
+    return `${this.app}-${this.env}-sandpit-owners`;
+  }
+
+  /** The permissions boundary of every role a sandpit stack creates (a customer managed policy). */
+  get sandpitBoundaryName(): string {
+    return `${this.app}-${this.env}-sandpit-boundary`;
+  }
+
+  /**
+   * How sandpit resource names are fenced: every name a sandpit stack's resources get starts with
+   * `<app>-<env>-<biome>-` (CloudFormation-generated names start with the stack name), so IAM allows
+   * `<app>-<env>-*` and denies the mainline and shared stacks' `<app>-<env>-main-*` and
+   * `<app>-<env>-shared-*` (biome names may not start with `main-` or `shared-`, lambda/shared/grammar.ts).
+   */
+  get sandpitFence(): { readonly prefix: string; readonly excluded: readonly string[] } {
+    const prefix = `${this.app}-${this.env}-`;
+    return { prefix, excluded: [`${prefix}main-`, `${prefix}shared-`] };
   }
 
   /**
@@ -165,6 +209,19 @@ export class BiomeScope {
   /** Where the biome's models live on the model location: `<locationPrefix><biome>/` (the slash keeps `alice` off `alice-b`). */
   modelPrefix(locationPrefix: string): string {
     return `${locationPrefix}${this.biome}/`;
+  }
+
+  /**
+   * A sandpit's database secret. Named (only in sandpits) so that the sandpit deployer's IAM fence
+   * (EnvScope.sandpitFence) covers it: a generated secret name would not contain the stack name.
+   */
+  get databaseSecretName(): string {
+    return `${this.stackName}-database`;
+  }
+
+  /** A sandpit's workflow state machine: named for the same fence (a generated name lacks the stack name). */
+  get stateMachineName(): string {
+    return `${this.stackName}-workflow`;
   }
 
   /**

@@ -13,13 +13,17 @@ export type Invocation =
   /** A caller waits for the answer (Step Functions, the deploy trigger's smoke check, CloudFormation's provider framework): errors go back to it, a DLQ would never receive anything. */
   | 'synchronous'
   /** Asynchronous, with an on-failure destination (an SQS queue), which replaces a DeadLetterConfig and also receives the error. */
-  | 'asynchronous-with-destination';
+  | 'asynchronous-with-destination'
+  /** Started by an EventBridge Scheduler schedule without retries; the next run does the work again. */
+  | 'scheduled';
 
 const DLQ_REASON: Record<Invocation, string> = {
   synchronous:
     'Invoked synchronously only (its caller gets the error and retries or records it); a dead-letter queue applies to asynchronous invocations.',
   'asynchronous-with-destination':
     "Asynchronous failures go to an SQS on-failure destination, which carries the error and the request (Lambda's successor to a DeadLetterConfig).",
+  scheduled:
+    'Started once a day by EventBridge Scheduler without retries: a failed run is logged, and the next run recomputes everything from the stacks and the ledger, so there is nothing to redrive.',
 };
 
 /** Acknowledges the pinned runtime and the dead-letter decision of `fn` (our own functions, traced). */

@@ -44,6 +44,11 @@ export interface NotificationTopicProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * A fixed name, where another account's policy must name the topic.
+   * @default - a CloudFormation-generated name
+   */
+  readonly topicName?: string;
 }
 
 /**
@@ -73,6 +78,7 @@ export class NotificationTopic extends Construct {
       );
     }
     this.topic = new sns.Topic(this, 'Topic', {
+      ...(props.topicName ? { topicName: props.topicName } : {}),
       displayName: props.displayName,
       masterKey: this.key,
       enforceSSL: true,

@@ -20,6 +20,8 @@ export const BUILD_ENV = {
   branch: 'BRANCH',
   /** `release` or `sandpit`: a sandpit build first checks that the branch names a valid biome. */
   pipelineKind: 'PIPELINE_KIND',
+  /** Sandpit builds: the owners topic a failed build tells the sandpit's owner through. */
+  ownersTopicArn: 'OWNERS_TOPIC_ARN',
 } as const;
 
 /**

@@ -13,11 +13,15 @@ import {
   landingBucketName,
   landingKeyAliasArn,
   releaseVerifyRoleArn,
+  ownersTopicArn,
   replicationRoleName,
+  sandpitDeployerRoleArn,
+  sandpitDeployProjectRoleName,
   verifyProjectRoleName,
 } from '../naming';
 import { InfrastructureProject } from './infrastructure-project';
 import { VerifyProject } from './verify-project';
+import { grantOwnerNotices, SandpitDeployProject } from './sandpit-deploy-project';
 import { BuildProject, type PipelineKind } from './build-project';
 import { Pipelines } from './pipelines';
 import { PublishProject } from './publish-project';
@@ -143,6 +147,7 @@ export class DevopsStack extends Stack {
       releaseKey: firstBucket.key,
       artifactsKey: sandpit.key,
       deniedBiomes: [MAINLINE_BIOME],
+      ownersTopicArn: ownersTopicArn(config, first),
       logs,
     }).project;
 
@@ -171,12 +176,33 @@ export class DevopsStack extends Stack {
       }).project;
     }
 
+    // The sandpit pipeline's deploy and verify steps, through the first environment's sandpit deployer.
+    const sandpitDeploy = new SandpitDeployProject(this, `SandpitDeploy-${first.name}`, {
+      appName: config.appName,
+      envName: first.name,
+      account: first.account,
+      roleName: sandpitDeployProjectRoleName(config, first),
+      deployerRoleArn: sandpitDeployerRoleArn(config, first),
+      ownersTopicArn: ownersTopicArn(config, first),
+      maintainers: config.sandpits.maintainers,
+      verifyTimeout: Duration.minutes(first.verifyTimeoutMinutes),
+      artifactsKey: sandpit.key,
+      logs,
+    });
+    // The sandpit build and publish steps tell the owner about their failures too.
+    for (const project of [this.builds.sandpit.project, sandpitPublishProject]) {
+      if (project.role)
+        grantOwnerNotices(project.role, ownersTopicArn(config, first), first.account, this.region);
+    }
+
     this.pipelines = new Pipelines(this, 'Pipelines', {
       source: config.source,
       environments: config.environments,
       infrastructureProjects,
       verifyProjects,
       sandpitPublishProject,
+      sandpitDeployProject: sandpitDeploy.project,
+      ownersTopicArn: ownersTopicArn(config, first),
       resources: {
         release: { artifactBucket: release.bucket, buildProject: this.builds.release.project },
         sandpit: { artifactBucket: sandpit.bucket, buildProject: this.builds.sandpit.project },

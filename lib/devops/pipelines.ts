@@ -12,6 +12,7 @@ import type { BiomesConfig } from '../config';
 import { SANDPIT_BRANCH_GLOB, SANDPIT_BRANCH_PREFIX } from './branches';
 import { BUILD_ENV, BUILD_EXPORTS, type PipelineKind } from './build-project';
 import { PUBLISH_ENV } from './publish-project';
+import { SANDPIT_PROJECT_ENV, type SandpitStep } from './sandpit-deploy-project';
 
 /** Namespace of the source action's variables (`#{Source.CommitId}`, `#{Source.BranchName}`). */
 export const SOURCE_NAMESPACE = 'Source';
@@ -40,10 +41,14 @@ export interface PipelinesProps {
   readonly publishProjects: Readonly<Record<string, codebuild.IProject>>;
   /** The sandpit pipeline's own publish project (first environment), which IAM denies `main/`. */
   readonly sandpitPublishProject: codebuild.IProject;
+  /** The sandpit pipeline's deploy-and-verify project (first environment), through the sandpit deployer. */
+  readonly sandpitDeployProject: codebuild.IProject;
   /** One infrastructure project per environment (`cdk deploy` of its shared and main stacks), by name. */
   readonly infrastructureProjects: Readonly<Record<string, codebuild.IProject>>;
   /** One verify project per environment (ledger wait and integration test), by name. */
   readonly verifyProjects: Readonly<Record<string, codebuild.IProject>>;
+  /** The first environment's sandpit owners topic: a failed sandpit build tells the owner there. */
+  readonly ownersTopicArn: string;
   /** Topic for failed executions and pending approvals. */
   readonly topic: sns.ITopic;
 }
@@ -121,7 +126,11 @@ export class Pipelines extends Construct {
         ...Object.values(props.infrastructureProjects),
         ...Object.values(props.verifyProjects),
       ],
-      sandpit: [props.resources.sandpit.buildProject, props.sandpitPublishProject],
+      sandpit: [
+        props.resources.sandpit.buildProject,
+        props.sandpitPublishProject,
+        props.sandpitDeployProject,
+      ],
     };
     for (const kind of ['release', 'sandpit'] as const) {
       // A project's role may be its own child or (a named role) a sibling: acknowledge on both.
@@ -155,6 +164,8 @@ export class Pipelines extends Construct {
       branch: props.source.branch,
       output: sourceOutput,
       variablesNamespace: SOURCE_NAMESPACE,
+      // A sandpit build needs the Git metadata: the branch commit's author email is the sandpit's owner.
+      codeBuildCloneOutput: kind === 'sandpit',
     });
     const commonEnv = {
       [PUBLISH_ENV.commitSha]: { value: source.variables.commitId },
@@ -170,6 +181,7 @@ export class Pipelines extends Construct {
         [BUILD_ENV.commitSha]: { value: source.variables.commitId },
         [BUILD_ENV.branch]: { value: source.variables.branchName },
         [BUILD_ENV.pipelineKind]: { value: kind },
+        ...(kind === 'sandpit' ? { [BUILD_ENV.ownersTopicArn]: { value: props.ownersTopicArn } } : {}),
       },
       variablesNamespace: BUILD_NAMESPACE,
     });
@@ -242,9 +254,27 @@ export class Pipelines extends Construct {
         );
       });
     } else {
-      // The sandpit pipeline publishes to the first environment only.
+      // The sandpit pipeline goes to the first environment only, the same three steps as a release:
+      // the biome stack from the build's assembly through the sandpit deployer, then the artifacts,
+      // then the wait for the ledger.
       const first = firstEnv(props).name;
-      stages.push({ stageName: stageName('Publish', first), actions: [publish(first)] });
+      const sandpitStep = (step: SandpitStep, input: codepipeline.Artifact) =>
+        new actions.CodeBuildAction({
+          actionName: `${step === 'deploy' ? 'Infrastructure' : 'Verify'}-${first}`,
+          project: props.sandpitDeployProject,
+          input,
+          extraInputs: [tools],
+          environmentVariables: {
+            [SANDPIT_PROJECT_ENV.step]: { value: step },
+            [SANDPIT_PROJECT_ENV.branch]: { value: source.variables.branchName },
+            [PUBLISH_ENV.commitSha]: { value: source.variables.commitId },
+          },
+        });
+      stages.push(
+        { stageName: stageName('Infrastructure', first), actions: [sandpitStep('deploy', assembly)] },
+        { stageName: stageName('Publish', first), actions: [publish(first)] },
+        { stageName: stageName('Verify', first), actions: [sandpitStep('verify', buildOutput)] },
+      );
     }
 
     const pipeline = new codepipeline.Pipeline(this, id, {

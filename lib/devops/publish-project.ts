@@ -5,6 +5,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { SANDPIT_BRANCH_PREFIX } from './branches';
+import { ownerNoticeCommands } from './sandpit-deploy-project';
 import { acknowledgeWildcards, codeBuildDefaultFindings, objectsOf } from '../common/nag';
 import { ARTIFACT_METADATA } from '../../lambda/shared/contracts';
 import {
@@ -78,6 +80,11 @@ export interface PublishProjectProps {
    * @default - none
    */
   readonly deniedBiomes?: readonly string[];
+  /**
+   * The sandpit owners topic: a failed publication tells the sandpit's owner (the sandpit pipeline's).
+   * @default - none (the release pipeline's projects: failures go to the team topic)
+   */
+  readonly ownersTopicArn?: string;
   /** Days the project's logs are kept. */
   /** How its log groups are kept and encrypted. */
   readonly logs: LogSettings;
@@ -125,6 +132,16 @@ export class PublishProject extends Construct {
               'bash /tmp/biomes-publish.sh "$CODEBUILD_SRC_DIR"',
             ],
           },
+          ...(props.ownersTopicArn
+            ? {
+                post_build: {
+                  commands: [
+                    `BIOME="\${BRANCH#${SANDPIT_BRANCH_PREFIX}}"`,
+                    ownerNoticeCommands(props.ownersTopicArn, 'publish'),
+                  ],
+                },
+              }
+            : {}),
         },
       }),
     });

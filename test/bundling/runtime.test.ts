@@ -22,6 +22,7 @@ describe('a bundled function', () => {
       [DEPLOY_TRIGGER_ENV.maxServiceBytes]: '1000',
       [DEPLOY_TRIGGER_ENV.maxModelBytes]: '1000',
       [DEPLOY_TRIGGER_ENV.leaseSeconds]: '60',
+      [DEPLOY_TRIGGER_ENV.ownersTopicArn]: 'arn:aws:sns:eu-west-1:222222222222:biomes-dev-sandpit-owners',
     });
     const isolated = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-isolated-'));
     fs.copyFileSync(path.join(dir, BUNDLE_FILE), path.join(isolated, BUNDLE_FILE));

@@ -12,7 +12,7 @@ import { type BiomesConfig, environmentOf, parseConfig } from '../../lib/config'
 import { PINNED_LOGICAL_IDS } from '../../lib/workload/shared/logical-ids';
 import { SKLEARN_REGISTRY_ACCOUNTS } from '../../lib/workload/shared/inference-image';
 import { SharedStack } from '../../lib/workload/shared/shared-stack';
-import { rawPlaceholderConfig, testApp } from '../fixtures/config';
+import { rawPlaceholderConfig, testApp, sandpitSelection } from '../fixtures/config';
 import {
   type CfnTemplate,
   rdsClusterIdentifierProblem,
@@ -59,7 +59,7 @@ beforeAll(() => {
     env: { account: environmentOf(config, ENV).account, region: REGION },
   });
   shared = Template.fromStack(stack).toJSON() as CfnTemplate;
-  const built = buildApp(testApp(), config, { kind: 'biome', env: ENV, biome: BIOME });
+  const built = buildApp(testApp(), config, sandpitSelection(BIOME, ENV));
   biome = Template.fromStack(built.biomes[0]!).toJSON() as CfnTemplate;
 }, 60_000);
 

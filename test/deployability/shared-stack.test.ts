@@ -335,7 +335,12 @@ describe('Lambda functions and custom resources (shared and mainline stacks of e
   test("the deploy trigger's on-failure queue is in its role's policy before the EventInvokeConfig is created", () => {
     for (const name of ENVS) {
       const t = shared[name]!;
-      const [configId, invokeConfig] = only(t, 'AWS::Lambda::EventInvokeConfig');
+      // The deploy trigger's (the sandpit recorder and sweeper have their own, where sandpits live).
+      const configs = resourcesOf(t, 'AWS::Lambda::EventInvokeConfig').filter(([id]) =>
+        id.startsWith('DeployTrigger'),
+      );
+      expect(configs).toHaveLength(1);
+      const [configId, invokeConfig] = configs[0]!;
       const queueId = [...referencesIn(props(invokeConfig).DestinationConfig.OnFailure.Destination)][0]!;
       expect(t.Resources[queueId]?.Type).toBe('AWS::SQS::Queue');
       const fnId = [...referencesIn(props(invokeConfig).FunctionName)][0]!;

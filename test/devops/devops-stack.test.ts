@@ -152,8 +152,37 @@ describe('pipelines', () => {
     expect(pipeline('release').ExecutionMode).not.toBe('PARALLEL');
   });
 
-  test('sandpit: build -> dev only, on pushes to sandpit/*, in PARALLEL mode', () => {
-    expect(stagesOf('sandpit').map((s) => s.Name)).toEqual(['Source', 'Build', 'PublishDev']);
+  test('sandpit: build -> dev only (Infrastructure through the sandpit deployer -> Publish -> Verify), on pushes to sandpit/*, in PARALLEL mode', () => {
+    expect(stagesOf('sandpit').map((s) => s.Name)).toEqual([
+      'Source',
+      'Build',
+      'InfrastructureDev',
+      'PublishDev',
+      'VerifyDev',
+    ]);
+    const actionAt = (i: number) => stagesOf('sandpit')[i]!.Actions[0]!;
+    const build = actionAt(1);
+    const deploy = actionAt(2);
+    const verify = actionAt(4);
+    // Deploy takes the build's cloud assembly, verify its packages; both get the bundled tools.
+    expect(deploy.InputArtifacts).toEqual([{ Name: 'Assembly' }, { Name: 'Tools' }]);
+    expect(verify.InputArtifacts).toEqual([{ Name: 'Packages' }, { Name: 'Tools' }]);
+    expect(build.OutputArtifacts.map((a: { Name: string }) => a.Name)).toEqual([
+      'Packages',
+      'Assembly',
+      'Tools',
+    ]);
+    const step = (action: Record<string, any>) =>
+      (JSON.parse(action.Configuration.EnvironmentVariables) as { name: string; value: string }[]).find(
+        (v) => v.name === 'SANDPIT_STEP',
+      )?.value;
+    expect([step(deploy), step(verify)]).toEqual(['deploy', 'verify']);
+    // Both run the one sandpit deploy project, whose role is named for the deployer's trust.
+    expect(deploy.Configuration.ProjectName).toEqual(verify.Configuration.ProjectName);
+    // A sandpit build clones (Git metadata: the commit author is the owner); the release build does not.
+    const source = (which: 'release' | 'sandpit') => stagesOf(which)[0]!.Actions[0]!.Configuration;
+    expect(source('sandpit').OutputArtifactFormat).toBe('CODEBUILD_CLONE_REF');
+    expect(source('release').OutputArtifactFormat).toBeUndefined();
     expect(pipeline('sandpit').ExecutionMode).toBe('PARALLEL');
     expect(pipeline('sandpit').Triggers).toEqual([
       {
@@ -164,8 +193,8 @@ describe('pipelines', () => {
   });
 
   test('each pipeline builds once with its own instance of the one ARM build definition, and every publication takes that build output', () => {
-    // 1 build per pipeline + per env: publish, infrastructure, verify; + the sandpit publish project.
-    template.resourceCountIs('AWS::CodeBuild::Project', 3 + 3 * ENV_NAMES.length);
+    // 1 build per pipeline + per env: publish, infrastructure, verify; + the sandpit publish and deploy projects.
+    template.resourceCountIs('AWS::CodeBuild::Project', 4 + 3 * ENV_NAMES.length);
     for (const which of ['release', 'sandpit'] as const) {
       const actions = stagesOf(which).flatMap((s) => s.Actions);
       const builds = actions.filter(
@@ -178,6 +207,10 @@ describe('pipelines', () => {
         COMMIT_SHA: '#{Source.CommitId}',
         BRANCH: '#{Source.BranchName}',
         PIPELINE_KIND: which,
+        // A failed sandpit build tells the sandpit's owner through the first environment's owners topic.
+        ...(which === 'sandpit'
+          ? { OWNERS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:222222222222:biomes-dev-sandpit-owners' }
+          : {}),
       });
       // Its exported variables (MANIFEST_SHA256) are #{Build.<name>} to the actions after it.
       expect(build.Namespace).toBe('Build');
@@ -689,7 +722,8 @@ describe('security by default', () => {
       expect(p.Properties.EncryptionKey).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
       expect(p.Properties.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
     }
-    template.resourceCountIs('AWS::Logs::LogGroup', 3 + 3 * ENV_NAMES.length);
+    // + the sandpit deploy project's.
+    template.resourceCountIs('AWS::Logs::LogGroup', 4 + 3 * ENV_NAMES.length);
   });
 
   test('no cdk-nag finding is left unacknowledged', () => {
@@ -771,5 +805,46 @@ describe('the publish buildspec', () => {
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the sandpit deploy project', () => {
+  const [id, project] = ofType('AWS::CodeBuild::Project').find(([, r]) =>
+    String(r.Properties.Description).startsWith('Biomes: deploy and verify sandpit stacks'),
+  )!;
+  const spec = String(project.Properties.Source.BuildSpec);
+
+  test('its inline buildspec checks the owner, then deploys the one biome stack from the assembly (no synth)', () => {
+    expect(project.Properties.Source.Type).toBe('CODEPIPELINE');
+    const check = spec.indexOf('sandpit-owner/index.mjs');
+    const deploy = spec.search(
+      /deploy --app \\?"\$CODEBUILD_SRC_DIR\\?" --exclusively --require-approval never/,
+    );
+    expect(check).toBeGreaterThan(0);
+    expect(deploy).toBeGreaterThan(check);
+    expect(spec).toMatch(/\\?"\$SANDPIT_STACK\\?"/);
+    expect(spec).not.toMatch(/cdk synth|-c biome/);
+    // A failed step tells the owner (the owners topic filters on the biome attribute).
+    expect(spec).toContain('CODEBUILD_BUILD_SUCCEEDING');
+    expect(spec).toContain('arn:aws:sns:eu-west-1:222222222222:biomes-dev-sandpit-owners');
+  });
+
+  test('its role may assume the dev sandpit deployer and nothing else of the workload account', () => {
+    const roleId = project.Properties.ServiceRole['Fn::GetAtt'][0] as string;
+    expect(resourceAt(roleId).Properties.RoleName).toBe('biomes-devops-sandpit-deploy-dev');
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, any>[]);
+    const assume = statements.filter((s) => [s.Action].flat().includes('sts:AssumeRole'));
+    expect(assume.map((s) => s.Resource)).toEqual([
+      'arn:aws:iam::222222222222:role/biomes-dev-sandpit-deployer',
+    ]);
+    const workload = statements.filter((s) => JSON.stringify(s.Resource).includes('222222222222'));
+    expect(workload.map((s) => s.Sid).sort()).toEqual([
+      'AssumeSandpitDeployer',
+      'OwnerNotices',
+      'OwnerNoticesKey',
+    ]);
+    expect(id).toBeDefined();
   });
 });

@@ -14,7 +14,7 @@ import { bootstrapRoleName, cdkCliVersion } from '../../lib/devops/infrastructur
 import { BUILD_ARTIFACTS, stageName } from '../../lib/devops/pipelines';
 import { releaseVerifyRoleArn, verifyProjectRoleArn, verifyProjectRoleName } from '../../lib/naming';
 import { REPO_ROOT } from '../../lib/bundling/bundler';
-import { testApp, testConfig } from '../fixtures/config';
+import { testApp, testConfig, sandpitSelection } from '../fixtures/config';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -184,7 +184,7 @@ describe("the read-and-verify role in each environment's main stack", () => {
   );
 
   test('sandpits have none', () => {
-    const alice = buildApp(testApp(), config, { kind: 'biome', env: 'dev', biome: 'alice' }).biomes[0]!;
+    const alice = buildApp(testApp(), config, sandpitSelection('alice')).biomes[0]!;
     expect(alice.releaseVerifier).toBeUndefined();
     expect(JSON.stringify(Template.fromStack(alice).toJSON())).not.toContain('release-verify');
   });

@@ -44,7 +44,7 @@ import { buildApp, type BuiltApp } from '../../lib/app';
 import type { BiomeStack } from '../../lib/workload/biome/biome-stack';
 import type { DeployTrigger } from '../../lib/workload/shared/deploy-trigger';
 import type { LandingBucket } from '../../lib/workload/shared/landing-bucket';
-import { testApp, testConfig } from '../fixtures/config';
+import { testApp, testConfig, sandpitSelection } from '../fixtures/config';
 import { UnresolvableError, StackResolver } from './cfn-resolve';
 import { bootstrapRoles, type Decision, type Principal, PolicyWorld } from './policies';
 
@@ -66,7 +66,7 @@ beforeAll(() => {
   all = buildApp(app, testConfig(), { kind: 'all' });
   const sandpits = ['alice', 'bob7'].map((biome) => {
     const biomeApp = testApp();
-    const built = buildApp(biomeApp, testConfig(), { kind: 'biome', env: 'dev', biome });
+    const built = buildApp(biomeApp, testConfig(), sandpitSelection(biome));
     return { built, assembly: biomeApp.synth() };
   });
   const assembly = app.synth();
@@ -173,13 +173,22 @@ describe("biome isolation: a sandpit reaches its own resources, never another bi
     }
   });
 
-  test('no biome service reads the cluster master secret (only the database custom resource does)', async () => {
+  test('no biome service reads the cluster master secret (only the shared database provider does)', async () => {
     const master = all.shared.dev!.node.findChild('Database').node.findChild('MasterSecret');
     const masterArn = world.arnOf(master);
     for (const name of ['ingest', 'predict']) {
+      // No grant, and the sandpit boundary denies the shared stack's names outright.
       expect(
         await world.can(role(service(alice, name).function), 'secretsmanager:GetSecretValue', masterArn),
-      ).toBe('ImplicitlyDenied');
+      ).not.toBe('Allowed');
+    }
+    // No role of a sandpit stack may read it at all: its database comes from the shared provider.
+    for (const r of alice.node
+      .findAll()
+      .filter((c) => (c as { cfnResourceType?: string }).cfnResourceType === 'AWS::IAM::Role')) {
+      expect(await world.can(world.roleOf(r), 'secretsmanager:GetSecretValue', masterArn)).not.toBe(
+        'Allowed',
+      );
     }
   });
 

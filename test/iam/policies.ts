@@ -38,6 +38,8 @@ export interface Principal {
    * relies on one; CDK's own custom-resource roles carry AWSLambdaBasicExecutionRole).
    */
   readonly awsManagedPolicies: readonly string[];
+  /** The role's permissions boundary (a customer managed policy of a template), if it has one. */
+  readonly boundary?: { readonly name: string; readonly policy: PolicyDocument };
 }
 
 /** A resource the evaluator knows: where it lives, its tags and its resource policy. */
@@ -352,11 +354,10 @@ export class PolicyWorld {
     const role = s.resource(logicalId);
     if (role.Type !== 'AWS::IAM::Role')
       throw new Error(`PolicyWorld: ${stackName}/${logicalId} is a ${role.Type}`);
-    if (role.Properties?.PermissionsBoundary !== undefined) {
-      throw new Error(
-        `PolicyWorld: ${stackName}/${logicalId} has a permissions boundary, which is not modelled`,
-      );
-    }
+    const boundaryArn =
+      role.Properties?.PermissionsBoundary === undefined
+        ? undefined
+        : s.resolveString(role.Properties.PermissionsBoundary);
     const roleName = String(s.ref(logicalId));
     const arn = s.getAtt(logicalId, 'Arn');
     const identityPolicies: { name: string; policy: PolicyDocument }[] = [];
@@ -381,13 +382,44 @@ export class PolicyWorld {
         }
       }
     }
+    let boundary: Principal['boundary'];
+    if (boundaryArn !== undefined) {
+      boundary = this.managedPolicy(s.account, boundaryArn);
+      if (!boundary) {
+        throw new Error(
+          `PolicyWorld: ${stackName}/${logicalId} has permissions boundary ${boundaryArn}, which no template of account ${s.account} defines`,
+        );
+      }
+    }
     const awsManagedPolicies = [...managedArns];
     const unknown = awsManagedPolicies.filter((m) => !m.startsWith('arn:aws:iam::aws:policy/'));
     if (unknown.length > 0)
       throw new Error(
         `PolicyWorld: ${logicalId} has managed policies no template defines: ${unknown.join(', ')}`,
       );
-    return { arn, account: s.account, identityPolicies, awsManagedPolicies };
+    return {
+      arn,
+      account: s.account,
+      identityPolicies,
+      awsManagedPolicies,
+      ...(boundary ? { boundary } : {}),
+    };
+  }
+
+  /** The customer managed policy with `policyArn` in `account`, from whichever template defines it. */
+  managedPolicy(account: string, policyArn: string): { name: string; policy: PolicyDocument } | undefined {
+    for (const other of this.resolvers.values()) {
+      if (other.account !== account) continue;
+      for (const [id, r] of Object.entries((other.template.Resources ?? {}) as Record<string, Json>)) {
+        if (r.Type === 'AWS::IAM::ManagedPolicy' && other.getAtt(id, 'PolicyArn') === policyArn) {
+          return {
+            name: `${other.stackName}/${id}`,
+            policy: other.resolve(r.Properties.PolicyDocument) as PolicyDocument,
+          };
+        }
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -481,6 +513,7 @@ export class PolicyWorld {
         serviceControlPolicies: [],
         resourceControlPolicies: [],
         ...(resourcePolicy ? { resourcePolicy } : {}),
+        ...(principal.boundary ? { permissionBoundaryPolicies: [principal.boundary] } : {}),
       },
       {},
     );

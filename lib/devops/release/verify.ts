@@ -16,6 +16,11 @@ export const VERIFY_ENV = {
   app: 'APP_NAME',
   commitSha: 'COMMIT_SHA',
   timeoutMinutes: 'LEDGER_TIMEOUT_MINUTES',
+  /**
+   * The biome to wait for; default `main`. A sandpit's verify (the sandpit pipeline) waits for the
+   * ledger only: the integration test runs the mainline workflow, which a sandpit's role may not start.
+   */
+  biome: 'VERIFY_BIOME',
 } as const;
 
 /** One artifact the release published: its manifest entry. */

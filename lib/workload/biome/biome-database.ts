@@ -35,6 +35,14 @@ export interface BiomeDatabaseProps {
    * @default - the master secret uses the AWS managed key `aws/secretsmanager` (no grant needed)
    */
   readonly masterSecretKeyArn?: string;
+  /**
+   * The service token of the environment's shared provider (a sandpit): the stack then holds no role
+   * that can read the master secret, which would reach every biome's database; the provider serves the
+   * sending stack's own biome only (lambda/biome-database/on-event.ts checkStackFence). The secret is
+   * then named (BiomeScope.databaseSecretName), inside the sandpit deployer's IAM fence.
+   * @default - a provider of the stack's own (the mainline biome: deployed by the release pipeline)
+   */
+  readonly sharedServiceToken?: string;
 }
 
 /**
@@ -64,6 +72,7 @@ export class BiomeDatabase extends Construct {
     const keep = isProtectedBiome(props, biome);
 
     const secret = new secretsmanager.Secret(this, 'Secret', {
+      ...(props.sharedServiceToken ? { secretName: props.names.databaseSecretName } : {}),
       description: `Biomes: login of biome "${biome}" (${envName}) to its database ${names.database}`,
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ username: names.role }),
@@ -83,36 +92,11 @@ export class BiomeDatabase extends Construct {
     });
     this.secret = secret;
 
-    const provider = new OnEventProvider(this, 'Provider', {
-      functionFolder: 'biome-database',
-      description: `Biomes: creates, migrates and drops the database of biome ${biome}`,
-      logs: props.logs,
-    });
-    // The onEvent runs SQL as master (role and database DDL) and as the biome (migrations), and
-    // reads the biome's password to give it to the role.
-    provider.role.addToPolicy(
-      new iam.PolicyStatement({ actions: [...DATA_API_ACTIONS], resources: [props.clusterArn] }),
-    );
-    provider.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [props.masterSecretArn, secret.secretArn],
-      }),
-    );
-    if (props.masterSecretKeyArn) {
-      provider.role.addToPolicy(
-        new iam.PolicyStatement({
-          actions: ['kms:Decrypt'],
-          resources: [props.masterSecretKeyArn],
-          conditions: {
-            StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
-          },
-        }),
-      );
-    }
+    const serviceToken =
+      props.sharedServiceToken ?? BiomeDatabase.ownProvider(this, props, secret.secretArn).serviceToken;
 
     this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
+      serviceToken,
       resourceType: RESOURCE_TYPE,
       properties: {
         [PROPERTY.clusterArn]: props.clusterArn,
@@ -127,6 +111,44 @@ export class BiomeDatabase extends Construct {
       // even sends Delete (and the handler refuses it anyway).
       removalPolicy: keep ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+  }
+
+  /** The provider of a mainline biome's stack: runs SQL as master and as the biome. */
+  private static ownProvider(
+    scope: Construct,
+    props: BiomeDatabaseProps,
+    biomeSecretArn: string,
+  ): OnEventProvider {
+    const { biome } = props.names;
+    const provider = new OnEventProvider(scope, 'Provider', {
+      functionFolder: 'biome-database',
+      description: `Biomes: creates, migrates and drops the database of biome ${biome}`,
+      logs: props.logs,
+    });
+    // The onEvent runs SQL as master (role and database DDL) and as the biome (migrations), and
+    // reads the biome's password to give it to the role.
+    provider.role.addToPolicy(
+      new iam.PolicyStatement({ actions: [...DATA_API_ACTIONS], resources: [props.clusterArn] }),
+    );
+    provider.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.masterSecretArn, biomeSecretArn],
+      }),
+    );
+    if (props.masterSecretKeyArn) {
+      provider.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [props.masterSecretKeyArn],
+          conditions: {
+            StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(scope).region}.amazonaws.com` },
+          },
+        }),
+      );
+    }
+
+    return provider;
   }
 
   /** Version of the schema after deploy (a token). */

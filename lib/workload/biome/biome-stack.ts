@@ -25,6 +25,7 @@ import { discoverModels } from './models';
 import { biomeFunctions, checkServiceRegistry, retryableErrors } from './service-registry';
 import { BiomeWorkflow, WORKFLOW_SERVICES } from './workflow';
 import { ReleaseVerifier } from './release-verifier';
+import { SandpitRecord } from './sandpit-record';
 import { verifyProjectRoleArn } from '../../naming';
 
 export interface BiomeStackProps extends StackProps {
@@ -36,6 +37,23 @@ export interface BiomeStackProps extends StackProps {
   readonly services?: ServiceRegistry;
   /** Models the biome serves. @default the folders under `models/` of the repository */
   readonly models?: readonly string[];
+  /**
+   * A sandpit: its owner and lifetime, and what its CDK deploy puts live (for the ledger). Absent for
+   * `main`, which the release pipeline deploys.
+   * @default - the mainline biome
+   */
+  readonly sandpit?: SandpitProps;
+}
+
+/** A sandpit's owner, lifetime and source (lib/config.ts SandpitLifetime, plus the working tree). */
+export interface SandpitProps {
+  readonly owner: string;
+  readonly ttlDays: number;
+  readonly keep: boolean;
+  /** The commit deployed; undefined outside a Git tree. */
+  readonly commit?: string;
+  /** The working tree had uncommitted changes. */
+  readonly dirty: boolean;
 }
 
 /** One per biome: cheap, serverless, and destroyed without a trace. */
@@ -50,6 +68,8 @@ export class BiomeStack extends Stack {
   readonly database: BiomeDatabase;
   readonly models: ModelNamespace;
   readonly workflow: BiomeWorkflow;
+  /** A sandpit's ledger record and owner subscription. */
+  readonly sandpit?: SandpitRecord;
   /** The read-and-verify role of the release pipeline: in each environment's `main` only. */
   readonly releaseVerifier?: ReleaseVerifier;
 
@@ -93,6 +113,7 @@ export class BiomeStack extends Stack {
       logs,
       clusterArn,
       masterSecretArn: shared('dbMasterSecretArn'),
+      ...(props.sandpit ? { sharedServiceToken: shared('sandpitDatabaseToken') } : {}),
     });
     this.models = new ModelNamespace(this, 'Models', {
       names,
@@ -134,6 +155,7 @@ export class BiomeStack extends Stack {
     };
     this.workflow = new BiomeWorkflow(this, 'Workflow', {
       names,
+      named: props.sandpit !== undefined,
       logs,
       retryableErrors: retryableErrors(registry, WORKFLOW_SERVICES),
       ingest: live('ingest'),
@@ -145,6 +167,16 @@ export class BiomeStack extends Stack {
       stringValue: this.workflow.stateMachine.stateMachineArn,
       description: `Biomes ${names.env}/${biome}: the biome's workflow`,
     });
+
+    if (props.sandpit) {
+      this.sandpit = new SandpitRecord(this, 'Sandpit', {
+        names,
+        ...props.sandpit,
+        services,
+        serviceToken: shared('sandpitRecorderToken'),
+        ownersTopicArn: shared('ownersTopicArn'),
+      });
+    }
 
     if (biome === MAINLINE_BIOME) {
       const ledgerParameter = names.envScope.sharedParameter('ledgerTableName');

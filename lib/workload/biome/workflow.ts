@@ -27,6 +27,11 @@ export const WORKFLOW_SERVICES = ['ingest', 'predict'] as const;
 export interface BiomeWorkflowProps {
   /** App, environment and biome: names the log group. */
   readonly names: BiomeScope;
+  /**
+   * Name the state machine (BiomeScope.stateMachineName), inside the sandpit deployer's IAM fence.
+   * @default false: a CloudFormation-generated name (the mainline's, unchanged)
+   */
+  readonly named?: boolean;
   /** How long the workflow's logs are kept. */
   /** How its log groups are kept and encrypted. */
   readonly logs: LogSettings;
@@ -119,6 +124,7 @@ export class BiomeWorkflow extends Construct {
     this.logGroup = newLogGroup(this, 'Logs', props.logs, { logGroupName: props.names.workflowLogGroupName });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      ...(props.named ? { stateMachineName: props.names.stateMachineName } : {}),
       comment: `Biomes ${props.names.env}/${props.names.biome}: ingest and score a batch of samples`,
       definitionBody: sfn.DefinitionBody.fromChainable(map.next(done)),
       stateMachineType: sfn.StateMachineType.STANDARD,

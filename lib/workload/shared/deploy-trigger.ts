@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TAGS } from '../../../lambda/shared/contracts';
@@ -19,7 +20,7 @@ import {
 } from '../../../lambda/deploy-trigger/env';
 import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
 import { acknowledgeFunctionDecisions, acknowledgeTracingGrant } from '../../common/functions';
-import { allowWildcard } from '../../common/nag';
+import { acknowledgeWildcards, allowWildcard } from '../../common/nag';
 import { type LogSettings, newLogGroup } from '../../common/logs';
 
 export interface DeployTriggerProps {
@@ -38,6 +39,11 @@ export interface DeployTriggerProps {
   readonly modelPrefix: string;
   /** Name of the shared multi-model endpoint (for warm-up invocations). */
   readonly endpointName: string;
+  /**
+   * The owners topic: failed or rejected deploys of sandpit artifacts go to the sandpit's owner.
+   * @default - none (an environment without sandpits)
+   */
+  readonly ownersTopic?: sns.ITopic;
   /**
    * Largest microservice package (bytes) the trigger deploys; bigger ones are rejected and recorded.
    * @default 250 MiB, Lambda's limit for a package fetched from S3
@@ -171,6 +177,7 @@ export class DeployTrigger extends Construct {
         [ENV.maxServiceBytes]: String(props.maxServiceBytes ?? DEFAULT_MAX_SERVICE_BYTES),
         [ENV.maxModelBytes]: String(props.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES),
         [ENV.leaseSeconds]: String(LEASE.toSeconds()),
+        ...(props.ownersTopic ? { [ENV.ownersTopicArn]: props.ownersTopic.topicArn } : {}),
       },
       // Async invocations (the EventBridge target): transient failures retry, then land on the DLQ.
       retryAttempts: 2,
@@ -198,6 +205,14 @@ export class DeployTrigger extends Construct {
     });
 
     this.grant(role, props);
+    if (props.ownersTopic) {
+      props.ownersTopic.grantPublish(role);
+      acknowledgeWildcards(
+        role,
+        ['Action::kms:GenerateDataKey*'],
+        "CDK's publish grant on the owners topic's own key (SNS encrypts each message with a data key of it).",
+      );
+    }
   }
 
   /** Least privilege: read the landing bucket, write the model prefix, deploy only this env's deployable functions. */
@@ -261,13 +276,19 @@ export class DeployTrigger extends Construct {
     );
 
     // ConditionCheckItem: the transaction that moves the high-water mark checks the live record.
-    ledger.grant(
-      role,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:ConditionCheckItem',
-      'dynamodb:Query',
+    // The table only (ledger.grant would add its indexes too: the trigger never reads the live index).
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'Ledger',
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:Query',
+        ],
+        resources: [ledger.tableArn],
+      }),
     );
     ledger.encryptionKey?.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
 

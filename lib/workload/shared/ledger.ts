@@ -1,6 +1,10 @@
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY } from '../../../lambda/deploy-trigger/ledger-keys';
+import {
+  LEDGER_PARTITION_KEY,
+  LEDGER_SORT_KEY,
+  LIVE_INDEX,
+} from '../../../lambda/deploy-trigger/ledger-keys';
 import type { StatefulPolicy } from './env-policy';
 import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
 
@@ -30,6 +34,16 @@ export class Ledger extends Construct {
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       deletionProtection: policy.deletionProtection,
       removalPolicy: policy.removalPolicy,
+      // Sparse: only live records and sandpit records carry its keys, so one Query of its one partition
+      // is "what is live across the environment, with owners and expiries" (ledger-keys.ts).
+      globalSecondaryIndexes: [
+        {
+          indexName: LIVE_INDEX.name,
+          partitionKey: { name: LIVE_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+          sortKey: { name: LIVE_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+          projectionType: dynamodb.ProjectionType.ALL,
+        },
+      ],
     });
     pinLogicalId(this.table, PINNED_LOGICAL_IDS.ledgerTable);
   }

@@ -1,12 +1,16 @@
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import type { EnvScope, SharedParameter } from '../../../lambda/shared/scope';
+import type { EnvScope, SandpitParameter, SharedParameter } from '../../../lambda/shared/scope';
 
 export interface SharedParametersProps {
   /** App and environment: the parameters live under `/<app>/<env>/shared/`. */
   readonly names: EnvScope;
-  /** A value for every shared parameter of the contract; the type makes a missing one a compile error. */
-  readonly values: Readonly<Record<SharedParameter, string>>;
+  /**
+   * A value for every shared parameter of the contract (the type makes a missing one a compile error),
+   * and the sandpit ones where the environment hosts sandpits.
+   */
+  readonly values: Readonly<Record<Exclude<SharedParameter, SandpitParameter>, string>> &
+    Partial<Readonly<Record<SandpitParameter, string>>>;
 }
 
 /**
@@ -15,19 +19,22 @@ export interface SharedParametersProps {
  * would block every later change of the shared stack.
  */
 export class SharedParameters extends Construct {
-  readonly parameters: Readonly<Record<SharedParameter, ssm.StringParameter>>;
+  readonly parameters: Partial<Readonly<Record<SharedParameter, ssm.StringParameter>>>;
 
   constructor(scope: Construct, id: string, props: SharedParametersProps) {
     super(scope, id);
     const { names } = props;
-    const entries = (Object.keys(props.values) as SharedParameter[]).map((key) => {
+    const values: Partial<Record<SharedParameter, string>> = props.values;
+    const entries = (Object.keys(values) as SharedParameter[]).flatMap((key) => {
+      const value = values[key];
+      if (value === undefined) return [];
       const parameter = new ssm.StringParameter(this, key, {
         parameterName: names.sharedParameter(key),
-        stringValue: props.values[key],
+        stringValue: value,
         description: `Biomes ${names.env} shared resource, read by biome stacks at deploy time`,
       });
-      return [key, parameter] as const;
+      return [[key, parameter] as const];
     });
-    this.parameters = Object.fromEntries(entries) as Record<SharedParameter, ssm.StringParameter>;
+    this.parameters = Object.fromEntries(entries);
   }
 }

@@ -8,7 +8,7 @@ import { NotificationTopic, PUBLISHERS } from '../../common/notification-topic';
 import { EnvScope } from '../../../lambda/shared/scope';
 import { type BiomesConfig, environmentOf } from '../../config';
 import { type LogSettings, LogsKey, logRetention } from '../../common/logs';
-import { replicationRoleArn } from '../../naming';
+import { replicationRoleArn, sandpitDeployProjectRoleArn } from '../../naming';
 import { AccessLogsBucket } from './access-logs';
 import { Database } from './database';
 import { statefulPolicy } from './env-policy';
@@ -18,6 +18,10 @@ import { Inference } from './inference';
 import { LandingBucket } from './landing-bucket';
 import { Ledger } from './ledger';
 import { SharedParameters } from './shared-parameters';
+import { SandpitLifecycle } from './sandpit-lifecycle';
+import { hostsSandpits } from '../../../lambda/shared/environments';
+import { SANDPIT_LEDGER_FUNCTION } from './sandpit-ledger';
+import { SANDPIT_SWEEPER_FUNCTION } from './sandpit-sweeper';
 
 export interface SharedStackProps extends StackProps {
   readonly config: BiomesConfig;
@@ -28,7 +32,12 @@ export interface SharedStackProps extends StackProps {
 /** One per workload account: what is expensive or stateful, shared by every biome of the environment. */
 export class SharedStack extends Stack {
   /** Lambda folders (under lambda/) this stack bundles. */
-  static readonly FUNCTIONS: readonly string[] = [DEPLOY_TRIGGER_FUNCTION];
+  static readonly FUNCTIONS: readonly string[] = [
+    DEPLOY_TRIGGER_FUNCTION,
+    SANDPIT_LEDGER_FUNCTION,
+    SANDPIT_SWEEPER_FUNCTION,
+    'biome-database',
+  ];
 
   readonly landingBucket: s3.IBucket;
   readonly ledger: dynamodb.ITable;
@@ -36,6 +45,8 @@ export class SharedStack extends Stack {
   readonly modelBucket: s3.IBucket;
   readonly modelPrefix: string;
   readonly endpointName: string;
+  /** The sandpit deployer, recorder, sweeper and owners topic: where the environment hosts sandpits. */
+  readonly sandpits?: SandpitLifecycle;
 
   /**
    * The first two zones of the region, resolved by CloudFormation (`Fn::GetAZs`) instead of a context
@@ -106,6 +117,27 @@ export class SharedStack extends Stack {
       removalPolicy: policy.removalPolicy,
     });
 
+    const sandpits = hostsSandpits(environment)
+      ? new SandpitLifecycle(this, 'Sandpits', {
+          names,
+          logs,
+          qualifier: config.bootstrapQualifier,
+          settings: config.sandpits,
+          devopsAccount: config.devopsAccount,
+          pipelineRoleArn: sandpitDeployProjectRoleArn(config, environment),
+          ledger: ledger.table,
+          cluster: database.cluster,
+          masterSecret: database.masterSecret,
+          modelBucket: inference.modelBucket,
+          modelPrefix: inference.modelPrefix,
+          endpointName: inference.endpointName,
+          email: config.notifications.email,
+          removalPolicy: policy.removalPolicy,
+          alarmAction: new cw_actions.SnsAction(alerts.topic),
+        })
+      : undefined;
+    this.sandpits = sandpits;
+
     new DeployTrigger(this, 'DeployTrigger', {
       names,
       logs,
@@ -115,6 +147,7 @@ export class SharedStack extends Stack {
       modelPrefix: inference.modelPrefix,
       endpointName: inference.endpointName,
       alarmAction: new cw_actions.SnsAction(alerts.topic),
+      ...(sandpits ? { ownersTopic: sandpits.ownersTopic } : {}),
     });
 
     new SharedParameters(this, 'Parameters', {
@@ -129,6 +162,13 @@ export class SharedStack extends Stack {
         modelPrefix: inference.modelPrefix,
         endpointName: inference.endpointName,
         logsKeyArn: logsKey.key.keyArn,
+        ...(sandpits
+          ? {
+              sandpitDatabaseToken: sandpits.databaseServiceToken,
+              sandpitRecorderToken: sandpits.recorder.serviceToken,
+              ownersTopicArn: sandpits.ownersTopic.topicArn,
+            }
+          : {}),
       },
     });
 

@@ -500,3 +500,43 @@ test('the Lambda handler wires the module-scope clients (mocked) to onEvent', as
     database: 'postgres',
   });
 });
+
+describe('the shared provider of sandpits (stack fence)', () => {
+  const fenced = (): Dependencies => ({ ...deps(), stackFence: { app: 'biomes', env: 'dev' } });
+  const stackId = (name: string) => `arn:aws:cloudformation:eu-west-1:222222222222:stack/${name}/0a1b2c3d`;
+
+  test("serves the sending stack's own biome", async () => {
+    answer({});
+    await expect(
+      onEvent(
+        { RequestType: 'Create', StackId: stackId('biomes-dev-alice-b'), ResourceProperties: props() },
+        fenced(),
+      ),
+    ).resolves.toMatchObject({ PhysicalResourceId: ID });
+  });
+
+  test.each([
+    ['another biome', 'biomes-dev-bob', {}],
+    ['main', 'biomes-dev-main', { Biome: 'main' }],
+    ['another environment', 'biomes-dev-alice-b', { Env: 'staging' }],
+  ])('refuses a request for %s before any SQL, on Create and Delete', async (_what, stack, overrides) => {
+    for (const request of [
+      { RequestType: 'Create', StackId: stackId(stack), ResourceProperties: props(overrides) },
+      {
+        RequestType: 'Delete',
+        PhysicalResourceId: ID,
+        StackId: stackId(stack),
+        ResourceProperties: props(overrides),
+      },
+    ]) {
+      await expect(onEvent(request, fenced())).rejects.toThrow(/serves a sandpit stack's own database only/);
+    }
+    expect(rds).not.toHaveReceivedCommand(ExecuteStatementCommand);
+  });
+
+  test('refuses a request without a stack id', async () => {
+    await expect(onEvent({ RequestType: 'Create', ResourceProperties: props() }, fenced())).rejects.toThrow(
+      /stack \(none\)/,
+    );
+  });
+});

@@ -1281,3 +1281,54 @@ describe('HeadObject of the landing object: 404 is "gone", 403 is a denial', () 
     expectNothingLiveChanged();
   });
 });
+
+describe("a sandpit's failed or rejected deploys reach its owner", () => {
+  const notices: { biome: string; subject: string; message: string }[] = [];
+  const withOwners = () => ({
+    ...deps(clock),
+    notifyOwner: (biome: string, subject: string, message: string) => {
+      notices.push({ biome, subject, message });
+      return Promise.resolve();
+    },
+  });
+  beforeEach(() => {
+    notices.length = 0;
+  });
+
+  test('a rejected sandpit artifact (a service the biome does not register) tells the owner why', async () => {
+    const outcome = await processEvent(withOwners(), s3Event(`alice/ingest-${SHA}.zip`));
+    expect(outcome.status).toBe('rejected');
+    expect(notices).toEqual([
+      {
+        biome: 'alice',
+        subject: 'Biomes sandpit alice: service ingest rejected',
+        message: expect.stringContaining(
+          `alice/ingest-${SHA}.zip (commit ${SHA}) to sandpit alice was rejected: `,
+        ),
+      },
+    ]);
+    expect(notices[0]!.message).toContain('What is live did not change.');
+  });
+
+  test("main's outcomes go to the team's alarms, not to an owner", async () => {
+    m.ssm
+      .on(GetParameterCommand, { Name: main.serviceRegistration('ingest') })
+      .rejects(new ParameterNotFound({ message: 'not found', $metadata: {} }));
+    const outcome = await processEvent(withOwners(), s3Event(serviceKey()));
+    expect(outcome.status).toBe('rejected');
+    expect(notices).toEqual([]);
+  });
+
+  test('an off-grammar key names no biome: nobody to tell', async () => {
+    await processEvent(withOwners(), s3Event('alice/ingest.zip'));
+    expect(notices).toEqual([]);
+  });
+
+  test('a lost notice does not change the recorded outcome', async () => {
+    const outcome = await processEvent(
+      { ...deps(clock), notifyOwner: () => Promise.reject(new Error('SNS down')) },
+      s3Event(`alice/ingest-${SHA}.zip`),
+    );
+    expect(outcome.status).toBe('rejected');
+  });
+});

@@ -211,7 +211,7 @@ describe('a ledger handle per target', () => {
     );
   });
 
-  test('the live record keeps its stored layout: keys, biome, kind, name, then the record', async () => {
+  test('the live record keeps its stored layout: keys, biome, kind, name, source, the record, then the live index keys', async () => {
     mock.on(PutCommand).resolves({});
     const record = {
       sha: 'a',
@@ -228,7 +228,11 @@ describe('a ledger handle per target', () => {
       biome: 'main',
       kind: 'service',
       name: 'ingest',
+      source: 'pipeline',
       ...record,
+      // The sparse index "what is live across the environment" (ledger-keys.ts LIVE_INDEX).
+      livePartition: 'LIVE',
+      liveSort: 'main#service#ingest',
     });
   });
 

@@ -19,7 +19,7 @@ import {
   retryableErrors,
   ServiceRegistryError,
 } from '../../../lib/workload/biome/service-registry';
-import { testApp, testConfig, unacknowledgedFindings } from '../../fixtures/config';
+import { testApp, testConfig, unacknowledgedFindings, sandpitSelection } from '../../fixtures/config';
 
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
 
@@ -126,12 +126,10 @@ describe('a fixture service added to the registry', () => {
 
   test('a sandpit gets it too, with the code bundled from the fixture folder', () => {
     const sandpitApp = testApp();
-    const sandpit = buildApp(
-      sandpitApp,
-      testConfig(),
-      { kind: 'biome', env: 'dev', biome: 'alice' },
-      { services, bundles: new LambdaBundles({ root }) },
-    );
+    const sandpit = buildApp(sandpitApp, testConfig(), sandpitSelection('alice'), {
+      services,
+      bundles: new LambdaBundles({ root }),
+    });
     const template = Template.fromStack(sandpit.biomes[0]!);
     const fns = Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) =>
       id.startsWith('Servicescore'),

