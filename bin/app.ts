@@ -5,12 +5,12 @@
  */
 import { App } from 'aws-cdk-lib';
 import { addChecks, buildApp } from '../lib/app';
-import { ConfigError, configFromContext } from '../lib/config';
+import { BIOME_CONTEXT_KEY, ConfigError, configFromContext } from '../lib/config';
 import { readWorkingTree } from './working-tree';
 
 const app = new App();
 try {
-  const sandpit = app.node.tryGetContext('biome') !== undefined;
+  const sandpit = app.node.tryGetContext(BIOME_CONTEXT_KEY) !== undefined;
   const tree = sandpit ? readWorkingTree() : {};
   const { config, selection, commit } = configFromContext((key) => app.node.tryGetContext(key), tree);
   buildApp(app, config, selection, {

@@ -441,3 +441,18 @@ function deliveryKey(key: string, identity: string): LedgerKey {
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/**
+ * The sandpit record of `biome` (`BIOME#<biome>` / `SANDPIT`, lambda/shared/sandpit.ts SandpitRecord),
+ * read consistently; the ledger recorder and the sweeper both read it before they write.
+ */
+export async function readSandpitItem(
+  db: DynamoDBDocumentClient,
+  table: string,
+  biome: string,
+): Promise<Record<string, unknown> | undefined> {
+  const out = await db.send(
+    new GetCommand({ TableName: table, Key: ledgerKey(pk.biome(biome), sk.sandpit), ConsistentRead: true }),
+  );
+  return out.Item;
+}

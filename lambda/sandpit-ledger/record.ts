@@ -24,12 +24,12 @@
  *
  * Pure orchestration: clients, settings, clock and logger come in as arguments.
  */
+import { readSandpitItem } from '../deploy-trigger/ledger';
 import { ListTagsCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -331,14 +331,7 @@ async function queryPrefix(deps: Deps, biome: string, prefix: string): Promise<I
 }
 
 async function readSandpit(deps: Deps, biome: string): Promise<Item | undefined> {
-  const out = await deps.db.send(
-    new GetCommand({
-      TableName: deps.settings.ledgerTable,
-      Key: ledgerKey(pk.biome(biome), sk.sandpit),
-      ConsistentRead: true,
-    }),
-  );
-  return out.Item;
+  return readSandpitItem(deps.db, deps.settings.ledgerTable, biome);
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);

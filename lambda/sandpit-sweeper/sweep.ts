@@ -20,8 +20,9 @@ import {
   paginateDescribeStacks,
 } from '@aws-sdk/client-cloudformation';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { readSandpitItem } from '../deploy-trigger/ledger';
 import { ledgerKey, liveIndexKeys, pk, sk } from '../deploy-trigger/ledger-keys';
 import { TAGS } from '../shared/contracts';
 import { MAINLINE_BIOME, biomeNameProblem } from '../shared/grammar';
@@ -398,14 +399,7 @@ export function ledgerFactsOf(item: Record<string, unknown> | undefined): Ledger
 }
 
 async function readRecord(deps: Deps, biome: string): Promise<LedgerFacts | undefined> {
-  const result = await deps.db.send(
-    new GetCommand({
-      TableName: deps.settings.ledgerTable,
-      Key: ledgerKey(pk.biome(biome), sk.sandpit),
-      ConsistentRead: true,
-    }),
-  );
-  return ledgerFactsOf(result.Item);
+  return ledgerFactsOf(await readSandpitItem(deps.db, deps.settings.ledgerTable, biome));
 }
 
 /**

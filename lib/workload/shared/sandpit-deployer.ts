@@ -36,8 +36,25 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { EnvScope } from '../../../lambda/shared/scope';
 import { SANDPIT_ASSET_PREFIX } from '../../naming';
+import { DATA_API_ACTIONS } from '../biome/biome-database';
 import { rules } from 'cdk-nag';
 import { acknowledgePolicyWildcards, acknowledgeWildcards } from '../../common/nag';
+
+/**
+ * What a state machine's logging configuration sets up with its creator's rights (CloudWatch Logs vended
+ * delivery, and the log groups it lists): no resource-level permissions. The boundary lets the workflow's
+ * role use them, the execution role needs them to create the workflow.
+ */
+const LOG_DELIVERY_ACTIONS = [
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+] as const;
 
 /** Tag on the shared functions a sandpit stack may use as a custom resource's service token. */
 export const SERVICE_TOKEN_TAG = { key: 'sandpit-service-token', value: 'true' } as const;
@@ -126,14 +143,7 @@ export class SandpitDeployer extends Construct {
           sid: 'WorkflowLogDelivery',
           // Step Functions log delivery and X-Ray have no resource-level permissions.
           actions: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
+            ...LOG_DELIVERY_ACTIONS,
             'xray:PutTraceSegments',
             'xray:PutTelemetryRecords',
             'xray:GetSamplingRules',
@@ -148,13 +158,7 @@ export class SandpitDeployer extends Construct {
         }),
         new iam.PolicyStatement({
           sid: 'SharedClusterDataApi',
-          actions: [
-            'rds-data:BatchExecuteStatement',
-            'rds-data:BeginTransaction',
-            'rds-data:CommitTransaction',
-            'rds-data:ExecuteStatement',
-            'rds-data:RollbackTransaction',
-          ],
+          actions: [...DATA_API_ACTIONS],
           resources: [props.clusterArn],
         }),
         new iam.PolicyStatement({
@@ -296,18 +300,7 @@ export class SandpitDeployer extends Construct {
       sid: 'DescribeAndLogDelivery',
       // No resource-level permissions: listing log groups, and the log delivery a state machine's
       // logging configuration sets up with the caller's rights.
-      actions: [
-        'logs:DescribeLogGroups',
-        'logs:CreateLogDelivery',
-        'logs:GetLogDelivery',
-        'logs:UpdateLogDelivery',
-        'logs:DeleteLogDelivery',
-        'logs:ListLogDeliveries',
-        'logs:PutResourcePolicy',
-        'logs:DescribeResourcePolicies',
-        'ssm:DescribeParameters',
-        'secretsmanager:GetRandomPassword',
-      ],
+      actions: [...LOG_DELIVERY_ACTIONS, 'ssm:DescribeParameters', 'secretsmanager:GetRandomPassword'],
       resources: ['*'],
     });
     exec({
