@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { type EnvironmentDefinition, envNameProblem, hostsSandpits } from '../lambda/shared/environments';
 import { biomeNameProblem, MAINLINE_BIOME, shaProblem } from '../lambda/shared/grammar';
 import { ownerProblem, ttlProblem } from '../lambda/shared/sandpit';
+import { inferenceScheduleSchema } from '../lambda/shared/inference-schedule';
 
 /** The context key under which `cdk.json` holds the configuration object. */
 export const CONFIG_CONTEXT_KEY = 'biomes';
@@ -121,6 +122,19 @@ const inferenceSchema = z.object({
   initialInstanceCount: z.number().int().min(1).max(10).default(1),
   /** Container image URI; default: the SageMaker scikit-learn image of the region (see lib/workload/shared). */
   image: z.string().min(1).optional(),
+  /**
+   * When the endpoint is awake (lambda/shared/inference-schedule.ts): outside these hours its instance
+   * is deleted and nothing is paid for it (README "Cost"). Absent: always on (prod).
+   */
+  schedule: z.optional(inferenceScheduleSchema),
+});
+
+const trainingSchema = z.object({
+  /** Instance type of a biome's retraining job (the train workflow); billed only while a job runs. */
+  instanceType: z
+    .string()
+    .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as "ml.m5.large"')
+    .default('ml.m5.large'),
 });
 
 /** The retention periods CloudWatch Logs accepts (days); lib/common/log-retention.ts maps them to CDK's enum. */
@@ -137,6 +151,8 @@ const environmentSchema = z.object({
    */
   verifyTimeoutMinutes: z.number().int().min(5).max(480).default(30),
   inference: inferenceSchema,
+  /** Retraining in the environment (models/README.md "Retraining"). */
+  training: trainingSchema.default({ instanceType: 'ml.m5.large' }),
   /** S3 Replication Time Control on the release -> landing rule (99.99% within 15 minutes, extra cost). */
   replicationTimeControl: z.boolean().default(false),
   /** Days that landing objects and old pipeline artifacts are kept. */

@@ -44,7 +44,18 @@ async function main(): Promise<number> {
     return 2;
   }
   try {
-    const manifest = packageArtifacts({ root, sha: values.sha, out, services });
+    const manifest = packageArtifacts({
+      root,
+      sha: values.sha,
+      out,
+      services,
+      onTrained: (model, ms, metrics) =>
+        console.log(
+          `trained ${model} in ${ms} ms: ${Object.entries(metrics)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')} (its bar: models/${model}/quality.json)`,
+        ),
+    });
     for (const a of manifest.artifacts) {
       console.log(`${a.kind.padEnd(7)} ${a.file.padEnd(70)} ${String(a.bytes).padStart(9)} B  ${a.sha256}`);
     }

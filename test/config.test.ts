@@ -6,7 +6,7 @@ import {
   parseConfig,
   parseSelection,
 } from '../lib/config';
-import { rawPlaceholderConfig } from './fixtures/config';
+import { rawPlaceholderConfig, testConfig } from './fixtures/config';
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -33,6 +33,20 @@ describe('config', () => {
     expect(config.devopsAccount).toMatch(/^\d{12}$/);
     expect(environmentOf(config, 'dev').database.minCapacity).toBe(0);
     expect(config.notifications.email).toBeUndefined();
+  });
+
+  test('dev and staging sleep outside weekday hours, prod is always on; training defaults to ml.m5.large', () => {
+    const config = testConfig();
+    expect(environmentOf(config, 'dev').inference.schedule).toMatchObject({ wake: '07:00', sleep: '19:00' });
+    expect(environmentOf(config, 'staging').inference.schedule?.days).toEqual([
+      'MON',
+      'TUE',
+      'WED',
+      'THU',
+      'FRI',
+    ]);
+    expect(environmentOf(config, 'prod').inference.schedule).toBeUndefined();
+    expect(environmentOf(config, 'prod').training.instanceType).toBe('ml.m5.large');
   });
 
   test('environments come in promotion order, with their approvals, protection and accounts', () => {
@@ -78,6 +92,21 @@ describe('config', () => {
       /biomes\.accounts\.prod: .*expected string/i,
     ],
     ['region', (r: Raw) => (r.region = 'Ireland'), /biomes\.region: must be an AWS region code/],
+    [
+      'inference.schedule.timeZone',
+      (r: Raw) => (r.environments.dev.inference.schedule.timeZone = 'London'),
+      /biomes\.environments\.dev\.inference\.schedule\.timeZone: must be an IANA time zone/,
+    ],
+    [
+      'inference.schedule wake after sleep',
+      (r: Raw) => (r.environments.staging.inference.schedule.wake = '20:00'),
+      /biomes\.environments\.staging\.inference\.schedule: wake must be before sleep/,
+    ],
+    [
+      'training.instanceType',
+      (r: Raw) => (r.environments.dev.training = { instanceType: 'm5.large' }),
+      /biomes\.environments\.dev\.training\.instanceType: must be a SageMaker instance type/,
+    ],
     ['appName', (r: Raw) => (r.appName = 'Biomes_App'), /biomes\.appName: must be 3-16 lowercase/],
     ['source missing', (r: Raw) => delete r.source, /biomes\.source: .*expected object/i],
     [

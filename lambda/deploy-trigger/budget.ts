@@ -1,8 +1,8 @@
 /**
- * The deploy trigger's time budget. Every wait (claim, lease, code update, smoke check, model copy,
- * warm-up) is capped by what is left of the invocation, minus a reserve to record the outcome and
- * release the claim, so a slow step ends in a retryable error with a reason instead of a Lambda
- * timeout that records nothing. The construct sets the function timeout from this module, so the
+ * The deploy trigger's time budget. Every wait (claim, lease, code update, smoke check, model head
+ * read, model copy, validation on the endpoint) is capped by what is left of the invocation, minus
+ * a reserve to record the outcome and release the claim, so a slow step ends in a retryable error
+ * with a reason instead of a Lambda timeout that records nothing. The construct sets the function timeout from this module, so the
  * two cannot drift apart. Pure: no AWS or CDK imports.
  */
 import { Retryable } from './outcome';

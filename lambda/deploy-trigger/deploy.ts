@@ -31,8 +31,24 @@ import { type ArtifactKey, MAINLINE_BIOME, parseArtifactKey } from '../shared/gr
 import { Budget, MIN_STEP_MS, UPDATE_WAIT_SECONDS } from './budget';
 import { accessDeniedReason, httpStatusOf, messageOf, nameOf } from './errors';
 import { type LandingObject, OBJECT_CREATED, parseEvent, unwrapEvent } from './event';
-import { type Claim, type ClaimStatus, type Holder, Ledger, type LedgerTarget, type Outcome } from './ledger';
-import { copyModel, existingModelCommit, modelObjectKey, movePointer, targetModel, warmUp } from './model';
+import {
+  type Claim,
+  type ClaimStatus,
+  type Holder,
+  Ledger,
+  type LedgerTarget,
+  type Outcome,
+  type Retraining,
+} from './ledger';
+import {
+  copyModel,
+  existingModelCommit,
+  modelObjectKey,
+  movePointer,
+  readArchiveHead,
+  targetModel,
+  validateOnEndpoint,
+} from './model';
 import { type ArtifactTarget, Retryable, Stop } from './outcome';
 import { readRegistration } from './registrations';
 import { moveLive, prepareService, publishAndCheck, tagCommit } from './service';
@@ -74,15 +90,40 @@ export function concernsOwner(outcome: Outcome): outcome is Outcome & { biome: s
 }
 
 const POLL_MS = 2_000;
-export const WARM_UP_ATTEMPTS = 6;
+/** InvokeEndpoint attempts of the validation while the endpoint answers ModelNotReadyException. */
+export const VALIDATION_ATTEMPTS = 6;
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
+/** What a deploy learnt so far; every outcome it records carries it, whatever ends the deploy. */
 interface Facts {
   publishedAt?: string;
   previousSha?: string;
   deployedRef?: string;
   liveMoved?: boolean;
+  /** A model: what its build measured (the archive's metrics.json), known once its head is read. */
+  metrics?: Record<string, number>;
+  /** A retrained model: its landing object's retraining metadata (see {@link Retraining}). */
+  retrainedFrom?: string;
+  trainingData?: string;
+  trainingJob?: string;
+}
+
+/** The ledger fields of a retrained model; each has the metadata key of the same name. */
+const RETRAINING_FIELDS = [
+  'retrainedFrom',
+  'trainingData',
+  'trainingJob',
+] as const satisfies readonly (keyof Retraining & keyof typeof ARTIFACT_METADATA)[];
+
+/** The retraining fields `valueOf` has a value for (none on a model the pipeline built). */
+function retraining(valueOf: (field: (typeof RETRAINING_FIELDS)[number]) => string | undefined): Retraining {
+  return Object.fromEntries(
+    RETRAINING_FIELDS.flatMap((field) => {
+      const value = valueOf(field);
+      return value ? [[field, value]] : [];
+    }),
+  );
 }
 
 /**
@@ -254,8 +295,13 @@ async function deploy(
   holder: Holder,
 ): Promise<void> {
   const { settings } = deps;
-  const publishedAt = await inspect(deps.s3, settings, obj, artifact);
+  const { publishedAt, size, metadata } = await inspect(deps.s3, settings, obj, artifact);
   facts.publishedAt = publishedAt;
+  // A retrained model's key id is its commit-sha (the retraining id), which inspect checked.
+  if (artifact.kind === 'model') {
+    const retrained = retraining((field) => metadata[ARTIFACT_METADATA[field]]);
+    Object.assign(facts, retrained);
+  }
   const scope = settings.scope.biome(artifact.biome);
   const found = await readRegistration(deps.ssm, scope, artifact.kind, artifact.name);
   const entry = ledger.target({ biome: artifact.biome, kind: artifact.kind, name: artifact.name });
@@ -319,6 +365,9 @@ async function deploy(
         prefix: settings.modelPrefix,
         endpointName: settings.endpointName,
       };
+      // Before anything is copied: an archive without a readable bar never reaches the model location.
+      const head = await readArchiveHead(deps.s3, target, size, budget);
+      facts.metrics = head.metrics;
       const copy = await copyModel(deps.s3, location, target, budget);
       if (copy === 'present') {
         // Never overwritten. The same commit is the same model: a rollback, or a retry after the copy.
@@ -333,8 +382,9 @@ async function deploy(
           targetModel: targetModel(target),
         });
       }
-      await warmUp(deps.sagemaker, location, reg, target, {
-        attempts: WARM_UP_ATTEMPTS,
+      // Also on the reused object: the pointer moves only to a model that answers its rows.
+      await validateOnEndpoint(deps.sagemaker, location, target, head.quality, {
+        attempts: VALIDATION_ATTEMPTS,
         sleep: deps.sleep,
         budget,
       });
@@ -351,6 +401,8 @@ async function deploy(
       key: obj.key,
       deployedRef,
       ...(facts.previousSha ? { previousSha: facts.previousSha } : {}),
+      ...(facts.metrics ? { metrics: facts.metrics } : {}),
+      ...retraining((field) => facts[field]),
     });
     if (!moved) {
       throw new Error('the live record moved to a newer publication while this deploy held the lease');
@@ -398,13 +450,23 @@ async function lock(deps: Deps, entry: LedgerTarget, budget: Budget, holder: Hol
   }
 }
 
-/** HeadObject: existence, size, and the publication metadata. Returns the normalised published-at. */
+/** What {@link inspect} found out about a landing object. */
+interface Inspected {
+  /** The normalised published-at. */
+  readonly publishedAt: string;
+  /** Bytes, more than 0 and within the limit of its kind. */
+  readonly size: number;
+  /** Its user metadata (`x-amz-meta-*`, keys lowercase). */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** HeadObject: existence, size, and the publication metadata. The one HeadObject of the landing object. */
 async function inspect(
   s3: S3Client,
   settings: Settings,
   obj: LandingObject,
   a: ArtifactKey,
-): Promise<string> {
+): Promise<Inspected> {
   let head;
   try {
     head = await s3.send(
@@ -454,7 +516,7 @@ async function inspect(
     );
   }
   // One fixed format, so string order in the ledger's condition equals time order.
-  return new Date(time).toISOString();
+  return { publishedAt: new Date(time).toISOString(), size, metadata: meta };
 }
 
 function liveNote(facts: Facts): string {

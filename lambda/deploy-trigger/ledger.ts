@@ -17,8 +17,21 @@ import { LEDGER_PARTITION_KEY, type LedgerKey, ledgerKey, liveIndexKeys, pk, sk 
 
 export type Status = 'deployed' | 'skipped' | 'rejected' | 'failed';
 
+/**
+ * Where a retrained model came from (the retraining metadata of its landing object,
+ * lambda/shared/contracts.ts ARTIFACT_METADATA); absent on a model the pipeline built.
+ */
+export interface Retraining {
+  /** The commit whose promoted training code made it. */
+  readonly retrainedFrom?: string;
+  /** The S3 URI of the data it was trained on. */
+  readonly trainingData?: string;
+  /** The SageMaker training job that made it. */
+  readonly trainingJob?: string;
+}
+
 /** One outcome, as written to the ledger. */
-export interface Outcome {
+export interface Outcome extends Retraining {
   readonly status: Status;
   readonly reason: string;
   /** Decoded landing key (or the raw key when it could not be decoded). */
@@ -33,6 +46,11 @@ export interface Outcome {
   readonly publishedAt?: string;
   /** Service: the published version; model: the TargetModel. */
   readonly deployedRef?: string;
+  /**
+   * A model whose archive head was read: what its build measured (the archive's metrics.json), on a
+   * failed validation too, so the record shows what the build measured of the model that failed.
+   */
+  readonly metrics?: Record<string, number>;
   readonly startedAt: string;
   readonly finishedAt: string;
   /**
@@ -42,13 +60,15 @@ export interface Outcome {
   readonly retrying?: boolean;
 }
 
-export interface LiveRecord {
+export interface LiveRecord extends Retraining {
   readonly sha: string;
   readonly publishedAt: string;
   readonly liveSince: string;
   readonly key: string;
   readonly deployedRef: string;
   readonly previousSha?: string;
+  /** A model: what its build measured (the archive's metrics.json). */
+  readonly metrics?: Record<string, number>;
 }
 
 /**

@@ -1,16 +1,31 @@
 /**
- * Model deploy (docs/design.md "The deploy trigger", step 4): copy the landing object under the biome's
- * prefix of the multi-model endpoint's model location without ever overwriting, optionally warm it
- * with one invocation, then move the biome's pointer. Every early exit leaves the pointer alone.
+ * Model deploy (docs/design.md "The deploy trigger", step 4): read the quality bar and metrics at the
+ * head of the landing object, copy it under the biome's prefix of the multi-model endpoint's model
+ * location without ever overwriting, validate it on the endpoint with the rows of its bar, then move
+ * the biome's pointer. Every early exit leaves the pointer alone.
  */
-import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { ARTIFACT_METADATA, type ModelRegistration } from '../shared/contracts';
 import { artifactFileName, targetModelProblem } from '../shared/grammar';
+import {
+  archiveQuality,
+  describeMismatch,
+  firstRowMismatch,
+  HEAD_BYTES,
+  ModelArchiveError,
+  type Quality,
+  readTarGz,
+  shown,
+  validationRequest,
+} from '../shared/model-archive';
 import { type Budget, MIN_STEP_MS } from './budget';
 import { httpStatusOf, messageOf, nameOf } from './errors';
 import { type ArtifactTarget, Retryable, Stop } from './outcome';
+
+/** What the validation request is and what it asks back (models/README.md "Errors"). */
+const JSON_TYPE = 'application/json';
 
 export type ModelTarget = ArtifactTarget;
 
@@ -97,7 +112,72 @@ export async function existingModelCommit(
   }
 }
 
-export interface WarmUpOptions {
+/** What the head of a model archive says: its quality bar and what its build measured. */
+export interface ArchiveHead {
+  readonly quality: Quality;
+  readonly metrics: Record<string, number>;
+}
+
+/**
+ * Reads the quality bar and the metrics of the landing object before anything is copied: one ranged
+ * GET of its first {@link HEAD_BYTES} (quality.json and metrics.json are the first two entries of
+ * every archive the build writes), parsed as the start of an archive when the object is bigger. An
+ * archive that is not one, or lacks either file, is rejected: nothing lands in the model location.
+ *
+ * @param size the object's size, from the HeadObject the trigger already made.
+ */
+export async function readArchiveHead(
+  s3: S3Client,
+  target: ModelTarget,
+  size: number,
+  budget: Budget,
+): Promise<ArchiveHead> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await budget.within(
+      `reading the head of the model archive ${target.key}`,
+      async (abortSignal) => {
+        const out = await s3.send(
+          new GetObjectCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            Range: `bytes=0-${HEAD_BYTES - 1}`,
+            ...(target.versionId ? { VersionId: target.versionId } : {}),
+          }),
+          { abortSignal },
+        );
+        return (await out.Body?.transformToByteArray()) ?? new Uint8Array(0);
+      },
+    );
+  } catch (e) {
+    const status = httpStatusOf(e);
+    if (['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes(nameOf(e)) || status === 404 || status === 405) {
+      throw Stop.rejected(
+        `object ${target.key} (version ${target.versionId ?? 'none'}) no longer exists or is a delete marker; nothing was copied and the pointer is unchanged`,
+      );
+    }
+    throw e;
+  }
+  const where = `model archive ${target.key}`;
+  const refused = (e: unknown, message: string) => {
+    if (!(e instanceof ModelArchiveError)) return e;
+    return Stop.rejected(`${message}; nothing was copied and the pointer is unchanged`);
+  };
+  let files: Map<string, Uint8Array>;
+  try {
+    files = readTarGz(bytes, { partial: size > HEAD_BYTES });
+  } catch (e) {
+    // These messages say what is wrong with the bytes, not whose they are.
+    throw refused(e, `${where}: ${messageOf(e)}`);
+  }
+  try {
+    return archiveQuality(files, where);
+  } catch (e) {
+    throw refused(e, messageOf(e));
+  }
+}
+
+export interface ValidationOptions {
   readonly attempts: number;
   readonly sleep: (ms: number) => Promise<void>;
   /** What is left of the invocation; caps every attempt and every backoff. */
@@ -105,34 +185,44 @@ export interface WarmUpOptions {
 }
 
 /**
- * One invocation of the new TargetModel, so the first real request does not pay the load. The first
- * call loads the model and may answer ModelNotReadyException: retried with backoff. A model error is
- * final (the model does not serve); running out of retries is not (the platform retries the event).
+ * Validates the new TargetModel on the endpoint before the pointer moves (models/README.md
+ * "Validation on the endpoint"; the rows are those of the archive's quality.json, whose format
+ * "Adding a model" there describes): one request with every row's instance in order
+ * (`{"instances": [...]}`), whose answer (`{"predictions": [...]}`) must match each row's expected
+ * prediction within the bar's tolerance. It warms the model too, so the first real request does not
+ * pay the load. The first call loads the model and may answer ModelNotReadyException: retried with
+ * backoff. A model error, an answer that is not JSON or a row answered wrongly is final (the model
+ * does not serve what its bar says); running out of retries is not (the platform retries the event).
  */
-export async function warmUp(
+export async function validateOnEndpoint(
   sagemaker: SageMakerRuntimeClient,
   location: ModelLocation,
-  registration: ModelRegistration,
   target: ModelTarget,
-  options: WarmUpOptions,
+  quality: Quality,
+  options: ValidationOptions,
 ): Promise<void> {
-  const warm = registration.warmUp;
-  if (!warm) return;
-  const step = `the warm-up of ${targetModel(target)} on endpoint ${location.endpointName}`;
+  const model = targetModel(target);
+  const what = `validation of ${model} on endpoint ${location.endpointName}`;
+  const fix = `pointer unchanged; fix models/${target.name}/ and publish a new commit`;
+  const step = `the ${what}`;
+  const body = new TextEncoder().encode(validationRequest(quality));
+  let answered: Uint8Array | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      await options.budget.within(step, (abortSignal) =>
+      const out = await options.budget.within(step, (abortSignal) =>
         sagemaker.send(
           new InvokeEndpointCommand({
             EndpointName: location.endpointName,
-            TargetModel: targetModel(target),
-            ContentType: warm.contentType,
-            Body: new TextEncoder().encode(warm.body),
+            TargetModel: model,
+            ContentType: JSON_TYPE,
+            Accept: JSON_TYPE,
+            Body: body,
           }),
           { abortSignal },
         ),
       );
-      return;
+      answered = out.Body;
+      break;
     } catch (e) {
       const name = nameOf(e);
       if (name === 'ModelNotReadyException' && attempt < options.attempts) {
@@ -142,13 +232,20 @@ export async function warmUp(
         continue;
       }
       if (name === 'ModelError' || name === 'ValidationError') {
-        throw Stop.failed(
-          `warm-up of ${targetModel(target)} on endpoint ${location.endpointName} failed (${name}: ${messageOf(e)}); pointer unchanged; fix the model and publish a new commit`,
-        );
+        throw Stop.failed(`${what} failed (${name}: ${messageOf(e)}); ${fix}`);
       }
       throw e;
     }
   }
+  const text = new TextDecoder().decode(answered ?? new Uint8Array(0));
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text) as unknown;
+  } catch (e) {
+    throw Stop.failed(`${what} failed: the answer is not JSON (${messageOf(e)}): ${shown(text)}; ${fix}`);
+  }
+  const mismatch = firstRowMismatch(quality, answer);
+  if (mismatch) throw Stop.failed(`${what} failed: ${describeMismatch(mismatch)}; ${fix}`);
 }
 
 /** Moves the biome's pointer to the new TargetModel. */

@@ -19,9 +19,10 @@ const serviceSchema = z.object({
   smokeCheck: z.optional(z.object({ payload: z.record(z.string(), z.unknown()) })),
 });
 
+// Not strict: a registration written before the validation replaced the warm-up still holds a
+// `warmUp` key; it parses, and the key is dropped (every model is validated on the endpoint now).
 const modelSchema = z.object({
   pointerParameter: z.string().check(z.minLength(1)),
-  warmUp: z.optional(z.object({ contentType: z.string().check(z.minLength(1)), body: z.string() })),
 });
 
 /** What a biome registered for one name: a service or a model, told apart by `kind`. */

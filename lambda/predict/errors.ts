@@ -11,6 +11,11 @@ export const PREDICT_ERRORS = {
   modelNotReady: 'ModelNotReady',
   /** The pointer names a TargetModel that is not a canonical model object of this biome. */
   invalidModelPointer: 'InvalidModelPointer',
+  /**
+   * The environment's endpoint sleeps outside its hours (environments.<env>.inference.schedule): not
+   * retried by the workflow, the message says when it wakes and how to wake it now.
+   */
+  inferenceAsleep: 'InferenceAsleep',
   /** The endpoint refused the request or answered something unexpected. */
   endpointFailed: 'EndpointFailed',
 } as const;

@@ -1,11 +1,13 @@
 /** Lambda entry point of the predict service: parse, wire clients once, delegate, log the outcome. */
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { SMOKE_EVENT, type SmokeResult } from '../shared/contracts';
 import { serviceLogger } from '../shared/logger';
 import { dataApi } from '../shared/data-api';
+import { parseInferenceState, unavailableNotice } from '../shared/inference-schedule';
+import { EnvScope } from '../shared/scope';
 import { databaseSettings, modelSettings, SERVICE_ENV, serviceIdentity } from '../shared/settings';
 import { PREDICT_MODEL } from './model';
 import { PointerCache } from './pointer';
@@ -21,7 +23,7 @@ let deps: PredictDeps | undefined;
 
 /** Dependencies from the configuration (all of it is required), over the module's clients. */
 function wire(source: Source): PredictDeps {
-  const { biome } = serviceIdentity(source);
+  const { app, env, biome } = serviceIdentity(source);
   const database = databaseSettings(source);
   const model = modelSettings(source, PREDICT_MODEL);
   return {
@@ -32,10 +34,29 @@ function wire(source: Source): PredictDeps {
       secretArn: database.secretArn,
       database: database.database,
     }),
-    endpoint: { client: sagemaker, endpointName: model.endpointName },
+    endpoint: {
+      client: sagemaker,
+      endpointName: model.endpointName,
+      unavailable: () => inferenceNotice(new EnvScope(app, env).inferenceStateParameter, env),
+    },
     pointer: new PointerCache(ssm, model.pointerParameter),
     ...(source[SERVICE_ENV.commitSha] ? { commit: source[SERVICE_ENV.commitSha] } : {}),
   };
+}
+
+/** Why the endpoint is missing, from its owner's state; undefined when the state is absent or says awake. */
+async function inferenceNotice(parameter: string, env: string): Promise<string | undefined> {
+  try {
+    const out = await ssm.send(new GetParameterCommand({ Name: parameter }));
+    return unavailableNotice(
+      out.Parameter?.Value ? parseInferenceState(out.Parameter.Value) : undefined,
+      env,
+    );
+  } catch (error) {
+    // An environment without a schedule has no state: the missing endpoint is then a fault, reported as such.
+    if ((error as Error).name === 'ParameterNotFound') return undefined;
+    throw error;
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/cli
 import * as z from 'zod/mini';
 import type { DataApi } from '../shared/data-api';
 import { targetModelProblem } from '../shared/grammar';
+import { isEndpointMissing } from '../shared/inference-schedule';
 import { issueLines } from '../shared/issues';
 import { ServiceError } from '../shared/service-error';
 import { type RetryOptions, withRetry } from '../shared/retry';
@@ -41,6 +42,11 @@ export interface Endpoint {
   readonly endpointName: string;
   /** @default MODEL_LOAD_RETRY */
   readonly retry?: RetryOptions;
+  /**
+   * Asked when the endpoint does not exist: the message that says it sleeps (or wakes), from the
+   * state its owner keeps (lambda/shared/inference-schedule.ts), or undefined if it should be there.
+   */
+  readonly unavailable?: () => Promise<string | undefined>;
 }
 
 const isModelNotReady = (error: unknown) => (error as Error)?.name === 'ModelNotReadyException';
@@ -71,6 +77,10 @@ export async function score(
         PREDICT_ERRORS.modelNotReady,
         `Model ${targetModel} is still loading on endpoint ${endpoint.endpointName}; retry in a minute.`,
       );
+    }
+    if (isEndpointMissing(error)) {
+      const notice = await endpoint.unavailable?.();
+      if (notice) throw new ServiceError(PREDICT_ERRORS.inferenceAsleep, notice);
     }
     throw new ServiceError(
       PREDICT_ERRORS.endpointFailed,

@@ -19,6 +19,16 @@ export const ARTIFACT_METADATA = {
    */
   publishedAt: 'published-at',
   pipelineExecutionId: 'pipeline-execution-id',
+  /**
+   * Set only on a model retrained in its environment (the biome's train workflow): the commit whose
+   * promoted training code made it. The object's own commit-sha is then the retraining id
+   * (lambda/shared/model-archive.ts `retrainingId`), not a Git commit.
+   */
+  retrainedFrom: 'retrained-from',
+  /** A retrained model: the S3 URI of the data it was trained on. */
+  trainingData: 'training-data',
+  /** A retrained model: the name of the SageMaker training job that made it. */
+  trainingJob: 'training-job',
 } as const;
 
 /** The value of a model pointer before any model has been deployed. */
@@ -41,8 +51,6 @@ export interface ServiceRegistration {
 export interface ModelRegistration {
   /** SSM parameter holding the biome's live TargetModel for this model. */
   readonly pointerParameter: string;
-  /** Optional warm-up invocation of the new TargetModel. */
-  readonly warmUp?: { readonly contentType: string; readonly body: string };
 }
 
 /** The smoke-check event every microservice understands, and what it answers. */

@@ -22,6 +22,7 @@ export const SHARED_PARAMETER_LEAVES = {
   /** Key prefix (ending in `/`) of the multi-model endpoint's model location; TargetModel is relative to it. */
   modelPrefix: 'inference/model-prefix',
   endpointName: 'inference/endpoint-name',
+
   /** ARN of the environment's logs key: every log group of the environment is encrypted with it. */
   logsKeyArn: 'logs/key-arn',
   /** Only where sandpits live: the shared biome database provider (sandpit stacks hold no master-secret role). */
@@ -36,6 +37,10 @@ export type SharedParameter = keyof typeof SHARED_PARAMETER_LEAVES;
 /** The shared parameters that exist only in an environment that hosts sandpits. */
 export const SANDPIT_PARAMETERS = ['sandpitDatabaseToken', 'sandpitRecorderToken', 'ownersTopicArn'] as const;
 export type SandpitParameter = (typeof SANDPIT_PARAMETERS)[number];
+
+/** Key prefixes of the model location's bucket for retraining (BiomeScope.trainingDataPrefix, trainingOutputPrefix). */
+export const TRAINING_DATA_PREFIX = 'training-data/';
+export const TRAINING_OUTPUT_PREFIX = 'training-output/';
 
 /** The database every PostgreSQL cluster has; role and database DDL run connected to it. */
 export const MAINTENANCE_DATABASE = 'postgres';
@@ -67,6 +72,21 @@ export class EnvScope {
   /** `/<app>/<env>/shared/<leaf>`: a shared resource, read by biome stacks at deploy time. */
   sharedParameter(which: SharedParameter): string {
     return `${this.parameterRoot}/shared/${SHARED_PARAMETER_LEAVES[which]}`;
+  }
+
+  /**
+   * Whether the endpoint is awake (lambda/shared/inference-schedule.ts `InferenceState`, JSON): not
+   * a CloudFormation parameter but state, written only by the endpoint's owner
+   * (lambda/inference-endpoint/) and read by the deploy trigger and the predict service to tell
+   * "asleep until" from a fault. `/<app>/<env>/shared/inference/state`.
+   */
+  get inferenceStateParameter(): string {
+    return `${this.parameterRoot}/shared/inference/state`;
+  }
+
+  /** The function that owns the endpoint: CloudFormation's provider, the schedule's and `npm run wake`'s target. */
+  get inferenceEndpointFunctionName(): string {
+    return `${this.app}-${this.env}-inference-endpoint`;
   }
 
   get sharedStackName(): string {
@@ -222,6 +242,52 @@ export class BiomeScope {
   /** A sandpit's workflow state machine: named for the same fence (a generated name lacks the stack name). */
   get stateMachineName(): string {
     return `${this.stackName}-workflow`;
+  }
+
+  /** The biome's train workflow (always named: the sandpit fence covers it, and the name says whose it is). */
+  get trainStateMachineName(): string {
+    return `${this.stackName}-train`;
+  }
+
+  /** Its log group, under `/aws/vendedlogs/` for the reason given at {@link workflowLogGroupName}. */
+  get trainLogGroupName(): string {
+    return `/aws/vendedlogs/states/${this.stackName}-train`;
+  }
+
+  /**
+   * Where the biome keeps the training data of `model` on the model location's bucket:
+   * `training-data/<biome>/<model>/` (outside the endpoint's `models/` prefix, so the endpoint never
+   * reads it). The biome's train workflow reads only this prefix.
+   */
+  trainingDataPrefix(model: string): string {
+    return `${TRAINING_DATA_PREFIX}${this.biome}/${model}/`;
+  }
+
+  /** Where the biome's training jobs write their output: `training-output/<biome>/`. */
+  get trainingOutputPrefix(): string {
+    return `${TRAINING_OUTPUT_PREFIX}${this.biome}/`;
+  }
+
+  /**
+   * The prefix of the biome's SageMaker training job names (`<app>-<env>-<biome>-`); a job name is
+   * this plus a 14-digit UTC time (`yyyymmddhhmmss`), and SageMaker allows 63 characters.
+   */
+  get trainingJobPrefix(): string {
+    return `${this.stackName}-`;
+  }
+
+  /**
+   * A training job's name at `now`: {@link trainingJobPrefix} and the UTC time to the second. A
+   * prefix too long for SageMaker's 63 characters is cut and given an 8-hex hash of the whole, so
+   * two biomes never share names; the time keeps one biome's jobs apart (one start per second).
+   */
+  trainingJobName(now: Date): string {
+    const time = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+    const prefix = this.trainingJobPrefix;
+    if (prefix.length + time.length <= 63) return `${prefix}${time}`;
+    let h = 0x811c9dc5; // FNV-1a: short, stable, no crypto import in this pure module
+    for (const c of prefix) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+    return `${prefix.slice(0, 63 - time.length - 10)}-${h.toString(16).padStart(8, '0')}-${time}`;
   }
 
   /**

@@ -3,32 +3,53 @@
  * microservice becomes `<name>-<sha>.zip` (the same bundle CDK deploys, from the same bundler) and
  * every model directory `models/<name>/` becomes `<name>-<sha>.tar.gz`, plus `manifest.json`.
  *
- * A model archive is laid out the way the endpoint's container reads it (lib/workload/shared/inference.ts):
- * the model's files at the root, and `models/<name>/code/inference.py` at the root as `inference.py`;
- * `code/` itself is not kept. SageMaker extracts the archive into the model's directory, and MMS
- * starts the model's worker with that directory on its PYTHONPATH and as its working directory
- * (awslabs/multi-model-server v1.1.1 frontend/server/src/main/java/com/amazonaws/ml/mms/wlm/
+ * A model is a folder of code (models/README.md "Adding a model"): packaging TRAINS it, running
+ * `python3 train.py --data data --out <temp>` in the model's folder, and the archive is what
+ * lambda/shared/model-archive.ts assembles from it: quality.json and metrics.json first, then
+ * code/inference.py as `inference.py`, train.py, and whatever training wrote, all at the root. A
+ * model below its quality bar is refused, naming the metric, its value and the threshold; then the
+ * archive's own entry point answers the bar's validation rows (lib/bundling/model_check.py, the
+ * container's call sequence) and every answer must be within the tolerance. So a model that is not
+ * good enough, or does not answer what its rows say, fails the build before anything is published.
+ *
+ * Why the entry point sits at the root: SageMaker extracts the archive into the model's directory,
+ * and MMS starts the model's worker with that directory on its PYTHONPATH and as its working
+ * directory (awslabs/multi-model-server v1.1.1 frontend/server/src/main/java/com/amazonaws/ml/mms/wlm/
  * WorkerLifeCycle.java:65-75,160), ahead of site-packages, where start-up installed the image's
  * global entry point (aws/sagemaker-containers v2.8.6.post2 src/sagemaker_containers/_modules.py:104-120,
  * 256). The worker imports SAGEMAKER_PROGRAM by name (aws/sagemaker-inference-toolkit v1.2.0
- * src/sagemaker_inference/transformer.py:165-167), so the root `inference.py` is the one it gets,
- * and a `code/` folder inside the archive would never be imported. For the same reason any other
- * Python file in the archive could shadow a module of the container: it is refused.
+ * src/sagemaker_inference/transformer.py:165-167), so the root `inference.py` is the one it gets. For
+ * the same reason no other Python goes into the archive but train.py (no module of the container
+ * or the standard library is called `train`).
  *
- * Same input, same bytes: entries sorted by name, fixed timestamps, modes and owners, no gzip time.
- * Unchanged code then has an unchanged hash, and a promotion copies bytes that can be checked.
- * Everything is validated and built in memory first: a bad input writes nothing.
+ * Same input, same bytes: entries sorted by name, fixed timestamps, modes and owners, no gzip time,
+ * and training is deterministic (fixed seeds, rounded numbers). Unchanged code then has an unchanged
+ * hash, and a promotion copies bytes that can be checked. Everything is validated, trained and
+ * built in a temporary folder and in memory first: a bad input writes nothing to `out`.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { gzipSync, zipSync, type Zippable } from 'fflate';
+import { zipSync, type Zippable } from 'fflate';
 import {
   type ArtifactKind,
   artifactFileName,
   artifactNameProblem,
   shaProblem,
 } from '../../lambda/shared/grammar';
+import {
+  assembleModelArchive,
+  describeMismatch,
+  firstRowMismatch,
+  MAX_MODEL_ARCHIVE_BYTES,
+  MODEL_ARCHIVE_FILES,
+  ModelArchiveError,
+  parseQuality,
+  type TreeEntry,
+  validationRequest,
+} from '../../lambda/shared/model-archive';
 import { bundle, BundleError, discoverEntryPoints } from './bundler';
 
 /**
@@ -36,10 +57,7 @@ import { bundle, BundleError, discoverEntryPoints } from './bundler';
  * in every time zone (and 1980 is the earliest time zip can hold).
  */
 const ZIP_MTIME = new Date(1980, 0, 1, 0, 0, 0);
-/** The same instant as seconds for tar (tar stores UTC seconds). */
-const TAR_MTIME = Date.UTC(1980, 0, 1) / 1000;
 const FILE_MODE = 0o644;
-const DIR_MODE = 0o755;
 /** Machine litter that must never change an artifact's bytes. */
 const IGNORED = (name: string) => name.startsWith('.') || name === '__pycache__' || name.endsWith('.pyc');
 
@@ -48,7 +66,14 @@ export const MANIFEST_FILE = 'manifest.json';
 /** Where a model keeps its entry point in the repository: `models/<name>/code/inference.py`. */
 export const MODEL_CODE_DIR = 'code';
 /** The entry point's file, in `code/` in the repository and at the root of the archive. */
-export const MODEL_ENTRY_POINT = 'inference.py';
+export const MODEL_ENTRY_POINT = MODEL_ARCHIVE_FILES.entryPoint;
+/** The model's training data in the repository: CSV files in `models/<name>/data/`. */
+export const MODEL_DATA_DIR = 'data';
+
+/** The build's check of a model's answers (see the top of this file). */
+const MODEL_CHECK = path.join(__dirname, 'model_check.py');
+/** How long one model may train in the build. */
+const TRAINING_TIMEOUT_MS = 10 * 60 * 1000;
 
 export interface ManifestEntry {
   readonly kind: ArtifactKind;
@@ -58,6 +83,8 @@ export interface ManifestEntry {
   readonly bytes: number;
   /** Hex SHA-256 of the file. */
   readonly sha256: string;
+  /** A model's held-out metrics (its metrics.json), which passed its bar. */
+  readonly metrics?: Readonly<Record<string, number>>;
 }
 
 export interface Manifest {
@@ -79,6 +106,15 @@ export interface PackageOptions {
    * @default every directory under `<root>/models/` (none if there is no such folder)
    */
   readonly models?: readonly string[];
+  /**
+   * The largest model archive accepted.
+   * @default MAX_MODEL_ARCHIVE_BYTES (5 GiB, one S3 copy)
+   */
+  readonly maxModelBytes?: number;
+  /** @default `python3` */
+  readonly python?: string;
+  /** Told each model's training time and metrics (the CLI prints them; the manifest holds no times). */
+  readonly onTrained?: (model: string, trainingMs: number, metrics: Readonly<Record<string, number>>) => void;
 }
 
 export class PackagingError extends Error {
@@ -111,12 +147,6 @@ export function zipFiles(files: ReadonlyMap<string, Uint8Array>): Uint8Array {
   return zipSync(entries, { level: 9, mtime: ZIP_MTIME });
 }
 
-export interface TreeEntry {
-  /** Path inside the archive, `/`-separated; directories end in `/`. */
-  readonly name: string;
-  readonly data?: Uint8Array;
-}
-
 /** Files and folders under `dir`, sorted, litter skipped. Symlinks and specials are refused. */
 function readTree(dir: string, prefix = ''): TreeEntry[] {
   const entries: TreeEntry[] = [];
@@ -140,109 +170,19 @@ function readTree(dir: string, prefix = ''): TreeEntry[] {
   return entries;
 }
 
-function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, '0') + '\0';
-}
-
-/** One 512-byte ustar header with fixed owner, time and mode. */
-function tarHeader(name: string, size: number, directory: boolean): Uint8Array {
-  const header = Buffer.alloc(512);
-  let base = name;
-  let prefix = '';
-  if (Buffer.byteLength(name) > 100) {
-    // ustar splits long paths at a `/` into prefix (155 bytes) and name (100 bytes).
-    const trimmed = directory ? name.slice(0, -1) : name;
-    const cut = trimmed.lastIndexOf('/', 155);
-    base = trimmed.slice(cut + 1) + (directory ? '/' : '');
-    prefix = trimmed.slice(0, cut);
-    if (cut <= 0 || Buffer.byteLength(base) > 100 || Buffer.byteLength(prefix) > 155) {
-      throw new PackagingError(`path "${name}" is too long for a tar archive; shorten it`);
-    }
-  }
-  header.write(base, 0, 100, 'utf8');
-  header.write(octal(directory ? DIR_MODE : FILE_MODE, 8), 100, 'ascii');
-  header.write(octal(0, 8), 108, 'ascii'); // uid
-  header.write(octal(0, 8), 116, 'ascii'); // gid
-  header.write(octal(size, 12), 124, 'ascii');
-  header.write(octal(TAR_MTIME, 12), 136, 'ascii');
-  header.write('        ', 148, 'ascii'); // checksum is computed with this field as spaces
-  header.write(directory ? '5' : '0', 156, 'ascii');
-  header.write('ustar\0', 257, 'ascii');
-  header.write('00', 263, 'ascii');
-  header.write(octal(0, 8), 329, 'ascii');
-  header.write(octal(0, 8), 337, 'ascii');
-  header.write(prefix, 345, 155, 'utf8');
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  return header;
-}
-
-/** A deterministic `.tar.gz` of a folder: sorted, fixed time/owner/mode, gzip header without time. */
-export function tarGzDirectory(dir: string): Uint8Array {
-  return tarGz(readTree(dir));
-}
-
-/** The top-level name of an archive path (`a` for `a/`, `a/b` and `a`). */
-const topName = (name: string) => name.split('/')[0]!;
-
-/**
- * The entries of a model's archive (see the top of this file): the model folder without `code/`,
- * plus `code/inference.py` at the root, in the order {@link readTree} gives a folder.
- */
-export function modelArchiveEntries(dir: string): TreeEntry[] {
-  const entries = readTree(dir).filter((e) => topName(e.name) !== MODEL_CODE_DIR);
-  const entryPoint: TreeEntry = {
-    name: MODEL_ENTRY_POINT,
-    data: fs.readFileSync(path.join(dir, MODEL_CODE_DIR, MODEL_ENTRY_POINT)),
-  };
-  const at = entries.findIndex((e) => topName(e.name) > MODEL_ENTRY_POINT);
-  entries.splice(at === -1 ? entries.length : at, 0, entryPoint);
-  return entries;
-}
-
-/** A deterministic `.tar.gz` of a model folder, laid out for the endpoint's container. */
-export function tarGzModel(dir: string): Uint8Array {
-  return tarGz(modelArchiveEntries(dir));
-}
-
-function tarGz(tree: readonly TreeEntry[]): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  const push = (c: Uint8Array) => {
-    chunks.push(c);
-    length += c.length;
-  };
-  for (const entry of tree) {
-    const data = entry.data ?? new Uint8Array(0);
-    push(tarHeader(entry.name, data.length, entry.data === undefined));
-    push(data);
-    if (data.length % 512 !== 0) push(new Uint8Array(512 - (data.length % 512)));
-  }
-  push(new Uint8Array(1024)); // end of archive: two zero blocks
-  if (length % 10240 !== 0) push(new Uint8Array(10240 - (length % 10240))); // whole records, like tar(1)
-  const tar = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    tar.set(c, at);
-    at += c.length;
-  }
-  // fflate is pure JavaScript: the same bytes on every platform and zlib version; mtime 0 = no time.
-  return gzipSync(tar, { level: 9, mtime: 0 });
-}
-
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Why `models/<name>/` (its `tree`) cannot become an archive the endpoint serves; empty when it can. */
+/** Why `models/<name>/` (its `tree`) cannot be trained and packaged; empty when it can. */
 function modelLayoutProblems(name: string, tree: readonly TreeEntry[]): string[] {
   const where = `models/${name}/`;
   if (tree.every((e) => e.data === undefined)) return [`model folder ${where} holds no files`];
   const found: string[] = [];
+  const has = (file: string) => tree.some((e) => e.name === file && e.data !== undefined);
   const codePrefix = `${MODEL_CODE_DIR}/`;
   const entryPoint = `${codePrefix}${MODEL_ENTRY_POINT}`;
-  if (!tree.some((e) => e.name === entryPoint && e.data !== undefined)) {
+  if (!has(entryPoint)) {
     found.push(
       `model "${name}" has no ${where}${entryPoint}; add it (model_fn, input_fn, predict_fn, output_fn): without it the endpoint answers every request for the model with an error (models/README.md)`,
     );
@@ -255,12 +195,30 @@ function modelLayoutProblems(name: string, tree: readonly TreeEntry[]): string[]
       `${where}${codePrefix} must hold ${MODEL_ENTRY_POINT} alone (found ${strayCode.map((e) => e.name).join(', ')}): only it goes into the archive, at its root`,
     );
   }
-  const python = tree.filter(
-    (e) => !e.name.startsWith(codePrefix) && e.data !== undefined && /\.py[cdiow]?$/.test(e.name),
-  );
-  if (python.length > 0) {
+  if (!has(MODEL_ARCHIVE_FILES.training)) {
     found.push(
-      `${where} holds Python outside ${codePrefix} (${python.map((e) => e.name).join(', ')}): a module in the archive is importable by the model's worker ahead of the container's own and could shadow them; put the code in ${where}${entryPoint}`,
+      `model "${name}" has no ${where}${MODEL_ARCHIVE_FILES.training}; add the training code (\`python3 train.py --data <dir> --out <dir>\` writes the model and metrics.json, models/README.md)`,
+    );
+  }
+  if (!has(MODEL_ARCHIVE_FILES.quality)) {
+    found.push(
+      `model "${name}" has no ${where}${MODEL_ARCHIVE_FILES.quality}; declare its quality bar (metrics with min/max, validation rows and a tolerance, models/README.md)`,
+    );
+  } else {
+    const text = Buffer.from(tree.find((e) => e.name === MODEL_ARCHIVE_FILES.quality)!.data!).toString(
+      'utf8',
+    );
+    try {
+      parseQuality(text, `${where}${MODEL_ARCHIVE_FILES.quality}`);
+    } catch (e) {
+      if (!(e instanceof ModelArchiveError)) throw e;
+      found.push(`model "${name}": ${e.message}`);
+    }
+  }
+  const data = tree.filter((e) => e.data !== undefined && e.name.startsWith(`${MODEL_DATA_DIR}/`));
+  if (!data.some((e) => e.name.endsWith('.csv'))) {
+    found.push(
+      `model "${name}" has no training data: put CSV files in ${where}${MODEL_DATA_DIR}/ (a small data set ships with the code; retraining uses the environment's, models/README.md)`,
     );
   }
   return found;
@@ -296,6 +254,107 @@ function problems(
   return found;
 }
 
+/** The last lines of a process's output, for a message. */
+const tail = (text: string, lines = 8) => text.trim().split('\n').slice(-lines).join('\n    ');
+
+function runPython(python: string, args: readonly string[], cwd: string, input?: string) {
+  // -B: nothing of the run lands in the repository (no __pycache__); -E: no PYTHON* variable of the
+  // machine (a PYTHONPATH, say) changes what trains, so every machine runs the same code.
+  const run = spawnSync(python, ['-B', '-E', ...args], {
+    cwd,
+    input,
+    encoding: 'utf8',
+    timeout: TRAINING_TIMEOUT_MS,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.error) {
+    const missing = (run.error as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new PackagingError(
+      missing
+        ? `Nothing was packaged: ${python} is needed to train the models and was not found; install Python 3`
+        : `Nothing was packaged: ${python} ${args.join(' ')} failed: ${run.error.message}`,
+    );
+  }
+  return run;
+}
+
+interface TrainedModel {
+  readonly bytes: Uint8Array;
+  readonly metrics: Record<string, number>;
+  readonly trainingMs: number;
+}
+
+/**
+ * Trains `models/<name>/` in a temporary folder and assembles its archive; a problem (training
+ * failed, below the bar, answers off its rows) comes back as a message naming the model and what
+ * to fix, and nothing of the run is kept.
+ */
+function trainModel(options: PackageOptions, name: string): TrainedModel | string {
+  const dir = path.join(options.root, 'models', name);
+  const python = options.python ?? 'python3';
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `biomes-train-${name}-`));
+  try {
+    const out = path.join(work, 'out');
+    const started = Date.now();
+    const training = runPython(
+      python,
+      [path.join(dir, MODEL_ARCHIVE_FILES.training), '--data', path.join(dir, MODEL_DATA_DIR), '--out', out],
+      work,
+    );
+    const trainingMs = Date.now() - started;
+    if (training.status !== 0) {
+      return `model "${name}": training failed (models/${name}/${MODEL_ARCHIVE_FILES.training} exited ${training.status ?? training.signal}):\n    ${tail(training.stderr || training.stdout) || '(no output)'}`;
+    }
+    if (!fs.existsSync(out))
+      return `model "${name}": training wrote nothing to --out; train.py must write the model and metrics.json there`;
+    let archive;
+    try {
+      archive = assembleModelArchive(name, {
+        entryPoint: fs.readFileSync(path.join(dir, MODEL_CODE_DIR, MODEL_ENTRY_POINT)),
+        training: fs.readFileSync(path.join(dir, MODEL_ARCHIVE_FILES.training)),
+        quality: fs.readFileSync(path.join(dir, MODEL_ARCHIVE_FILES.quality), 'utf8'),
+        outputs: readTree(out),
+        maxBytes: options.maxModelBytes ?? MAX_MODEL_ARCHIVE_BYTES,
+      });
+    } catch (e) {
+      if (e instanceof ModelArchiveError) return e.message;
+      throw e;
+    }
+    // The archive's content as SageMaker extracts it, answering the rows as the endpoint would.
+    const extracted = path.join(work, 'model');
+    for (const entry of archive.entries) {
+      const target = path.join(extracted, entry.name);
+      if (entry.data === undefined) fs.mkdirSync(target, { recursive: true });
+      else {
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, entry.data);
+      }
+    }
+    const check = runPython(python, [MODEL_CHECK, extracted], work, validationRequest(archive.quality));
+    if (check.status !== 0) {
+      return `model "${name}": its validation rows could not be run through code/inference.py:\n    ${tail(check.stderr)}`;
+    }
+    const answer = JSON.parse(check.stdout) as { status: number; body: string };
+    const rows = `models/${name}/${MODEL_ARCHIVE_FILES.quality}`;
+    if (answer.status !== 200) {
+      return `model "${name}": code/inference.py answered the validation rows of ${rows} with HTTP ${answer.status}: ${answer.body.trim()}; make each row's instance what the model takes (its features) or fix the entry point`;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(answer.body);
+    } catch {
+      return `model "${name}": code/inference.py answered the validation rows with a body that is not JSON: ${answer.body.slice(0, 200)}`;
+    }
+    const mismatch = firstRowMismatch(archive.quality, body);
+    if (mismatch) {
+      return `model "${name}": ${describeMismatch(mismatch)}; the trained model does not answer what ${rows} expects (retrain, or correct the row)`;
+    }
+    return { bytes: archive.bytes, metrics: archive.metrics, trainingMs };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
 /**
  * Packages every service and model for commit `sha` into `out`, with a manifest. Throws
  * {@link PackagingError} listing every problem before anything is written.
@@ -311,9 +370,12 @@ export function packageArtifacts(options: PackageOptions): Manifest {
   }
 
   const artifacts: { entry: ManifestEntry; bytes: Uint8Array }[] = [];
-  const add = (kind: ArtifactKind, name: string, bytes: Uint8Array) => {
+  const add = (kind: ArtifactKind, name: string, bytes: Uint8Array, extra: Partial<ManifestEntry> = {}) => {
     const file = artifactFileName(kind, name, options.sha);
-    artifacts.push({ entry: { kind, name, file, bytes: bytes.length, sha256: sha256(bytes) }, bytes });
+    artifacts.push({
+      entry: { kind, name, file, bytes: bytes.length, sha256: sha256(bytes), ...extra },
+      bytes,
+    });
   };
   let bundles;
   try {
@@ -323,7 +385,18 @@ export function packageArtifacts(options: PackageOptions): Manifest {
     throw e;
   }
   for (const name of services) add('service', name, zipFiles(bundles.get(name)!.files));
-  for (const name of models) add('model', name, tarGzModel(path.join(options.root, 'models', name)));
+  const refused: string[] = [];
+  for (const name of models) {
+    const trained = trainModel(options, name);
+    if (typeof trained === 'string') refused.push(trained);
+    else {
+      options.onTrained?.(name, trained.trainingMs, trained.metrics);
+      add('model', name, trained.bytes, { metrics: trained.metrics });
+    }
+  }
+  if (refused.length > 0) {
+    throw new PackagingError(`Nothing was packaged:\n${refused.map((p) => `  - ${p}`).join('\n')}`);
+  }
 
   const manifest: Manifest = { sha: options.sha, artifacts: artifacts.map((a) => a.entry) };
   fs.mkdirSync(options.out, { recursive: true });

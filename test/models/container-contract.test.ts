@@ -18,8 +18,15 @@ import * as path from 'node:path';
 import * as tar from 'tar';
 import { REPO_ROOT } from '../../lib/bundling/bundler';
 import { packageArtifacts } from '../../lib/bundling/package';
+import {
+  describeMismatch,
+  firstRowMismatch,
+  MODEL_ARCHIVE_FILES,
+  parseQuality,
+  type Quality,
+  validationRequest,
+} from '../../lambda/shared/model-archive';
 import { environmentOf } from '../../lib/config';
-import { SAMPLE_MODEL_WARM_UP } from '../../lib/workload/biome/model-namespace';
 import { CONTAINER_ENVIRONMENT, ENTRY_POINT } from '../../lib/workload/shared/inference';
 import { inferenceBaseImage } from '../../lib/workload/shared/inference-image';
 import { SharedStack } from '../../lib/workload/shared/shared-stack';
@@ -30,7 +37,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 
 const EMULATOR = path.join(__dirname, 'mms_emulator.py');
 /** Stand-ins for the image's site-packages that model code imports (the toolkit's error classes). */
-const SITE_PACKAGES = path.join(__dirname, 'site-packages');
+const SITE_PACKAGES = path.join(REPO_ROOT, 'lib', 'bundling', 'site-packages');
 const MODELS_README = path.join(REPO_ROOT, 'models', 'README.md');
 const SHA = 'c'.repeat(40);
 const JSON_TYPE = 'application/json';
@@ -190,6 +197,12 @@ fs.mkdirSync(bareModelDir, { recursive: true });
 fs.writeFileSync(path.join(bareModelDir, 'model.json'), '{}');
 
 const readme = fs.readFileSync(MODELS_README, 'utf8');
+/** The quality bar as the archive carries it (what the deploy trigger reads), not the repository's copy. */
+const qualityOf = (model: string): Quality =>
+  parseQuality(
+    fs.readFileSync(path.join(modelDirs.get(model)!, MODEL_ARCHIVE_FILES.quality), 'utf8'),
+    `${model} ${MODEL_ARCHIVE_FILES.quality}`,
+  );
 
 /** The requests each model gets, in order; `expectations` below reads the responses by index. */
 function requestsFor(model: string): Request[] {
@@ -200,12 +213,20 @@ function requestsFor(model: string): Request[] {
     { body: 'this is not JSON', content_type: JSON_TYPE, accept: JSON_TYPE },
     { body: '{"instances": []}', content_type: JSON_TYPE, accept: JSON_TYPE },
   ];
+  // The deploy trigger's validation on the endpoint: every row of the archive's own quality.json in
+  // one request (lambda/deploy-trigger/model.ts), and the same without Accept (the toolkit's default).
+  const validation = validationRequest(qualityOf(model));
+  requests.push(
+    { body: validation, content_type: JSON_TYPE, accept: JSON_TYPE },
+    { body: validation, content_type: JSON_TYPE },
+  );
   if (model === PREDICT_MODEL) {
-    // The deploy trigger's warm-up (no Accept) and the predict service's call (lambda/predict/predict.ts).
-    requests.push(
-      { body: SAMPLE_MODEL_WARM_UP.body, content_type: SAMPLE_MODEL_WARM_UP.contentType },
-      { body: JSON.stringify({ instances: [[42, 55000, 3]] }), content_type: JSON_TYPE, accept: JSON_TYPE },
-    );
+    // The predict service's call (lambda/predict/predict.ts).
+    requests.push({
+      body: JSON.stringify({ instances: [[42, 55000, 3]] }),
+      content_type: JSON_TYPE,
+      accept: JSON_TYPE,
+    });
   }
   return requests;
 }
@@ -344,10 +365,28 @@ describe.each(modelNames)('model %s, packaged and extracted as SageMaker does', 
   });
 });
 
-describe(`${PREDICT_MODEL}: what the pipeline and the services send it`, () => {
-  test("the deploy trigger's warm-up (no Accept) and the predict service's request both score", () => {
-    const [, , , , warmUp, predict] = responsesOf(PREDICT_MODEL);
-    for (const response of [warmUp, predict]) {
+describe.each(modelNames)('model %s answers its own validation rows on the emulated endpoint', (model) => {
+  test.each([
+    ['with Accept application/json (the deploy trigger)', 4],
+    ['without Accept', 5],
+  ])('%s: every row within its tolerance', (_how, index) => {
+    const response = responsesOf(model)[index]!;
+    expect(response).toMatchObject({ status: 200, content_type: JSON_TYPE });
+    const mismatch = firstRowMismatch(qualityOf(model), JSON.parse(response.body));
+    expect(mismatch && describeMismatch(mismatch)).toBeUndefined();
+  });
+
+  test("the rows are the repository's quality.json, carried in the archive unchanged", () => {
+    expect(fs.readFileSync(path.join(modelDirs.get(model)!, MODEL_ARCHIVE_FILES.quality), 'utf8')).toBe(
+      fs.readFileSync(path.join(REPO_ROOT, 'models', model, MODEL_ARCHIVE_FILES.quality), 'utf8'),
+    );
+  });
+});
+
+describe(`${PREDICT_MODEL}: what the services send it`, () => {
+  test("the predict service's request scores", () => {
+    const [, , , , , , predict] = responsesOf(PREDICT_MODEL);
+    for (const response of [predict]) {
       expect(response).toMatchObject({ status: 200, content_type: JSON_TYPE });
       const { predictions } = JSON.parse(response!.body) as {
         predictions: { score: unknown; label: unknown }[];

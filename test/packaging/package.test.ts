@@ -9,15 +9,54 @@ import { MANIFEST_FILE, type Manifest, packageArtifacts, PackagingError } from '
 import { type FixtureRepo, fixtureRepo, SERVICE_FILES } from '../bundling/fixture-repo';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
+/**
+ * A fixture model's training code: it copies `<data>/out/` to `--out` (so a test decides what
+ * training writes by writing data files), and fails with the text of `<data>/fail` when there is one.
+ */
+const FIXTURE_TRAIN = [
+  'import argparse, os, shutil, sys',
+  'p = argparse.ArgumentParser(); p.add_argument("--data"); p.add_argument("--out"); a = p.parse_args()',
+  'fail = os.path.join(a.data, "fail")',
+  'if os.path.exists(fail):',
+  '    sys.exit(open(fail).read())',
+  'shutil.copytree(os.path.join(a.data, "out"), a.out)',
+  '',
+].join('\n');
+/** A fixture entry point: answers `{"predictions": [{"y": x * factor}]}` for `{"instances": [x, ...]}`. */
+const FIXTURE_INFERENCE = [
+  'import json, os',
+  'from sagemaker_inference.errors import GenericInferenceToolkitError',
+  'def model_fn(d):',
+  '    return json.load(open(os.path.join(d, "model.json")))',
+  'def input_fn(body, content_type):',
+  '    return json.loads(body)["instances"]',
+  'def predict_fn(data, model):',
+  '    if not all(isinstance(x, (int, float)) for x in data):',
+  '        raise GenericInferenceToolkitError(400, "every instance must be a number")',
+  '    return {"predictions": [{"y": x * model["factor"]} for x in data]}',
+  'def output_fn(prediction, accept):',
+  '    return json.dumps(prediction), "application/json"',
+  '',
+].join('\n');
+const quality = (min = 0.8, rows: unknown[] = [{ instance: 1, expected: { y: 2 } }], tolerance = 0) =>
+  JSON.stringify({ metrics: { accuracy: { min } }, validation: { tolerance, rows } });
+const fixtureModel = (name: string, outputs: Record<string, string>): Record<string, string> => ({
+  [`models/${name}/train.py`]: FIXTURE_TRAIN,
+  [`models/${name}/code/inference.py`]: FIXTURE_INFERENCE,
+  [`models/${name}/quality.json`]: quality(),
+  [`models/${name}/data/rows.csv`]: 'x\n1\n',
+  ...Object.fromEntries(Object.entries(outputs).map(([f, c]) => [`models/${name}/data/out/${f}`, c])),
+});
 const MODEL_FILES: Record<string, string> = {
-  'models/scorer/model.json': '{"coefficients":[1,2]}\n',
-  'models/scorer/code/inference.py': 'def model_fn(model_dir):\n    return None\n',
+  ...fixtureModel('scorer', { 'model.json': '{"factor": 2}', 'metrics.json': '{"accuracy": 0.9}' }),
   'models/scorer/.DS_Store': 'litter',
   'models/scorer/code/__pycache__/inference.cpython-312.pyc': 'litter',
-  'models/tiny/weights.txt': '1\n',
-  'models/tiny/code/inference.py': 'def model_fn(model_dir):\n    return 1\n',
+  'models/scorer/README.md': 'not in the archive\n',
+  ...fixtureModel('tiny', { 'model.json': '{"factor": 2}', 'metrics.json': '{"accuracy": 0.85}' }),
   'models/README.md': 'not a model\n',
 };
+/** What every fixture archive holds first, then the rest by name. */
+const FIXED_FIRST = ['quality.json', 'metrics.json'];
 
 let repo: FixtureRepo;
 beforeEach(() => {
@@ -94,7 +133,7 @@ test('a model archive is sorted, litter-free, owned by 0:0, with fixed times and
   const gz = fs.readFileSync(file);
   expect(gz.readUInt32LE(4)).toBe(0); // no time in the gzip header
   const entries = tarEntries(file);
-  expect(entries.map((e) => e.path)).toEqual(['inference.py', 'model.json']);
+  expect(entries.map((e) => e.path)).toEqual([...FIXED_FIRST, 'inference.py', 'model.json', 'train.py']);
   for (const e of entries) {
     expect(e.mode).toBe(e.type === 'Directory' ? 0o755 : 0o644);
     expect([e.uid, e.gid]).toEqual([0, 0]);
@@ -114,23 +153,45 @@ describe('a model archive is laid out for the endpoint container (lib/bundling/p
         e.on('data', (chunk: Buffer) => (read[e.path] = (read[e.path] ?? '') + chunk.toString('utf8')));
       },
     });
-    expect(Object.keys(read).sort()).toEqual(['inference.py', 'model.json']);
-    expect(read['inference.py']).toBe(MODEL_FILES['models/scorer/code/inference.py']);
+    expect(Object.keys(read).sort()).toEqual([
+      'inference.py',
+      'metrics.json',
+      'model.json',
+      'quality.json',
+      'train.py',
+    ]);
+    expect(read['inference.py']).toBe(FIXTURE_INFERENCE);
+    expect(read['train.py']).toBe(FIXTURE_TRAIN);
+    expect(read['quality.json']).toBe(quality());
+    expect(read['metrics.json']).toBe('{"accuracy": 0.9}');
     expect(tarEntries(file).some((e) => e.path.startsWith('code'))).toBe(false);
   });
 
-  test('inference.py takes its sorted place among the root names, folders included', () => {
-    repo.write('models/tiny/a-data/x.txt', 'x');
-    repo.write('models/tiny/z-data/y.txt', 'y');
+  test("quality.json and metrics.json come first; the code and training's outputs, folders included, follow by name", () => {
+    repo.write('models/tiny/data/out/a-data/x.txt', 'x');
+    repo.write('models/tiny/data/out/z-data/y.txt', 'y');
+    repo.write('models/tiny/data/out/weights.txt', '1');
     run('dist');
     expect(tarEntries(out(`dist/tiny-${SHA}.tar.gz`)).map((e) => e.path)).toEqual([
+      ...FIXED_FIRST,
       'a-data/',
       'a-data/x.txt',
       'inference.py',
+      'model.json',
+      'train.py',
       'weights.txt',
       'z-data/',
       'z-data/y.txt',
     ]);
+  });
+
+  test('files of the model folder other than its code and bar (README, data) stay out of the archive', () => {
+    repo.write('models/scorer/helper.py', 'X = 1\n');
+    run('dist');
+    const paths = tarEntries(out(`dist/scorer-${SHA}.tar.gz`)).map((e) => e.path);
+    expect(paths).not.toContain('README.md');
+    expect(paths).not.toContain('helper.py');
+    expect(paths.some((p) => p.startsWith('data'))).toBe(false);
   });
 
   test('a model without code/inference.py is refused, saying what the endpoint would do', () => {
@@ -149,23 +210,192 @@ describe('a model archive is laid out for the endpoint container (lib/bundling/p
     expect(fs.existsSync(out('dist'))).toBe(false);
   });
 
-  test.each([['inference.py'], ['json.py'], ['sklearn/__init__.py']])(
-    'Python outside code/ (%s) is refused: it could shadow a module in the worker',
+  test.each([['json.py'], ['sklearn/__init__.py'], ['inference.py']])(
+    'Python written by training (%s) is refused: it could shadow a module in the worker',
     (file) => {
-      repo.write(`models/scorer/${file}`, 'X = 1\n');
-      expect(() => run('dist')).toThrow(/models\/scorer\/ holds Python outside code\/ .*could shadow/);
+      repo.write(`models/scorer/data/out/${file}`, 'X = 1\n');
+      expect(() => run('dist')).toThrow(
+        /model "scorer": training wrote .*(could shadow|keeps for its own files)/,
+      );
       expect(fs.existsSync(out('dist'))).toBe(false);
     },
   );
 });
 
+describe('a model is trained, gated on its bar and its validation rows; a refusal writes nothing', () => {
+  /** One model and no services: bundling and a second training would add nothing here but time. */
+  const runModels = (overrides: Partial<Parameters<typeof packageArtifacts>[0]> = {}) =>
+    run('dist', { services: [], models: ['scorer'], ...overrides });
+  const refused = (pattern: RegExp, overrides: Partial<Parameters<typeof packageArtifacts>[0]> = {}) => {
+    let error: unknown;
+    try {
+      runModels(overrides);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PackagingError);
+    expect((error as Error).message).toMatch(pattern);
+    expect(fs.existsSync(out('dist'))).toBe(false);
+  };
+
+  test("the manifest carries each model's metrics, which passed its bar", () => {
+    const manifest = runModels();
+    expect(manifest.artifacts.find((a) => a.name === 'scorer')?.metrics).toEqual({ accuracy: 0.9 });
+  });
+
+  test('below its bar: names the model, the metric, the value and the threshold', () => {
+    repo.write('models/scorer/quality.json', quality(0.95));
+    refused(/model "scorer": accuracy is 0\.9, below its bar of 0\.95 \(min\)/);
+  });
+
+  test('above a max bound', () => {
+    repo.write(
+      'models/scorer/quality.json',
+      JSON.stringify({
+        metrics: { log_loss: { max: 0.3 } },
+        validation: { tolerance: 0, rows: [{ instance: 1, expected: { y: 2 } }] },
+      }),
+    );
+    repo.write('models/scorer/data/out/metrics.json', '{"log_loss": 0.31}');
+    refused(/model "scorer": log_loss is 0\.31, above its bar of 0\.3 \(max\)/);
+  });
+
+  test('a metric the bar names but training does not produce', () => {
+    repo.write('models/scorer/data/out/metrics.json', '{"auc": 0.9}');
+    refused(/quality\.json names metric "accuracy" but training produced none \(metrics\.json has auc\)/);
+  });
+
+  test('training writes no metrics.json', () => {
+    fs.rmSync(path.join(repo.root, 'models/scorer/data/out/metrics.json'));
+    refused(/model "scorer": training wrote no metrics\.json/);
+  });
+
+  test('training fails: its exit and the end of its output', () => {
+    repo.write('models/scorer/data/fail', 'rows.csv line 7: the label must be 0 or 1');
+    refused(
+      /model "scorer": training failed \(models\/scorer\/train\.py exited 1\):\s+rows\.csv line 7: the label must be 0 or 1/,
+    );
+  });
+
+  test('no training data, no train.py, no quality.json: each named', () => {
+    fs.rmSync(path.join(repo.root, 'models/tiny/data'), { recursive: true });
+    fs.rmSync(path.join(repo.root, 'models/tiny/train.py'));
+    fs.rmSync(path.join(repo.root, 'models/tiny/quality.json'));
+    refused(
+      /model "tiny" has no models\/tiny\/train\.py[\s\S]*model "tiny" has no models\/tiny\/quality\.json; declare its quality bar[\s\S]*model "tiny" has no training data: put CSV files in models\/tiny\/data\//,
+      { models: ['tiny'] },
+    );
+  });
+
+  test.each([
+    ['not JSON', '{', /models\/scorer\/quality\.json is not JSON/],
+    [
+      'no rows',
+      JSON.stringify({ metrics: { a: { min: 1 } }, validation: { tolerance: 0, rows: [] } }),
+      /validation\.rows: give at least one validation row/,
+    ],
+    [
+      'a bound without min or max',
+      JSON.stringify({
+        metrics: { a: {} },
+        validation: { tolerance: 0, rows: [{ instance: 1, expected: 1 }] },
+      }),
+      /metrics\.a: give "min", "max" or both/,
+    ],
+    ['a negative tolerance', quality(0.8, undefined, -1), /validation\.tolerance: must be 0 or more/],
+    [
+      'an unknown key',
+      JSON.stringify({
+        metrics: { a: { min: 1 } },
+        validation: { tolerance: 0, rows: [{ instance: 1, expected: 1 }] },
+        extra: 1,
+      }),
+      /is not a quality bar/,
+    ],
+  ])('a malformed quality.json (%s)', (_why, text, pattern) => {
+    repo.write('models/scorer/quality.json', text);
+    refused(pattern);
+  });
+
+  test("a validation row the trained model answers differently: the row's input, expected and got", () => {
+    repo.write(
+      'models/scorer/quality.json',
+      quality(
+        0.8,
+        [
+          { instance: 1, expected: { y: 2 } },
+          { instance: 2, expected: { y: 4.5 } },
+        ],
+        0.4,
+      ),
+    );
+    refused(
+      /model "scorer": validation row 1: input 2, expected \{"y":4\.5\}, got \{"y":4\} \(y: expected 4\.5 ± 0\.4, got 4\)/,
+    );
+  });
+
+  test('a row within the tolerance passes', () => {
+    repo.write('models/scorer/quality.json', quality(0.8, [{ instance: 2, expected: { y: 4.3 } }], 0.5));
+    expect(() => runModels()).not.toThrow();
+  });
+
+  test("validation rows that do not match the model's features: the entry point's own 4xx", () => {
+    repo.write('models/scorer/quality.json', quality(0.8, [{ instance: 'one', expected: { y: 2 } }]));
+    refused(
+      /code\/inference\.py answered the validation rows of models\/scorer\/quality\.json with HTTP 400: every instance must be a number; make each row's instance what the model takes/,
+    );
+  });
+
+  test("an archive over the endpoint's limit", () => {
+    refused(/model "scorer": its archive is \d+ bytes, over the limit of 100 bytes/, { maxModelBytes: 100 });
+  });
+
+  test('without python3: says to install it', () => {
+    refused(/python3-not-installed is needed to train the models and was not found; install Python 3/, {
+      python: 'python3-not-installed',
+    });
+  });
+});
+
+describe("demo-scorer's own training (models/demo-scorer/train.py)", () => {
+  const demo = path.join(REPO_ROOT, 'models', 'demo-scorer');
+  const copyDemo = (csv?: string) => {
+    for (const file of ['train.py', 'quality.json', 'code/inference.py']) {
+      repo.write(`models/demo-scorer/${file}`, fs.readFileSync(path.join(demo, file), 'utf8'));
+    }
+    repo.write(
+      'models/demo-scorer/data/customers.csv',
+      csv ?? fs.readFileSync(path.join(demo, 'data', 'customers.csv'), 'utf8'),
+    );
+  };
+  const runDemo = () => run('dist', { services: [], models: ['demo-scorer'] });
+
+  test('a malformed data set is refused naming the file, the line and what to fix', () => {
+    copyDemo('age,income,visits,label\n30,40000,1,0\n31,abc,2,1\n');
+    expect(runDemo).toThrow(
+      /demo-scorer train\.py: customers\.csv line 3: every feature and the label must be a number/,
+    );
+  });
+
+  test('a data set without a label column', () => {
+    copyDemo('age,income,visits\n30,40000,1\n');
+    expect(runDemo).toThrow(/customers\.csv: the header lacks label/);
+  });
+
+  test('trains the same bytes twice, and the metrics pass the bar', () => {
+    copyDemo();
+    const first = runDemo();
+    const again = run('again', { services: [], models: ['demo-scorer'] });
+    expect(again.artifacts[0]!.sha256).toBe(first.artifacts[0]!.sha256);
+    expect(first.artifacts[0]!.metrics!.accuracy).toBeGreaterThanOrEqual(0.8);
+  });
+});
+
 test('a model path longer than 100 bytes is stored with the ustar prefix and read back whole', () => {
-  const deep = `models/tiny/${'d'.repeat(60)}/${'e'.repeat(60)}/weights.txt`;
-  repo.write(deep, '2\n');
+  const deep = `${'d'.repeat(60)}/${'e'.repeat(60)}/weights.txt`;
+  repo.write(`models/tiny/data/out/${deep}`, '2\n');
   run('dist');
-  expect(tarEntries(out(`dist/tiny-${SHA}.tar.gz`)).map((e) => e.path)).toContain(
-    deep.slice('models/tiny/'.length),
-  );
+  expect(tarEntries(out(`dist/tiny-${SHA}.tar.gz`)).map((e) => e.path)).toContain(deep);
 });
 
 describe('refuses bad input and writes nothing', () => {
@@ -266,5 +496,7 @@ test('the sample model of this repository packages', () => {
   const listing = execFileSync('tar', ['-tzf', path.join(dir, `demo-scorer-${SHA}.tar.gz`)], {
     encoding: 'utf8',
   });
-  expect(listing.trim().split('\n')).toEqual(['inference.py', 'model.json']);
+  expect(listing.trim().split('\n')).toEqual([...FIXED_FIRST, 'inference.py', 'model.json', 'train.py']);
+  const entry = manifest.artifacts.find((a) => a.name === 'demo-scorer')!;
+  expect(Object.keys(entry.metrics ?? {}).sort()).toEqual(['accuracy', 'auc', 'held_out_rows', 'log_loss']);
 });

@@ -8,10 +8,9 @@ import {
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { PREDICT_MODEL } from '../../../lambda/predict/model';
 import { SERVICES, type ServiceDeclaration, type ServiceRegistry } from '../../../lambda/services';
 import { MAINLINE_BIOME, artifactFileName } from '../../../lambda/shared/grammar';
-import { BiomeScope, type SharedParameter } from '../../../lambda/shared/scope';
+import { BiomeScope, EnvScope, type SharedParameter } from '../../../lambda/shared/scope';
 import { SERVICE_ENV, modelPointerVariable } from '../../../lambda/shared/settings';
 import { LambdaBundles } from '../../bundling/bundler';
 import { type LogSettings, logRetention } from '../../common/logs';
@@ -20,7 +19,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { type BiomesConfig, environmentOf } from '../../config';
 import { BiomeDatabase } from './biome-database';
 import { DEFAULT_TIMEOUT_SECONDS, Microservice } from './microservice';
-import { ModelNamespace, SAMPLE_MODEL_WARM_UP } from './model-namespace';
+import { ModelNamespace } from './model-namespace';
 import { discoverModels } from './models';
 import { biomeFunctions, checkServiceRegistry, retryableErrors } from './service-registry';
 import { BiomeWorkflow, WORKFLOW_SERVICES } from './workflow';
@@ -122,8 +121,6 @@ export class BiomeStack extends Stack {
       modelBucketName: () => shared('modelBucketName'),
       modelPrefix: () => shared('modelPrefix'),
       models,
-      // One row of the sample model's three features (models/README.md): loads it before it goes live.
-      ...(models.includes(PREDICT_MODEL) ? { warmUps: { [PREDICT_MODEL]: SAMPLE_MODEL_WARM_UP } } : {}),
     });
 
     const services: Record<string, Microservice> = {};
@@ -219,6 +216,20 @@ export class BiomeStack extends Stack {
     const models = declaration.models ?? [];
     if (models.length === 0) return;
     for (const model of models) this.models.pointerParameter(model).grantRead(service.function);
+    // While the endpoint sleeps the service tells its callers until when (lambda/predict/predict.ts):
+    // it reads the state the endpoint's owner keeps, that one parameter only.
+    service.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:GetParameter'],
+        resources: [
+          this.formatArn({
+            service: 'ssm',
+            resource: 'parameter',
+            resourceName: new EnvScope(this.names.app, this.names.env).inferenceStateParameter.slice(1),
+          }),
+        ],
+      }),
+    );
     service.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['sagemaker:InvokeEndpoint'],

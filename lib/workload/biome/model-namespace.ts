@@ -11,12 +11,6 @@ import { acknowledgePolicyWildcards } from '../../common/nag';
 import { OnEventProvider } from '../../common/on-event-provider';
 import { type LogSettings } from '../../common/logs';
 
-/** Warm-up for the sample scikit-learn model: one row of three features. */
-export const SAMPLE_MODEL_WARM_UP: NonNullable<ModelRegistration['warmUp']> = {
-  contentType: 'application/json',
-  body: '{"instances":[[0,0,0]]}',
-};
-
 export interface ModelNamespaceProps {
   /** App, environment and biome: the pointers, registrations and model prefix are the biome's own. */
   readonly names: BiomeScope;
@@ -34,11 +28,6 @@ export interface ModelNamespaceProps {
   readonly modelPrefix: string | (() => string);
   /** Models this biome serves (each has `models/<name>/` in the repository). */
   readonly models: readonly string[];
-  /**
-   * Warm-up invocation per model, run by the deploy trigger before it moves the pointer.
-   * @default - no warm-up for any model
-   */
-  readonly warmUps?: Readonly<Record<string, NonNullable<ModelRegistration['warmUp']>>>;
 }
 
 /**
@@ -63,12 +52,6 @@ export class ModelNamespace extends Construct {
     if (new Set(props.models).size !== props.models.length) {
       throw new Error(`ModelNamespace: models must be unique (got ${props.models.join(', ')}).`);
     }
-    const unknownWarmUps = Object.keys(props.warmUps ?? {}).filter((m) => !props.models.includes(m));
-    if (unknownWarmUps.length > 0) {
-      throw new Error(
-        `ModelNamespace: warmUps names models this biome does not serve: ${unknownWarmUps.join(', ')}.`,
-      );
-    }
     for (const model of props.models) {
       const pointerName = names.modelPointer(model);
       // Contract names (lambda/shared/scope.ts): the deploy trigger finds them by biome and model.
@@ -82,11 +65,9 @@ export class ModelNamespace extends Construct {
       // The deploy trigger may overwrite only parameters tagged this way (and of its app and env).
       Tags.of(pointer).add(TAGS.modelPointer, 'true');
       this.pointers.set(model, pointer);
-      const warmUp = props.warmUps?.[model];
-      const registration: ModelRegistration = {
-        pointerParameter: pointerName,
-        ...(warmUp ? { warmUp } : {}),
-      };
+      // No warm-up to register: the deploy trigger validates every model with the rows its archive
+      // carries (lambda/shared/model-archive.ts) before it moves the pointer.
+      const registration: ModelRegistration = { pointerParameter: pointerName };
       this.registrations.push(
         new ssm.StringParameter(this, `Registration-${model}`, {
           parameterName: names.modelRegistration(model),

@@ -37,7 +37,7 @@ export interface DeployTriggerProps {
   readonly modelBucket: s3.IBucket;
   /** Key prefix of the model location, ending in `/` (e.g. `models/`). */
   readonly modelPrefix: string;
-  /** Name of the shared multi-model endpoint (for warm-up invocations). */
+  /** Name of the shared multi-model endpoint (the validation of a new model runs on it). */
   readonly endpointName: string;
   /**
    * The owners topic: failed or rejected deploys of sandpit artifacts go to the sandpit's owner.
@@ -66,8 +66,8 @@ export const DEPLOY_TRIGGER_FUNCTION = 'deploy-trigger';
 
 /**
  * The handler's time budget (lambda/deploy-trigger/budget.ts) is built on this timeout: the code
- * update wait (5 min) and a reserve to record the outcome fit in it; the smoke check, copy and warm-up
- * get what is left; a wait for another invocation's claim or lease may use all of it (the holder may
+ * update wait (5 min) and a reserve to record the outcome fit in it; the smoke check, the model's head
+ * read, copy and validation get what is left; a wait for another invocation's claim or lease may use all of it (the holder may
  * legitimately run a whole invocation). A slow deploy ends in a recorded, retryable error rather than
  * a timeout.
  */
@@ -221,6 +221,8 @@ export class DeployTrigger extends Construct {
     const stack = Stack.of(this);
     const { app, env: envName } = names;
 
+    // GetObject: the ranged GET of a model archive's head (quality.json and metrics.json, read before
+    // anything is copied) and the source of its CopyObject; GetObjectVersion: the same of one version.
     allowWildcard(
       role,
       new iam.PolicyStatement({
@@ -386,10 +388,11 @@ export class DeployTrigger extends Construct {
       'Same fence as the deploy actions, and only the commit tag key may be written.',
     );
 
+    // The validation of a new model (its rows, with TargetModel) before its pointer moves.
     const endpoint = Token.isUnresolved(endpointName) ? endpointName : endpointName.toLowerCase();
     role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'WarmUpModels',
+        sid: 'ValidateModels',
         actions: ['sagemaker:InvokeEndpoint'],
         resources: [stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: endpoint })],
       }),

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import {
   CopyObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3ServiceException,
@@ -31,8 +32,26 @@ import {
 } from '@aws-sdk/client-ssm';
 import 'aws-sdk-client-mock-jest';
 import { MIN_STEP_MS, RESERVE_MS } from '../../../lambda/deploy-trigger/budget';
-import { processEvent } from '../../../lambda/deploy-trigger/deploy';
-import { Clock, deps, mocks, s3Event, settings, SHA, SHA2, type FakeTable } from './fakes';
+import { processEvent, VALIDATION_ATTEMPTS } from '../../../lambda/deploy-trigger/deploy';
+import { HEAD_BYTES, tarGz, validationRequest } from '../../../lambda/shared/model-archive';
+import {
+  bytesOf,
+  Clock,
+  deps,
+  endpointAnswer,
+  GOOD_ANSWER,
+  METRICS,
+  mocks,
+  modelArchive,
+  noise,
+  QUALITY,
+  s3Event,
+  serveLanding,
+  settings,
+  SHA,
+  SHA2,
+  type FakeTable,
+} from './fakes';
 
 let m: ReturnType<typeof mocks>;
 let clock: Clock;
@@ -46,6 +65,8 @@ const WAIT_BUDGET_MS = 600_000 - RESERVE_MS;
 const START = Date.parse('2025-06-01T10:00:00.000Z');
 /** The biome the tests deploy to: its registration and pointer names. */
 const main = settings.scope.biome('main');
+/** The archive every model landing object holds unless a test says otherwise. */
+const ARCHIVE = modelArchive();
 
 function head(sha = SHA, publishedAt = PUBLISHED, size = 1024) {
   return { ContentLength: size, Metadata: { 'commit-sha': sha, 'published-at': publishedAt } };
@@ -76,10 +97,7 @@ beforeEach(() => {
   });
   m.ssm.on(GetParameterCommand, { Name: main.modelRegistration('ranker') }).resolves({
     Parameter: {
-      Value: JSON.stringify({
-        pointerParameter: main.modelPointer('ranker'),
-        warmUp: { contentType: 'application/json', body: '{"x":1}' },
-      }),
+      Value: JSON.stringify({ pointerParameter: main.modelPointer('ranker') }),
     },
   });
   m.ssm.on(GetParametersByPathCommand).resolves({ Parameters: [] });
@@ -105,7 +123,8 @@ beforeEach(() => {
   m.lambda.on(UpdateAliasCommand).resolves({});
   m.lambda.on(TagResourceCommand).resolves({});
   m.s3.on(CopyObjectCommand).resolves({});
-  m.sagemaker.on(InvokeEndpointCommand).resolves({});
+  serveLanding(m.s3, ARCHIVE.bytes);
+  m.sagemaker.on(InvokeEndpointCommand).resolves(endpointAnswer(GOOD_ANSWER));
   m.ssm.on(PutParameterCommand).resolves({ Version: 2 });
 });
 
@@ -356,11 +375,19 @@ describe('microservice', () => {
 });
 
 describe('model', () => {
-  test('happy path: copy without overwrite, warm up with TargetModel, then move the pointer', async () => {
+  test('happy path: read the head, copy without overwrite, validate with TargetModel (retrying while it loads), then move the pointer', async () => {
+    const order: string[] = [];
     m.sagemaker
       .on(InvokeEndpointCommand)
       .rejectsOnce(new ModelNotReadyException({ message: 'loading', $metadata: {} }))
-      .resolves({});
+      .callsFake(() => {
+        order.push('validated');
+        return endpointAnswer(GOOD_ANSWER);
+      });
+    m.ssm.on(PutParameterCommand).callsFake(() => {
+      order.push('pointer moved');
+      return { Version: 2 };
+    });
     const outcome = await processEvent(deps(clock), s3Event(modelKey()));
     expect(outcome).toMatchObject({
       status: 'deployed',
@@ -378,17 +405,23 @@ describe('model', () => {
       EndpointName: 'mme',
       TargetModel: `main/ranker-${SHA}.tar.gz`,
       ContentType: 'application/json',
+      Accept: 'application/json',
     });
     expect(m.ssm).toHaveReceivedCommandWith(PutParameterCommand, {
       Name: '/biomes/dev/main/model-pointers/ranker',
       Value: `main/ranker-${SHA}.tar.gz`,
       Overwrite: true,
     });
-    expect(m.table.get('BIOME#main', 'LIVE#model#ranker')).toMatchObject({ sha: SHA });
+    // Order: the head is read before the copy, the validation comes before the pointer moves.
+    const s3Calls = m.s3.calls().map((c) => c.args[0].constructor.name);
+    expect(s3Calls.indexOf('GetObjectCommand')).toBeLessThan(s3Calls.indexOf('CopyObjectCommand'));
+    expect(m.s3).toHaveReceivedCommandTimes(GetObjectCommand, 1);
+    expect(order).toEqual(['validated', 'pointer moved']);
+    expect(m.table.get('BIOME#main', 'LIVE#model#ranker')).toMatchObject({ sha: SHA, metrics: METRICS });
     expect(m.lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
   });
 
-  test('a model object of the same commit already present (rollback, or a run that died after the copy): reused, never overwritten, warmed, pointer moves', async () => {
+  test('a model object of the same commit already present (rollback, or a run that died after the copy): reused, never overwritten, validated, pointer moves', async () => {
     m.s3.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));
     const outcome = await processEvent(deps(clock), s3Event(modelKey()));
     expect(outcome).toMatchObject({ status: 'deployed', deployedRef: `main/ranker-${SHA}.tar.gz` });
@@ -399,7 +432,10 @@ describe('model', () => {
     });
     expect(m.s3).toHaveReceivedCommandTimes(CopyObjectCommand, 1);
     expect(m.s3).not.toHaveReceivedCommand(PutObjectCommand);
-    expect(m.sagemaker).toHaveReceivedCommand(InvokeEndpointCommand);
+    expect(m.sagemaker).toHaveReceivedCommandWith(InvokeEndpointCommand, {
+      TargetModel: `main/ranker-${SHA}.tar.gz`,
+      Body: bytesOf(validationRequest(ARCHIVE.quality)),
+    });
     expect(m.ssm).toHaveReceivedCommandWith(PutParameterCommand, { Value: `main/ranker-${SHA}.tar.gz` });
   });
 
@@ -450,14 +486,17 @@ describe('model', () => {
     expect(m.table.get('BIOME#main', 'LIVE#model#ranker')).toMatchObject({ sha: SHA });
   });
 
-  test('a warm-up model error is final: pointer unchanged', async () => {
+  test('a model error on the validation is final: pointer unchanged, what to fix named', async () => {
     const error = Object.assign(new Error('container said no'), { name: 'ModelError' });
     m.sagemaker.on(InvokeEndpointCommand).rejects(error);
     const outcome = await processEvent(deps(clock), s3Event(modelKey()));
     expect(outcome).toMatchObject({
       status: 'failed',
-      reason: expect.stringMatching(/warm-up .* failed \(ModelError/),
+      reason: expect.stringMatching(
+        /^validation of main\/ranker-a+\.tar\.gz on endpoint mme failed \(ModelError: container said no\); pointer unchanged; fix models\/ranker\/ and publish a new commit$/,
+      ),
     });
+    expect(m.sagemaker).toHaveReceivedCommandTimes(InvokeEndpointCommand, 1);
     expectNothingLiveChanged();
   });
 
@@ -499,6 +538,325 @@ describe('model', () => {
       reason: expect.stringMatching(/must be \/biomes\/dev\/main\/model-pointers\/ranker/),
     });
     expect(m.s3).not.toHaveReceivedCommand(CopyObjectCommand);
+  });
+});
+
+describe('model: validated on the endpoint before the pointer moves', () => {
+  const reason = (outcome: { reason: string }) => outcome.reason;
+  const historyOf = () => m.table.query('BIOME#main', 'HISTORY#model#ranker#');
+  /** Makes the landing object `bytes` (its HeadObject says their size). */
+  const land = (bytes: Uint8Array) => {
+    serveLanding(m.s3, bytes);
+    m.s3.on(HeadObjectCommand, { Bucket: 'landing' }).resolves(head(SHA, PUBLISHED, bytes.length));
+  };
+  const expectNothingCopied = () => {
+    expect(m.s3).not.toHaveReceivedCommand(CopyObjectCommand);
+    expect(m.sagemaker).not.toHaveReceivedCommand(InvokeEndpointCommand);
+    expectNothingLiveChanged();
+  };
+  /** A prediction of row 1 off by 0.3, far beyond the tolerance of 0.01. */
+  const rowOneOff = {
+    predictions: [
+      { score: 0.9, label: 1 },
+      { score: 0.5, label: 0 },
+    ],
+  };
+
+  test('every row within tolerance: the pointer moves, and the live and history records carry the metrics', async () => {
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({ status: 'deployed', metrics: METRICS });
+    expect(m.ssm).toHaveReceivedCommandWith(PutParameterCommand, { Value: `main/ranker-${SHA}.tar.gz` });
+    const live = m.table.get('BIOME#main', 'LIVE#model#ranker');
+    expect(live).toMatchObject({
+      sha: SHA,
+      deployedRef: `main/ranker-${SHA}.tar.gz`,
+      metrics: { accuracy: 0.9 },
+    });
+    // A model the pipeline built carries no retraining fields.
+    expect(live).not.toHaveProperty('retrainedFrom');
+    expect(live).not.toHaveProperty('trainingJob');
+    expect(historyOf()).toEqual([expect.objectContaining({ status: 'deployed', metrics: METRICS })]);
+  });
+
+  test('the head is one ranged GET of the landing version, bytes=0-1048575; the landing object is HEAD-ed once', async () => {
+    await processEvent(deps(clock), s3Event(modelKey()));
+    expect(HEAD_BYTES).toBe(1024 * 1024);
+    expect(m.s3).toHaveReceivedCommandTimes(GetObjectCommand, 1);
+    expect(m.s3.commandCalls(GetObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: 'landing',
+      Key: modelKey(),
+      VersionId: 'v1',
+      Range: 'bytes=0-1048575',
+    });
+    // The size comes from the HeadObject the trigger already makes: no second one of the landing object.
+    const landingHeads = m.s3
+      .commandCalls(HeadObjectCommand)
+      .filter((c) => c.args[0].input.Bucket === 'landing');
+    expect(landingHeads).toHaveLength(1);
+  });
+
+  test('the request is every row in one body, exactly validationRequest(quality), JSON both ways', async () => {
+    await processEvent(deps(clock), s3Event(modelKey()));
+    expect(m.sagemaker).toHaveReceivedCommandTimes(InvokeEndpointCommand, 1);
+    const input = m.sagemaker.commandCalls(InvokeEndpointCommand)[0]!.args[0].input;
+    expect(input).toMatchObject({
+      EndpointName: 'mme',
+      TargetModel: `main/ranker-${SHA}.tar.gz`,
+      ContentType: 'application/json',
+      Accept: 'application/json',
+    });
+    const sent = new TextDecoder().decode(input.Body as Uint8Array);
+    expect(sent).toBe(validationRequest(ARCHIVE.quality));
+    expect(sent).toBe('{"instances":[[1,2,3],[4,5,6]]}');
+  });
+
+  test('one row off: failed with its input, expected and answer; pointer not moved; the failure carries the metrics', async () => {
+    m.sagemaker.on(InvokeEndpointCommand).resolves(endpointAnswer(rowOneOff));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome.status).toBe('failed');
+    expect(reason(outcome)).toBe(
+      `validation of main/ranker-${SHA}.tar.gz on endpoint mme failed: validation row 1: input [4,5,6], expected {"score":0.2,"label":0}, got {"score":0.5,"label":0} (score: expected 0.2 ± 0.01, got 0.5); pointer unchanged; fix models/ranker/ and publish a new commit`,
+    );
+    expect(m.ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expectNothingLiveChanged();
+    // Final (not retried), and the record shows what the build measured of the model that failed.
+    expect(only(m.table)).toMatchObject({ status: 'failed', sha: SHA, metrics: METRICS });
+    expect(only(m.table)?.retrying).toBeUndefined();
+    expect(m.table.get(`OBJECT#${modelKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'failed' });
+  });
+
+  test('an answer without one prediction per row fails on row 0, saying what came back', async () => {
+    m.sagemaker
+      .on(InvokeEndpointCommand)
+      .resolves(endpointAnswer({ predictions: [{ score: 0.9, label: 1 }] }));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(
+        /failed: validation row 0: input \[1,2,3\], .*expected \{"predictions": \[\.\.\.\]\} with 2 prediction\(s\).*pointer unchanged/,
+      ),
+    });
+    expectNothingLiveChanged();
+  });
+
+  test('an answer that is not JSON: failed, saying so; pointer not moved', async () => {
+    m.sagemaker.on(InvokeEndpointCommand).resolves(endpointAnswer('<html>Bad Gateway</html>'));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(
+        /^validation of main\/ranker-a+\.tar\.gz on endpoint mme failed: the answer is not JSON \(.*\): "<html>Bad Gateway<\/html>"; pointer unchanged; fix models\/ranker\/ and publish a new commit$/,
+      ),
+    });
+    expectNothingLiveChanged();
+    expect(only(m.table)).toMatchObject({ status: 'failed', metrics: METRICS });
+  });
+
+  test('an empty answer is not JSON either', async () => {
+    m.sagemaker.on(InvokeEndpointCommand).resolves({});
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/the answer is not JSON/),
+    });
+    expectNothingLiveChanged();
+  });
+
+  test('bytes that are not gzip: rejected, nothing copied, nothing invoked, pointer unchanged', async () => {
+    land(bytesOf('this is not an archive at all'));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(
+        /^model archive main\/ranker-a+\.tar\.gz: not a gzip archive \(.*\); nothing was copied and the pointer is unchanged$/,
+      ),
+    });
+    expectNothingCopied();
+    expect(only(m.table)).toMatchObject({ status: 'rejected' });
+  });
+
+  test('an archive without quality.json: rejected, nothing copied', async () => {
+    land(
+      tarGz([
+        { name: 'metrics.json', data: bytesOf(JSON.stringify(METRICS)) },
+        { name: 'inference.py', data: bytesOf('pass\n') },
+        { name: 'model.json', data: bytesOf('{}') },
+      ]),
+    );
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(
+        /^model archive main\/ranker-a+\.tar\.gz has no quality\.json at its root; package the model with `npm run package`, which writes it; nothing was copied and the pointer is unchanged$/,
+      ),
+    });
+    expectNothingCopied();
+  });
+
+  test('a quality.json that is not a bar: rejected, nothing copied', async () => {
+    land(
+      tarGz([
+        { name: 'quality.json', data: bytesOf('{"metrics":{"accuracy":{"min":0.8}}}') },
+        { name: 'metrics.json', data: bytesOf(JSON.stringify(METRICS)) },
+      ]),
+    );
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/quality\.json is not a quality bar: .*validation/),
+    });
+    expectNothingCopied();
+  });
+
+  test('a big archive whose head (a partial read) lacks metrics.json: rejected, nothing copied', async () => {
+    const bytes = tarGz([
+      { name: 'quality.json', data: bytesOf(JSON.stringify(QUALITY)) },
+      // Not what the build writes: a model file ahead of metrics.json pushes it past the head.
+      { name: 'big.bin', data: noise(HEAD_BYTES + 64 * 1024) },
+      { name: 'metrics.json', data: bytesOf(JSON.stringify(METRICS)) },
+    ]);
+    expect(bytes.length).toBeGreaterThan(HEAD_BYTES);
+    land(bytes);
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(
+        /has no metrics\.json at its root.*; nothing was copied and the pointer is unchanged$/,
+      ),
+    });
+    expectNothingCopied();
+  });
+
+  test('a big archive as the build writes it (bar and metrics first) deploys from its head alone', async () => {
+    const big = modelArchive({ files: [{ name: 'weights.bin', data: noise(HEAD_BYTES + 64 * 1024) }] });
+    expect(big.bytes.length).toBeGreaterThan(HEAD_BYTES);
+    land(big.bytes);
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({ status: 'deployed', metrics: METRICS });
+    expect(m.s3).toHaveReceivedCommandWith(GetObjectCommand, { Range: 'bytes=0-1048575' });
+    expect(m.ssm).toHaveReceivedCommand(PutParameterCommand);
+  });
+
+  test('a small archive cut short is read whole (not as a head) and rejected', async () => {
+    land(ARCHIVE.bytes.subarray(0, Math.floor(ARCHIVE.bytes.length / 2)));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/^model archive main\/ranker-a+\.tar\.gz: .*; nothing was copied/),
+    });
+    expectNothingCopied();
+  });
+
+  test('a landing version gone between HeadObject and the ranged GET: rejected, nothing copied', async () => {
+    m.s3.on(GetObjectCommand).rejects(s3Error('NoSuchVersion', 404));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/no longer exists or is a delete marker; nothing was copied/),
+    });
+    expectNothingCopied();
+  });
+
+  test('too little time left to read the head: retryable, nothing read or copied', async () => {
+    m.s3.on(HeadObjectCommand, { Bucket: 'landing' }).callsFake(() => {
+      clock.deadline = clock.ms + RESERVE_MS + 1_000;
+      return head();
+    });
+    await expect(processEvent(deps(clock), s3Event(modelKey()))).rejects.toThrow(
+      /out of time before reading the head of the model archive main\/ranker-a+\.tar\.gz/,
+    );
+    expect(m.s3).not.toHaveReceivedCommand(GetObjectCommand);
+    expectNothingCopied();
+  });
+
+  test('ModelNotReadyException while the model loads is retried with backoff, then validated', async () => {
+    const loading = new ModelNotReadyException({ message: 'loading', $metadata: {} });
+    m.sagemaker
+      .on(InvokeEndpointCommand)
+      .rejectsOnce(loading)
+      .rejectsOnce(loading)
+      .resolves(endpointAnswer(GOOD_ANSWER));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome.status).toBe('deployed');
+    expect(m.sagemaker).toHaveReceivedCommandTimes(InvokeEndpointCommand, 3);
+    expect(clock.ms - START).toBeGreaterThanOrEqual(2_000 + 4_000);
+  });
+
+  test('a model still not ready after every attempt is retryable, not failed: pointer unchanged', async () => {
+    m.sagemaker
+      .on(InvokeEndpointCommand)
+      .rejects(new ModelNotReadyException({ message: 'loading', $metadata: {} }));
+    await expect(processEvent(deps(clock), s3Event(modelKey()))).rejects.toThrow(/loading/);
+    expect(m.sagemaker).toHaveReceivedCommandTimes(InvokeEndpointCommand, VALIDATION_ATTEMPTS);
+    expectNothingLiveChanged();
+    expect(m.table.get(`OBJECT#${modelKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'retryable' });
+  });
+
+  test('the reused object (already present with this commit) is validated too: a mismatch fails, the pointer stays', async () => {
+    m.s3.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    m.sagemaker.on(InvokeEndpointCommand).resolves(endpointAnswer(rowOneOff));
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/failed: validation row 1: input \[4,5,6\]/),
+    });
+    expect(m.sagemaker).toHaveReceivedCommandTimes(InvokeEndpointCommand, 1);
+    expectNothingLiveChanged();
+  });
+
+  test('a retrained model: its retraining metadata is recorded on the live and history records', async () => {
+    const retrained = {
+      'retrained-from': SHA2,
+      'training-data': 's3://model-bucket/training/main/ranker/',
+      'training-job': 'biomes-dev-main-train-20250601T090000',
+    };
+    m.s3.on(HeadObjectCommand, { Bucket: 'landing' }).resolves({
+      ContentLength: ARCHIVE.bytes.length,
+      // The key's id is the retraining id, and commit-sha says the same.
+      Metadata: { 'commit-sha': SHA, 'published-at': PUBLISHED, ...retrained },
+    });
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    const fields = {
+      retrainedFrom: SHA2,
+      trainingData: 's3://model-bucket/training/main/ranker/',
+      trainingJob: 'biomes-dev-main-train-20250601T090000',
+    };
+    expect(outcome).toMatchObject({ status: 'deployed', ...fields });
+    expect(m.table.get('BIOME#main', 'LIVE#model#ranker')).toMatchObject({
+      sha: SHA,
+      metrics: METRICS,
+      ...fields,
+    });
+    expect(historyOf()).toEqual([expect.objectContaining({ status: 'deployed', ...fields })]);
+  });
+
+  test('a retrained model that fails its validation is recorded with its retraining metadata', async () => {
+    m.s3.on(HeadObjectCommand, { Bucket: 'landing' }).resolves({
+      ContentLength: ARCHIVE.bytes.length,
+      Metadata: { 'commit-sha': SHA, 'published-at': PUBLISHED, 'retrained-from': SHA2 },
+    });
+    m.sagemaker.on(InvokeEndpointCommand).resolves(endpointAnswer(rowOneOff));
+    await processEvent(deps(clock), s3Event(modelKey()));
+    expect(only(m.table)).toMatchObject({ status: 'failed', retrainedFrom: SHA2, metrics: METRICS });
+    expect(only(m.table)).not.toHaveProperty('trainingJob');
+  });
+
+  test('a registration written before the validation (with a warmUp) still deploys, validated with the rows', async () => {
+    m.ssm.on(GetParameterCommand, { Name: main.modelRegistration('ranker') }).resolves({
+      Parameter: {
+        Value: JSON.stringify({
+          pointerParameter: main.modelPointer('ranker'),
+          warmUp: { contentType: 'text/csv', body: '1,2,3' },
+        }),
+      },
+    });
+    const outcome = await processEvent(deps(clock), s3Event(modelKey()));
+    expect(outcome.status).toBe('deployed');
+    expect(m.sagemaker).toHaveReceivedCommandTimes(InvokeEndpointCommand, 1);
+    expect(m.sagemaker).toHaveReceivedCommandWith(InvokeEndpointCommand, {
+      ContentType: 'application/json',
+      Body: bytesOf(validationRequest(ARCHIVE.quality)),
+    });
   });
 });
 
@@ -1045,7 +1403,7 @@ describe('every wait fits in the time the invocation has left', () => {
     expect(m.lambda).not.toHaveReceivedCommand(UpdateFunctionCodeCommand);
   });
 
-  test('warm-up retries stop when the backoff would not fit: retryable, pointer unchanged', async () => {
+  test('validation retries stop when the backoff would not fit: retryable, pointer unchanged', async () => {
     m.sagemaker
       .on(InvokeEndpointCommand)
       .rejects(new ModelNotReadyException({ message: 'loading', $metadata: {} }));
@@ -1054,7 +1412,7 @@ describe('every wait fits in the time the invocation has left', () => {
       return {};
     });
     await expect(processEvent(deps(clock), s3Event(modelKey()))).rejects.toThrow(
-      /out of time before retrying the warm-up of main\/ranker-a+\.tar\.gz/,
+      /out of time before retrying the validation of main\/ranker-a+\.tar\.gz on endpoint mme/,
     );
     expect(m.sagemaker).toHaveReceivedCommandTimes(InvokeEndpointCommand, 1);
     expectNothingLiveChanged();
@@ -1108,10 +1466,10 @@ describe('order safety does not rest on the lease alone', () => {
       .resolves(head(SHA2, '2025-06-01T09:30:00Z'));
     let newer: Awaited<ReturnType<typeof processEvent>> | undefined;
     let inside = false;
-    // The older run is warming up when its lease is lost; the newer publication then deploys end to
+    // The older run is validating when its lease is lost; the newer publication then deploys end to
     // end, records live and releases everything, before the older run goes on to move the pointer.
     m.sagemaker.on(InvokeEndpointCommand).callsFake(async () => {
-      if (inside || newer) return {};
+      if (inside || newer) return endpointAnswer(GOOD_ANSWER);
       inside = true;
       m.table.items.delete('BIOME#main|LOCK#model#ranker');
       newer = await processEvent(
@@ -1119,7 +1477,7 @@ describe('order safety does not rest on the lease alone', () => {
         s3Event(newerKey, { id: 'event-new', versionId: 'v2' }),
       );
       inside = false;
-      return {};
+      return endpointAnswer(GOOD_ANSWER);
     });
     const older = await processEvent(
       deps(clock, 'request-old'),

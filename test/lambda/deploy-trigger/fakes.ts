@@ -10,7 +10,7 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import {
@@ -28,6 +28,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Deps } from '../../../lambda/deploy-trigger/deploy';
 import type { Settings } from '../../../lambda/deploy-trigger/settings';
+import {
+  assembleModelArchive,
+  type ModelArchive,
+  type TreeEntry,
+} from '../../../lambda/shared/model-archive';
 import { EnvScope } from '../../../lambda/shared/scope';
 
 export const SHA = 'a'.repeat(40);
@@ -234,6 +239,93 @@ export function mocks() {
   ddb.on(UpdateCommand).callsFake((i: UpdateCommandInput) => table.onUpdate(i));
   ddb.on(TransactWriteCommand).callsFake((i: TransactWriteCommandInput) => table.onTransactWrite(i));
   return { s3, lambda, ssm, sagemaker, ddb, table };
+}
+
+// ---- model archives, as the build writes them (lambda/shared/model-archive.ts) --------------------
+
+const encoder = new TextEncoder();
+export const bytesOf = (text: string): Uint8Array => encoder.encode(text);
+
+/** The bar of the test model: two validation rows, within 0.01. */
+export const QUALITY = {
+  metrics: { accuracy: { min: 0.8 } },
+  validation: {
+    tolerance: 0.01,
+    rows: [
+      { instance: [1, 2, 3], expected: { score: 0.9, label: 1 } },
+      { instance: [4, 5, 6], expected: { score: 0.2, label: 0 } },
+    ],
+  },
+};
+/** What its build measured. */
+export const METRICS = { accuracy: 0.9 };
+/** The answer of a model that matches every row of {@link QUALITY} (within its tolerance, not exactly). */
+export const GOOD_ANSWER = {
+  model: 'ranker',
+  predictions: [
+    { score: 0.905, label: 1 },
+    { score: 0.2, label: 0 },
+  ],
+};
+
+/** Bytes that do not compress (a model's weights, say), the same on every run. */
+export function noise(length: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** A real archive of model `ranker` (assembleModelArchive), from a bar, metrics and its model files. */
+export function modelArchive(
+  options: { quality?: string; metrics?: string; files?: readonly TreeEntry[] } = {},
+): ModelArchive {
+  return assembleModelArchive('ranker', {
+    entryPoint: bytesOf('def model_fn(model_dir):\n    return None\n'),
+    training: bytesOf('print("trained")\n'),
+    quality: options.quality ?? JSON.stringify(QUALITY),
+    outputs: [
+      { name: 'metrics.json', data: bytesOf(options.metrics ?? JSON.stringify(METRICS)) },
+      ...(options.files ?? [{ name: 'model.json', data: bytesOf('{"weights":[0.1,0.2,0.3]}') }]),
+    ],
+  });
+}
+
+/** The bytes `Range: bytes=<first>-<last>` asks of `bytes` (all of them without a range). */
+export function ranged(bytes: Uint8Array, range: string | undefined): Uint8Array {
+  if (range === undefined) return bytes;
+  const m = /^bytes=(\d+)-(\d+)$/.exec(range);
+  if (!m) throw new Error(`fake S3: unexpected Range ${range}`);
+  return bytes.subarray(Number(m[1]), Number(m[2]) + 1);
+}
+
+/** A GetObject body as the SDK returns it (only what the trigger reads of it). */
+export function objectBody(bytes: Uint8Array) {
+  const body: { transformToByteArray: () => Promise<Uint8Array> } = {
+    transformToByteArray: () => Promise.resolve(bytes),
+  };
+  // The SDK's type is a Node stream mixed with its helpers; the trigger calls transformToByteArray only.
+  return body as never;
+}
+
+/** Serves `bytes` to every GetObject of the landing object (ranges honoured). */
+export function serveLanding(s3: ReturnType<typeof mocks>['s3'], bytes: Uint8Array): void {
+  s3.on(GetObjectCommand, { Bucket: 'landing' }).callsFake((input: GetObjectCommandInput) => ({
+    Body: objectBody(ranged(bytes, input.Range)),
+    ContentLength: ranged(bytes, input.Range).length,
+  }));
+}
+
+/** An InvokeEndpoint answer whose body is `text` (JSON of `value` unless it is already a string). */
+export function endpointAnswer(value: unknown) {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  // The SDK wraps the body in a Uint8ArrayBlobAdapter; the trigger reads it as bytes.
+  return { Body: bytesOf(text) as never, ContentType: 'application/json' };
 }
 
 /** A clock that moves only when told (and when the code under test sleeps). */

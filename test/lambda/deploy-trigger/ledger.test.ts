@@ -236,6 +236,33 @@ describe('a ledger handle per target', () => {
     });
   });
 
+  test("a model's live and history records carry its metrics and, retrained, where it came from", async () => {
+    mock.on(PutCommand).resolves({});
+    const ranker = ledger.target({ biome: 'main', kind: 'model', name: 'ranker' });
+    const model = {
+      metrics: { accuracy: 0.91, loss: 0.2 },
+      retrainedFrom: 'c'.repeat(40),
+      trainingData: 's3://models/training/main/ranker/',
+      trainingJob: 'biomes-dev-main-train-20250601T090000',
+    };
+    await ranker.setLive({
+      sha: 'a',
+      publishedAt: '2025',
+      liveSince: 'now',
+      key: 'k',
+      deployedRef: 'r',
+      ...model,
+    });
+    await ranker.record({ ...outcome, status: 'failed', ...model }, now);
+    const [live, history] = mock.commandCalls(PutCommand).map((c) => c.args[0].input.Item);
+    expect(live).toMatchObject({ sk: 'LIVE#model#ranker', ...model });
+    expect(history).toMatchObject({
+      sk: expect.stringMatching(/^HISTORY#model#ranker#/),
+      status: 'failed',
+      ...model,
+    });
+  });
+
   test('history keeps its stored layout, whether written through the handle or by the ledger', async () => {
     mock.on(PutCommand).resolves({});
     await ingest.record({ ...outcome, previousSha: undefined }, now);

@@ -44,9 +44,14 @@ describe('the registration union', () => {
   });
 
   test('a model registration parses as kind "model"', () => {
+    expect(parseRegistration(main, 'model', 'ranker', MODEL)).toEqual({ kind: 'model', registration: MODEL });
+  });
+
+  test('a registration written before the validation replaced the warm-up still parses; its warmUp is dropped', () => {
     const warmUp = { contentType: 'application/json', body: '{}' };
     const found = parseRegistration(main, 'model', 'ranker', { ...MODEL, warmUp });
-    expect(found).toEqual({ kind: 'model', registration: { ...MODEL, warmUp } });
+    expect(found).toEqual({ kind: 'model', registration: MODEL });
+    expect(found.registration).not.toHaveProperty('warmUp');
   });
 
   test('a service registration read for a model key is rejected as such, and the other way round', () => {

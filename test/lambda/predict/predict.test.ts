@@ -237,3 +237,58 @@ describe('endpoint', () => {
     expect(rds).not.toHaveReceivedAnyCommand();
   });
 });
+
+describe('while inference sleeps (environments.<env>.inference.schedule)', () => {
+  const STATE = '/biomes/dev/shared/inference/state';
+  const missing = new ValidationError({
+    message: 'Endpoint biomes-dev-mme of account 222222222222 not found.',
+    $metadata: {},
+  });
+  const stateIs = (value: Record<string, unknown> | undefined) => {
+    ssm.on(GetParameterCommand, { Name: POINTER }).resolves({ Parameter: { Value: MODEL } });
+    if (value)
+      ssm.on(GetParameterCommand, { Name: STATE }).resolves({ Parameter: { Value: JSON.stringify(value) } });
+    else
+      ssm
+        .on(GetParameterCommand, { Name: STATE })
+        .rejects(new ParameterNotFound({ message: 'no', $metadata: {} }));
+  };
+
+  test('the handler says until when it sleeps and how to wake it, and stores nothing', async () => {
+    stateIs({
+      state: 'asleep',
+      since: '2026-12-04T19:00:00Z',
+      endpointConfigName: 'cfg',
+      wakesAt: '2026-12-07T07:00:00Z',
+    });
+    sagemaker.on(InvokeEndpointCommand).rejects(missing);
+    await expect(handler({ sampleId: 's-1', features: [1, 2, 3] })).rejects.toMatchObject({
+      name: PREDICT_ERRORS.inferenceAsleep,
+      message:
+        'inference is asleep until 2026-12-07T07:00:00.000Z; run `npm run wake -- --env dev` to wake it',
+    });
+    expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: STATE });
+    expect(rds).not.toHaveReceivedAnyCommand();
+  });
+
+  test('waking: retry in minutes', async () => {
+    stateIs({ state: 'waking', since: '2026-12-07T07:00:00Z', endpointConfigName: 'cfg' });
+    sagemaker.on(InvokeEndpointCommand).rejects(missing);
+    await expect(handler({ sampleId: 's-1', features: [1, 2, 3] })).rejects.toMatchObject({
+      name: PREDICT_ERRORS.inferenceAsleep,
+      message: expect.stringMatching(/^inference is waking up \(since 2026-12-07T07:00:00Z\); .*retry then$/),
+    });
+  });
+
+  test.each([
+    ['no state (an environment without a schedule)', undefined],
+    ['a state that says awake', { state: 'awake', since: '2026-12-07T07:10:00Z', endpointConfigName: 'cfg' }],
+  ])('a missing endpoint with %s is a fault, reported as one', async (_why, state) => {
+    stateIs(state);
+    sagemaker.on(InvokeEndpointCommand).rejects(missing);
+    await expect(handler({ sampleId: 's-1', features: [1, 2, 3] })).rejects.toMatchObject({
+      name: PREDICT_ERRORS.endpointFailed,
+      message: expect.stringMatching(/of account 222222222222 not found/),
+    });
+  });
+});

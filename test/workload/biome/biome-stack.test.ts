@@ -207,10 +207,13 @@ describe('least privilege', () => {
     ).Statement;
   };
 
-  test('predict reads only its own model pointer and invokes only its environment endpoint', () => {
+  test('predict reads only its own model pointer and the inference state, and invokes only its environment endpoint', () => {
     const s = statements('ServicepredictRole');
     const reads = s.filter((x) => [x.Action].flat().some((a) => a.startsWith('ssm:')));
-    expect(reads).toHaveLength(1);
+    expect(reads).toHaveLength(2);
+    // The environment's inference state (written by its endpoint owner): read only, to say "asleep".
+    expect(reads[1]!.Action).toBe('ssm:GetParameter');
+    expect(joined(reads[1]!.Resource)).toMatch(/:parameter\/biomes\/dev\/shared\/inference\/state$/);
     expect([reads[0]!.Action].flat()).toContain('ssm:GetParameter');
     const pointer = logicalId('AWS::SSM::Parameter', 'ModelsPointerdemoscorer');
     expect(propertiesOf(pointer).Name).toBe('/biomes/dev/alice/model-pointers/demo-scorer');

@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { ModelNamespace, SAMPLE_MODEL_WARM_UP } from '../../../lib/workload/biome/model-namespace';
+import { ModelNamespace } from '../../../lib/workload/biome/model-namespace';
 import { placeOf as place, testApp, unacknowledgedFindings } from '../../fixtures/config';
 
 function build(biome = 'alice', envName = 'dev', models = ['sample-model', 'other']) {
@@ -12,7 +12,6 @@ function build(biome = 'alice', envName = 'dev', models = ['sample-model', 'othe
     modelBucketName: 'biomes-dev-models',
     modelPrefix: 'models/',
     models,
-    warmUps: models.includes('sample-model') ? { 'sample-model': SAMPLE_MODEL_WARM_UP } : undefined,
   });
   return { stack, ns };
 }
@@ -38,13 +37,10 @@ describe('ModelNamespace', () => {
     template.resourceCountIs('AWS::SSM::Parameter', 4);
   });
 
-  test('registrations point at the pointers; the sample model has its warm-up', () => {
+  test('registrations point at the pointers and hold nothing else (the archive carries its validation rows)', () => {
     template.hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/biomes/dev/alice/models/sample-model',
-      Value: JSON.stringify({
-        pointerParameter: '/biomes/dev/alice/model-pointers/sample-model',
-        warmUp: { contentType: 'application/json', body: '{"instances":[[0,0,0]]}' },
-      }),
+      Value: JSON.stringify({ pointerParameter: '/biomes/dev/alice/model-pointers/sample-model' }),
     });
     template.hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/biomes/dev/alice/models/other',
@@ -158,20 +154,6 @@ describe('bad input fails synth with what to fix', () => {
     ['a repeated model', () => build('alice', 'dev', ['a1', 'a1']), /models must be unique/],
   ])('%s', (_what, make, message) => {
     expect(make).toThrow(message);
-  });
-
-  test('a warm-up for an unknown model', () => {
-    const stack = new Stack(testApp(), 'Biome');
-    expect(
-      () =>
-        new ModelNamespace(stack, 'Models', {
-          ...place(stack, 'alice', 'dev'),
-          modelBucketName: 'b',
-          modelPrefix: 'models/',
-          models: ['a1'],
-          warmUps: { zz: SAMPLE_MODEL_WARM_UP },
-        }),
-    ).toThrow(/warmUps names models this biome does not serve: zz/);
   });
 });
 

@@ -245,7 +245,10 @@ test('the timeout holds every capped wait plus the reserve, and leases outlive i
 });
 
 test('S3: read the landing bucket, put (never delete) under the model prefix only', () => {
-  expect(statement('ReadLandingObjects').Action).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
+  // The ranged GET of a model's head (with VersionId) and the copy's source; objects of the landing bucket only.
+  const read = statement('ReadLandingObjects');
+  expect(read.Action).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
+  expect(JSON.stringify(read.Resource)).toMatch(/"Fn::GetAtt":\["Landing[0-9A-F]+","Arn"\]\},"\/\*"/);
   const write = statement('WriteModelPrefix');
   expect(write.Action).toBe('s3:PutObject');
   expect(JSON.stringify(write.Resource)).toContain('/models/*');
@@ -294,8 +297,10 @@ test('SSM: read the env root, write model pointers only', () => {
   });
 });
 
-test('SageMaker: invoke the env endpoint only (lowercase, as its ARN spells it)', () => {
-  expect(JSON.stringify(statement('WarmUpModels').Resource)).toContain(':endpoint/biomes-dev-endpoint');
+test('SageMaker: invoke the env endpoint only (lowercase, as its ARN spells it), for the validation', () => {
+  const validate = statement('ValidateModels');
+  expect(validate.Action).toBe('sagemaker:InvokeEndpoint');
+  expect(JSON.stringify(validate.Resource)).toContain(':endpoint/biomes-dev-endpoint');
 });
 
 test('the landing key grants decrypt to the trigger', () => {

@@ -1,0 +1,52 @@
+/**
+ * `npm run wake -- --env <env> [--status]`: wakes that environment's sleeping inference endpoint
+ * now (or, with --status, says whether it sleeps). A thin CLI over lib/workload/shared/inference-wake.ts,
+ * with the config of cdk.json; credentials and region come from the usual AWS SDK chain.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { CONFIG_CONTEXT_KEY, parseConfig } from '../lib/config';
+import { describeWake, WakeError, wakeInference } from '../lib/workload/shared/inference-wake';
+
+const USAGE = 'usage: npm run wake -- --env <environment> [--status]';
+
+async function main(): Promise<number> {
+  let values: { env?: string; status?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: { env: { type: 'string' }, status: { type: 'boolean' } },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (!values.env) {
+    console.error(`--env is required\n${USAGE}`);
+    return 2;
+  }
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  const config = parseConfig(cdkJson.context[CONFIG_CONTEXT_KEY]);
+  try {
+    const result = await wakeInference(
+      new LambdaClient({ region: config.region }),
+      config,
+      values.env,
+      values.status ? 'status' : 'wake',
+    );
+    console.log(describeWake(values.env, result));
+    return 0;
+  } catch (e) {
+    if (e instanceof WakeError) {
+      console.error(e.message);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+void main().then((code) => process.exit(code));
