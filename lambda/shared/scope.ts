@@ -22,6 +22,10 @@ export const SHARED_PARAMETER_LEAVES = {
   /** Key prefix (ending in `/`) of the multi-model endpoint's model location; TargetModel is relative to it. */
   modelPrefix: 'inference/model-prefix',
   endpointName: 'inference/endpoint-name',
+  /** ARN of the model location's KMS key: a biome's train workflow encrypts its training output with it. */
+  modelKeyArn: 'inference/model-key-arn',
+  /** ARN of the landing bucket's KMS key: a biome's train workflow delivers retrained archives there. */
+  landingKeyArn: 'landing-key-arn',
 
   /** ARN of the environment's logs key: every log group of the environment is encrypted with it. */
   logsKeyArn: 'logs/key-arn',

@@ -294,6 +294,69 @@ describe('the boundary: every role of a sandpit stack stays in the sandpit domai
     ).toBe<Decision>('Allowed');
   });
 
+  test("the sandpit's train workflow still passes the boundary, and reaches nothing of main", async () => {
+    const train = alice.train!;
+    const machine = capped(train.stateMachine);
+    const trainer = capped(train.trainingRole);
+    const fn = capped(train.function);
+    const shared = all.shared.dev!;
+    const modelKey = world.arnOf(shared.node.findChild('Inference').node.findChild('ModelKey'));
+    const models = world.arnOf(shared.modelBucket);
+    const landing = world.arnOf(shared.landingBucket);
+    const job = (biome: string) =>
+      `arn:aws:sagemaker:${REGION}:${DEV}:training-job/biomes-dev-${biome}-20261203101500`;
+    const isolated = {
+      'sagemaker:NetworkIsolation': 'true',
+      'sagemaker:OutputKmsKeyArn': modelKey,
+      'sagemaker:VolumeKmsKeyArn': modelKey,
+    };
+    const live = `${models}/models/alice/demo-scorer-${SHA}.tar.gz`;
+    const allowed: [Principal, string, string, Record<string, string>?][] = [
+      [machine, 'sagemaker:CreateTrainingJob', job('alice'), isolated],
+      [machine, 'sagemaker:DescribeTrainingJob', job('alice')],
+      [
+        machine,
+        'iam:PassRole',
+        world.arnOf(train.trainingRole),
+        { 'iam:PassedToService': 'sagemaker.amazonaws.com' },
+      ],
+      [trainer, 's3:GetObject', live],
+      [trainer, 's3:GetObject', `${models}/training-data/alice/demo-scorer/customers.csv`],
+      [trainer, 's3:PutObject', `${models}/training-output/alice/demo-scorer/job/output/model.tar.gz`],
+      [trainer, 'kms:GenerateDataKey', modelKey],
+      [fn, 's3:GetObject', live],
+      [fn, 's3:PutObject', `${landing}/alice/demo-scorer-${'b'.repeat(40)}.tar.gz`],
+    ];
+    for (const [who, action, resource, context] of allowed) {
+      expect([action, resource, await world.can(who, action, resource, context ?? {})]).toEqual([
+        action,
+        resource,
+        'Allowed',
+      ]);
+    }
+    // Capped by the boundary even if granted everything: main's jobs, data and landing prefix.
+    const everything = { ...PolicyWorld.unrestricted(machine), boundary: machine.boundary };
+    const refused: [string, string, Record<string, string>?][] = [
+      ['sagemaker:CreateTrainingJob', job('main'), isolated],
+      ['sagemaker:StopTrainingJob', job('main')],
+      ['s3:PutObject', `${landing}/main/demo-scorer-${'b'.repeat(40)}.tar.gz`],
+      ['s3:GetObject', `${models}/training-data/main/demo-scorer/customers.csv`],
+      ['s3:PutObject', `${models}/training-output/main/demo-scorer/job/output/model.tar.gz`],
+      [
+        'iam:PassRole',
+        roleArn('biomes-dev-sandpit-execution'),
+        { 'iam:PassedToService': 'sagemaker.amazonaws.com' },
+      ],
+    ];
+    for (const [action, resource, context] of refused) {
+      expect([action, resource, await world.can(everything, action, resource, context ?? {})]).not.toEqual([
+        action,
+        resource,
+        'Allowed',
+      ]);
+    }
+  });
+
   test('even a role granted everything cannot leave it', async () => {
     const ingest = capped(alice.services.ingest!.function);
     const everything = { ...PolicyWorld.unrestricted(ingest), boundary: ingest.boundary };

@@ -17,7 +17,12 @@ type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenera
 
 /** Resolves the Fn::Join of the definition; each Ref becomes a fake ARN named after the logical id. */
 function resolveDefinition(template: Template): Json {
-  const machines = template.findResources('AWS::StepFunctions::StateMachine');
+  // The biome's workflow; its train workflow (test/workflow/train-workflow.test.ts) is the other one.
+  const machines = Object.fromEntries(
+    Object.entries(template.findResources('AWS::StepFunctions::StateMachine')).filter(([id]) =>
+      id.startsWith('WorkflowStateMachine'),
+    ),
+  );
   expect(Object.keys(machines)).toHaveLength(1);
   const definition = Object.values(machines)[0]?.Properties.DefinitionString as
     string | { 'Fn::Join': [string, (string | { Ref: string })[]] };

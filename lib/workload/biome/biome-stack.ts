@@ -20,6 +20,8 @@ import { type BiomesConfig, environmentOf } from '../../config';
 import { BiomeDatabase } from './biome-database';
 import { DEFAULT_TIMEOUT_SECONDS, Microservice } from './microservice';
 import { ModelNamespace } from './model-namespace';
+import { TrainWorkflow } from './train-workflow';
+import { inferenceBaseImage } from '../shared/inference-image';
 import { discoverModels } from './models';
 import { biomeFunctions, checkServiceRegistry, retryableErrors } from './service-registry';
 import { BiomeWorkflow, WORKFLOW_SERVICES } from './workflow';
@@ -67,6 +69,8 @@ export class BiomeStack extends Stack {
   readonly database: BiomeDatabase;
   readonly models: ModelNamespace;
   readonly workflow: BiomeWorkflow;
+  /** Retrains the biome's models on the biome's own data (absent when it serves none). */
+  readonly train?: TrainWorkflow;
   /** A sandpit's ledger record and owner subscription. */
   readonly sandpit?: SandpitRecord;
   /** The read-and-verify role of the release pipeline: in each environment's `main` only. */
@@ -164,6 +168,25 @@ export class BiomeStack extends Stack {
       stringValue: this.workflow.stateMachine.stateMachineArn,
       description: `Biomes ${names.env}/${biome}: the biome's workflow`,
     });
+
+    if (models.length > 0) {
+      // Retraining in the environment from the promoted code (models/README.md "Retraining"): a
+      // standard state machine and one function, nothing billed while idle.
+      this.train = new TrainWorkflow(this, 'Train', {
+        names,
+        logs,
+        models,
+        pointers: Object.fromEntries(models.map((m) => [m, this.models.pointerParameter(m)])),
+        modelBucketName: shared('modelBucketName'),
+        modelKeyArn: shared('modelKeyArn'),
+        landingBucketName: shared('landingBucketName'),
+        landingKeyArn: shared('landingKeyArn'),
+        // The plain scikit-learn image: the endpoint's own image carries a global entry point that a
+        // training job would run instead of the archive's train.py (lib/workload/biome/train-workflow.ts).
+        trainingImage: inferenceBaseImage(config.region, environment.name),
+        instanceType: environment.training.instanceType,
+      });
+    }
 
     if (props.sandpit) {
       this.sandpit = new SandpitRecord(this, 'Sandpit', {

@@ -37,6 +37,8 @@ import { Construct } from 'constructs';
 import type { EnvScope } from '../../../lambda/shared/scope';
 import { SANDPIT_ASSET_PREFIX } from '../../naming';
 import { DATA_API_ACTIONS } from '../biome/biome-database';
+import { TRAINING_JOB_LOG_GROUP } from '../biome/train-workflow';
+import { TRAINING_DATA_PREFIX, TRAINING_OUTPUT_PREFIX } from '../../../lambda/shared/scope';
 import { rules } from 'cdk-nag';
 import { acknowledgePolicyWildcards, acknowledgeWildcards } from '../../common/nag';
 
@@ -70,6 +72,8 @@ export interface SandpitDeployerProps {
   /** The shared cluster (Data API) and the sandpit model location. */
   readonly clusterArn: string;
   readonly modelBucket: s3.IBucket;
+  /** The landing bucket: a sandpit's train workflow delivers retrained archives under its biome. */
+  readonly landingBucket: s3.IBucket;
   /** Key prefix of the model location, ending in `/`. */
   readonly modelPrefix: string;
   readonly endpointName: string;
@@ -123,6 +127,27 @@ export class SandpitDeployer extends Construct {
       deny: props.modelBucket.arnForObjects(`${props.modelPrefix}main/*`),
     };
     const endpoint = arn('sagemaker', `endpoint/${props.endpointName}`);
+    // A biome's train workflow (lib/workload/biome/train-workflow.ts): its jobs are named
+    // `<app>-<env>-<biome>-<time>`, its data and output live under the biome's prefixes of the model
+    // bucket, and it delivers to the biome's prefix of the landing bucket.
+    const trainingJobs = fenced((p) => arn('sagemaker', `training-job/${p}*`));
+    const training = {
+      read: props.modelBucket.arnForObjects(`${TRAINING_DATA_PREFIX}*`),
+      write: props.modelBucket.arnForObjects(`${TRAINING_OUTPUT_PREFIX}*`),
+      deny: [
+        props.modelBucket.arnForObjects(`${TRAINING_DATA_PREFIX}main/*`),
+        props.modelBucket.arnForObjects(`${TRAINING_OUTPUT_PREFIX}main/*`),
+      ],
+    };
+    const trainingLogs = arn('logs', `log-group:${TRAINING_JOB_LOG_GROUP}`);
+    const landing = {
+      allow: props.landingBucket.arnForObjects('*'),
+      deny: props.landingBucket.arnForObjects('main/*'),
+    };
+    const keys = {
+      model: props.modelBucket.encryptionKey?.keyArn,
+      landing: props.landingBucket.encryptionKey?.keyArn,
+    };
     const deployerArn = iamArn(`role/${names.sandpitDeployerRoleName}`);
     const executionArn = iamArn(`role/${names.sandpitExecutionRoleName}`);
     const boundaryArn = iamArn(`policy/${names.sandpitBoundaryName}`);
@@ -187,6 +212,70 @@ export class SandpitDeployer extends Construct {
           resources: [endpoint],
         }),
         new iam.PolicyStatement({
+          sid: 'SandpitTrainingJobs',
+          actions: [
+            'sagemaker:CreateTrainingJob',
+            'sagemaker:DescribeTrainingJob',
+            'sagemaker:StopTrainingJob',
+            'sagemaker:AddTags',
+            'sagemaker:ListTags',
+          ],
+          resources: trainingJobs.allow,
+        }),
+        new iam.PolicyStatement({
+          sid: 'TrainingJobCompletionEvents',
+          // The Step Functions .sync integration's own rule (aws-cdk-lib's SageMakerCreateTrainingJob).
+          actions: ['events:PutRule', 'events:PutTargets', 'events:DescribeRule'],
+          resources: [arn('events', 'rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule')],
+        }),
+        new iam.PolicyStatement({
+          sid: 'PassSandpitTrainingRoles',
+          actions: ['iam:PassRole'],
+          resources: roles.allow,
+          conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'TrainingDataAndOutput',
+          actions: ['s3:GetObject'],
+          resources: [training.read, training.write],
+        }),
+        new iam.PolicyStatement({
+          sid: 'TrainingOutput',
+          actions: ['s3:PutObject'],
+          resources: [training.write],
+        }),
+        new iam.PolicyStatement({
+          sid: 'TrainingJobLogs',
+          actions: [
+            'logs:CreateLogGroup',
+            'logs:DescribeLogStreams',
+            'logs:CreateLogStream',
+            'logs:PutLogEvents',
+          ],
+          resources: [trainingLogs, `${trainingLogs}:*`],
+        }),
+        new iam.PolicyStatement({
+          sid: 'DeliverRetrainedModels',
+          actions: ['s3:PutObject'],
+          resources: [landing.allow],
+        }),
+        ...(keys.model && keys.landing
+          ? [
+              new iam.PolicyStatement({
+                sid: 'ModelAndLandingKeys',
+                // Training output and volumes (model key), retrained archives (landing key).
+                actions: [
+                  'kms:Decrypt',
+                  'kms:Encrypt',
+                  'kms:GenerateDataKey*',
+                  'kms:ReEncrypt*',
+                  'kms:CreateGrant',
+                ],
+                resources: [keys.model, keys.landing],
+              }),
+            ]
+          : []),
+        new iam.PolicyStatement({
           sid: 'NotMainOrShared',
           effect: iam.Effect.DENY,
           actions: ['*'],
@@ -196,6 +285,12 @@ export class SandpitDeployer extends Construct {
             ...parameters.deny,
             ...logGroups.deny.map((g) => `${g}:*`),
             models.deny,
+            ...trainingJobs.deny,
+            ...training.deny,
+            landing.deny,
+            `${trainingLogs}:log-stream:${names.app}-${names.env}-main-*`,
+            ...roles.deny,
+            ...protectedRoles,
           ],
         }),
         new iam.PolicyStatement({

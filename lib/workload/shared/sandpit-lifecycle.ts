@@ -42,6 +42,8 @@ export interface SandpitLifecycleProps {
   readonly cluster: rds.IDatabaseCluster;
   readonly masterSecret: secretsmanager.ISecret;
   readonly modelBucket: s3.IBucket;
+  /** The landing bucket (a sandpit's train workflow delivers there). */
+  readonly landingBucket: s3.IBucket;
   readonly modelPrefix: string;
   readonly endpointName: string;
   /** The team address: subscribed to every owner notice too. @default - none */
@@ -98,6 +100,7 @@ export class SandpitLifecycle extends Construct {
       pipelineRoleArn: props.pipelineRoleArn,
       clusterArn: props.cluster.clusterArn,
       modelBucket: props.modelBucket,
+      landingBucket: props.landingBucket,
       modelPrefix: props.modelPrefix,
       endpointName: props.endpointName,
       ownersTopic: owners.topic,

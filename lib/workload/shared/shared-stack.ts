@@ -129,6 +129,7 @@ export class SharedStack extends Stack {
           cluster: database.cluster,
           masterSecret: database.masterSecret,
           modelBucket: inference.modelBucket,
+          landingBucket: landing.bucket,
           modelPrefix: inference.modelPrefix,
           endpointName: inference.endpointName,
           email: config.notifications.email,
@@ -154,6 +155,7 @@ export class SharedStack extends Stack {
       names,
       values: {
         landingBucketName: landing.bucket.bucketName,
+        landingKeyArn: landing.key.keyArn,
         ledgerTableName: ledger.table.tableName,
         dbClusterArn: database.cluster.clusterArn,
         dbMasterSecretArn: database.masterSecret.secretArn,
@@ -161,6 +163,7 @@ export class SharedStack extends Stack {
         modelBucketName: inference.modelBucket.bucketName,
         modelPrefix: inference.modelPrefix,
         endpointName: inference.endpointName,
+        modelKeyArn: inference.modelKey.keyArn,
         logsKeyArn: logsKey.key.keyArn,
         ...(sandpits
           ? {
