@@ -40,12 +40,15 @@ import {
   type Outcome,
   type Retraining,
 } from './ledger';
+import { type InferenceState, servesModels, unavailableNotice } from '../shared/inference-schedule';
 import {
+  EndpointAbsent,
   copyModel,
   existingModelCommit,
   modelObjectKey,
   movePointer,
   readArchiveHead,
+  readInferenceState,
   targetModel,
   validateOnEndpoint,
 } from './model';
@@ -221,7 +224,8 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
     const final = finalOutcome(e, facts);
     if (final) {
       const outcome = await finish({ ...base, ...who, ...facts, ...final });
-      released = outcome.status;
+      // A waiting model is delivered again by the endpoint's owner: that delivery must get the claim.
+      released = outcome.status === 'waiting' ? 'retryable' : outcome.status;
       return outcome;
     }
     try {
@@ -382,12 +386,25 @@ async function deploy(
           targetModel: targetModel(target),
         });
       }
+      // While inference sleeps the model waits, copied: validated and put live once the endpoint is
+      // in service again (docs/design.md "Inference schedule").
+      const wait = (why: string, state: InferenceState | undefined) =>
+        waitForEndpoint(deps, ledger, target, publishedAt, why, state, facts.previousSha);
+      const state = await readInferenceState(deps.ssm, settings.scope, (m, extra) =>
+        deps.logger.warn(m, extra),
+      );
+      if (state && !servesModels(state)) throw await wait(`the inference endpoint is ${state.state}`, state);
       // Also on the reused object: the pointer moves only to a model that answers its rows.
-      await validateOnEndpoint(deps.sagemaker, location, target, head.quality, {
-        attempts: VALIDATION_ATTEMPTS,
-        sleep: deps.sleep,
-        budget,
-      });
+      try {
+        await validateOnEndpoint(deps.sagemaker, location, target, head.quality, {
+          attempts: VALIDATION_ATTEMPTS,
+          sleep: deps.sleep,
+          budget,
+        });
+      } catch (e) {
+        if (e instanceof EndpointAbsent) throw await wait(e.message, state);
+        throw e;
+      }
       await markPending();
       await movePointer(deps.ssm, reg, target);
       facts.liveMoved = true;
@@ -429,6 +446,41 @@ async function deploy(
       deps.logger.error('could not release the lease', { error: e });
     }
   }
+}
+
+/**
+ * Records a model deploy that waits for the endpoint and returns the Stop that ends this one: the
+ * endpoint's owner delivers the publication again once the endpoint is in service, and this deploy's
+ * claim is released retryable so that delivery goes through (lambda/inference-endpoint/waiting.ts).
+ */
+async function waitForEndpoint(
+  deps: Deps,
+  ledger: Ledger,
+  target: ArtifactTarget,
+  publishedAt: string,
+  why: string,
+  state: InferenceState | undefined,
+  previousSha: string | undefined,
+): Promise<Stop> {
+  const added = await ledger.addWaiting({
+    biome: target.scope.biome,
+    name: target.name,
+    bucket: target.bucket,
+    key: target.key,
+    ...(target.versionId !== undefined ? { versionId: target.versionId } : {}),
+    publishedAt,
+    waitingSince: deps.now().toISOString(),
+  });
+  if (!added) {
+    return Stop.skipped(
+      `${why}, and a newer publication of model "${target.name}" already waits for it; this one (${publishedAt}) is not put live`,
+      previousSha,
+    );
+  }
+  return Stop.waiting(
+    `${why}: the model is copied and waits; it is validated and its pointer moves once the endpoint is in service again (${unavailableNotice(state, deps.settings.scope.env) ?? 'its owner checks every 5 minutes and creates it when it should be awake'})`,
+    previousSha,
+  );
 }
 
 /**

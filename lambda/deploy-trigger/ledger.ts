@@ -12,10 +12,23 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ArtifactKind } from '../shared/grammar';
+import { WAITING_PK, type WaitingDeploy, waitingSk } from '../shared/inference-schedule';
 import { nameOf } from './errors';
-import { LEDGER_PARTITION_KEY, type LedgerKey, ledgerKey, liveIndexKeys, pk, sk } from './ledger-keys';
+import {
+  LEDGER_PARTITION_KEY,
+  LEDGER_SORT_KEY,
+  type LedgerKey,
+  ledgerKey,
+  liveIndexKeys,
+  pk,
+  sk,
+} from './ledger-keys';
 
-export type Status = 'deployed' | 'skipped' | 'rejected' | 'failed';
+/**
+ * `waiting`: a model published while the environment's inference endpoint sleeps; it is copied and
+ * waits (a WAITING_PK item) until the endpoint is in service again, when its owner delivers it anew.
+ */
+export type Status = 'deployed' | 'skipped' | 'rejected' | 'failed' | 'waiting';
 
 /**
  * Where a retrained model came from (the retraining metadata of its landing object,
@@ -153,6 +166,33 @@ export class Ledger {
   /** The per-target operations (lease, live state, pending marker, live record, history) of one target. */
   target(ref: TargetRef): LedgerTarget {
     return new LedgerTarget(this.db, this.table, ref);
+  }
+
+  /**
+   * Records a model deploy that waits for the inference endpoint (one item per biome and model, the
+   * newest publication: forward-only like the live record, so the same publication again is fine).
+   * False when a newer publication of the model already waits.
+   */
+  async addWaiting(item: WaitingDeploy): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            [LEDGER_PARTITION_KEY]: WAITING_PK,
+            [LEDGER_SORT_KEY]: waitingSk(item.biome, item.name),
+            ...item,
+          },
+          ConditionExpression: FORWARD_ONLY,
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':new': item.publishedAt, ':key': item.key },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { ARTIFACT_METADATA, type ModelRegistration } from '../shared/contracts';
 import { artifactFileName, targetModelProblem } from '../shared/grammar';
 import {
@@ -20,6 +20,8 @@ import {
   shown,
   validationRequest,
 } from '../shared/model-archive';
+import { type InferenceState, isEndpointMissing, parseInferenceState } from '../shared/inference-schedule';
+import type { EnvScope } from '../shared/scope';
 import { type Budget, MIN_STEP_MS } from './budget';
 import { httpStatusOf, messageOf, nameOf } from './errors';
 import { type ArtifactTarget, Retryable, Stop } from './outcome';
@@ -177,6 +179,38 @@ export async function readArchiveHead(
   }
 }
 
+/**
+ * The endpoint does not exist (deleted while inference sleeps, or by hand): the deploy waits for it
+ * (lib/workload/shared/inference-endpoint.ts delivers it again once the endpoint is in service).
+ */
+export class EndpointAbsent extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EndpointAbsent';
+  }
+}
+
+/**
+ * The environment's inference state as its endpoint's owner keeps it (EnvScope.inferenceStateParameter).
+ * Undefined when there is none (an environment deployed before the owner existed) or it cannot be read
+ * as a state: the validation then finds out on the endpoint itself.
+ */
+export async function readInferenceState(
+  ssm: SSMClient,
+  scope: EnvScope,
+  warn: (message: string, extra: Record<string, unknown>) => void,
+): Promise<InferenceState | undefined> {
+  const name = scope.inferenceStateParameter;
+  try {
+    const out = await ssm.send(new GetParameterCommand({ Name: name }));
+    return parseInferenceState(out.Parameter?.Value ?? '');
+  } catch (e) {
+    if (nameOf(e) !== 'ParameterNotFound')
+      warn('could not read the inference state', { parameter: name, error: messageOf(e) });
+    return undefined;
+  }
+}
+
 export interface ValidationOptions {
   readonly attempts: number;
   readonly sleep: (ms: number) => Promise<void>;
@@ -230,6 +264,11 @@ export async function validateOnEndpoint(
         options.budget.left(`retrying ${step}`, delay + MIN_STEP_MS);
         await options.sleep(delay);
         continue;
+      }
+      if (isEndpointMissing(e)) {
+        throw new EndpointAbsent(
+          `endpoint ${location.endpointName} does not exist (${name}: ${messageOf(e)})`,
+        );
       }
       if (name === 'ModelError' || name === 'ValidationError') {
         throw Stop.failed(`${what} failed (${name}: ${messageOf(e)}); ${fix}`);

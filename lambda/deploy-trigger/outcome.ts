@@ -37,6 +37,14 @@ export class Stop extends Error {
     return new Stop('skipped', reason, previousSha);
   }
 
+  /**
+   * A model that waits for the inference endpoint to wake (recorded, not failed): its owner delivers
+   * the publication again once the endpoint is in service; `live` stays where it was until then.
+   */
+  static waiting(reason: string, previousSha?: string): Stop {
+    return new Stop('waiting', reason, previousSha);
+  }
+
   /** A failure that retrying cannot fix; `live` stays where it was. */
   static failed(reason: string, previousSha?: string): Stop {
     return new Stop('failed', reason, previousSha);

@@ -23,7 +23,7 @@ const DLQ_REASON: Record<Invocation, string> = {
   'asynchronous-with-destination':
     "Asynchronous failures go to an SQS on-failure destination, which carries the error and the request (Lambda's successor to a DeadLetterConfig).",
   scheduled:
-    'Started once a day by EventBridge Scheduler without retries: a failed run is logged, and the next run recomputes everything from the stacks and the ledger, so there is nothing to redrive.',
+    'Started by an EventBridge Scheduler schedule without retries: a failed run is logged, and the next scheduled run recomputes everything from what AWS and the ledger say, so there is nothing to redrive.',
 };
 
 /** Acknowledges the pinned runtime and the dead-letter decision of `fn` (our own functions, traced). */

@@ -80,7 +80,7 @@ describe(`the longest inputs: app ${APP}, environment ${ENV}, biome ${BIOME}, re
   });
 
   test('the endpoint name follows SageMaker’s pattern (at most 63)', () => {
-    const [[, endpoint]] = resourcesOf(shared, 'AWS::SageMaker::Endpoint') as [[string, never]];
+    const [[, endpoint]] = resourcesOf(shared, 'Custom::InferenceEndpoint') as [[string, never]];
     expect(String(props(endpoint).EndpointName)).toMatch(SAGEMAKER_NAME);
   });
 
@@ -138,6 +138,14 @@ describe(`the longest inputs: app ${APP}, environment ${ENV}, biome ${BIOME}, re
   test("the biome's database and role are PostgreSQL identifiers (at most 63 bytes)", () => {
     const { database, role } = new BiomeScope(APP, ENV, BIOME).database;
     for (const identifier of [database, role]) expect(identifier).toMatch(/^[a-z_][a-z0-9_]{0,62}$/);
+  });
+
+  test('function names (the endpoint owner is the one named function) stay within the 64 characters Lambda allows', () => {
+    const names = resourcesOf(shared, 'AWS::Lambda::Function').flatMap(([, fn]) =>
+      props(fn).FunctionName === undefined ? [] : [String(props(fn).FunctionName)],
+    );
+    expect(names).toEqual([new EnvScope(APP, ENV).inferenceEndpointFunctionName]);
+    for (const name of names) expect(name.length).toBeLessThanOrEqual(64);
   });
 
   test('function descriptions stay within the 256 characters Lambda allows', () => {

@@ -108,7 +108,14 @@ export class Inference extends Construct {
   readonly modelPrefix = MODEL_PREFIX;
   readonly executionRole: iam.Role;
   readonly model: sagemaker.CfnModel;
-  readonly endpoint: sagemaker.CfnEndpoint;
+  /**
+   * What the endpoint runs. The endpoint itself is owned by ./inference-endpoint.ts (it sleeps outside
+   * the environment's inference schedule), which the shared stack gives this configuration.
+   */
+  readonly endpointConfig: sagemaker.CfnEndpointConfig;
+  /** The key of the endpoint's instance volumes; undefined on instance types with local storage. */
+  readonly volumeKey?: kms.IKey;
+  private readonly name: string;
   /** The container image the endpoint runs. */
   readonly image: string;
   /** The default image, built by `cdk deploy` from {@link INFERENCE_CONTAINER_DIR}; absent when the config names an image. */
@@ -117,6 +124,7 @@ export class Inference extends Construct {
   constructor(scope: Construct, id: string, props: InferenceProps) {
     super(scope, id);
     const { envName, policy } = props;
+    this.name = props.endpointName;
     const inference = props.settings;
     const region = Stack.of(this).region;
     if (inference.image) {
@@ -219,7 +227,8 @@ export class Inference extends Construct {
     // CreateModel checks the role's access, so its policy must exist first.
     this.model.node.addDependency(this.executionRole);
 
-    const endpointConfig = new sagemaker.CfnEndpointConfig(this, 'EndpointConfig', {
+    this.volumeKey = supportsVolumeKmsKey(inference.instanceType) ? this.modelKey : undefined;
+    this.endpointConfig = new sagemaker.CfnEndpointConfig(this, 'EndpointConfig', {
       productionVariants: [
         {
           variantName: 'AllTraffic',
@@ -229,17 +238,13 @@ export class Inference extends Construct {
           initialVariantWeight: 1,
         },
       ],
-      kmsKeyId: supportsVolumeKmsKey(inference.instanceType) ? this.modelKey.keyArn : undefined,
-    });
-    this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
-      endpointName: props.endpointName,
-      endpointConfigName: endpointConfig.attrEndpointConfigName,
+      kmsKeyId: this.volumeKey?.keyArn,
     });
   }
 
   /** Name of the endpoint: derived and lowercase (see `EnvScope.endpointName`), so IAM ARNs match. */
   get endpointName(): string {
-    return this.endpoint.endpointName!;
+    return this.name;
   }
 
   /** Lets `grantee` read the model location: objects under the prefix, listing limited to it, decryption. */

@@ -15,6 +15,7 @@ import { statefulPolicy } from './env-policy';
 import { PINNED_LOGICAL_IDS, pinLogicalId } from './logical-ids';
 import { DEPLOY_TRIGGER_FUNCTION, DeployTrigger } from './deploy-trigger';
 import { Inference } from './inference';
+import { INFERENCE_ENDPOINT_FUNCTION, InferenceEndpoint } from './inference-endpoint';
 import { LandingBucket } from './landing-bucket';
 import { Ledger } from './ledger';
 import { SharedParameters } from './shared-parameters';
@@ -36,6 +37,7 @@ export class SharedStack extends Stack {
     DEPLOY_TRIGGER_FUNCTION,
     SANDPIT_LEDGER_FUNCTION,
     SANDPIT_SWEEPER_FUNCTION,
+    INFERENCE_ENDPOINT_FUNCTION,
     'biome-database',
   ];
 
@@ -45,6 +47,8 @@ export class SharedStack extends Stack {
   readonly modelBucket: s3.IBucket;
   readonly modelPrefix: string;
   readonly endpointName: string;
+  /** Owns the SageMaker endpoint: creates it, and deletes it outside the inference schedule. */
+  readonly inferenceEndpoint: InferenceEndpoint;
   /** The sandpit deployer, recorder, sweeper and owners topic: where the environment hosts sandpits. */
   readonly sandpits?: SandpitLifecycle;
 
@@ -139,7 +143,7 @@ export class SharedStack extends Stack {
       : undefined;
     this.sandpits = sandpits;
 
-    new DeployTrigger(this, 'DeployTrigger', {
+    const deployTrigger = new DeployTrigger(this, 'DeployTrigger', {
       names,
       logs,
       landingBucket: landing.bucket,
@@ -149,6 +153,17 @@ export class SharedStack extends Stack {
       endpointName: inference.endpointName,
       alarmAction: new cw_actions.SnsAction(alerts.topic),
       ...(sandpits ? { ownersTopic: sandpits.ownersTopic } : {}),
+    });
+
+    // The endpoint sleeps outside the environment's inference schedule (README "Inference schedule").
+    this.inferenceEndpoint = new InferenceEndpoint(this, 'InferenceEndpoint', {
+      names,
+      logs,
+      endpointConfigName: inference.endpointConfig.attrEndpointConfigName,
+      ...(environment.inference.schedule ? { schedule: environment.inference.schedule } : {}),
+      ...(inference.volumeKey ? { volumeKey: inference.volumeKey } : {}),
+      ledger: ledger.table,
+      deployTrigger: deployTrigger.function,
     });
 
     new SharedParameters(this, 'Parameters', {

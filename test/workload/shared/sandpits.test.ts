@@ -40,7 +40,13 @@ describe('the shared stack where sandpits live', () => {
     const t = shared('prod');
     expect(all.shared.prod!.sandpits).toBeUndefined();
     t.resourcePropertiesCountIs('AWS::IAM::Role', { RoleName: Match.stringLikeRegexp('sandpit') }, 0);
-    t.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    // Prod's one schedule is its inference endpoint's reconcile (no sweeper).
+    t.resourcePropertiesCountIs(
+      'AWS::Scheduler::Schedule',
+      { Description: Match.stringLikeRegexp('sandpit') },
+      0,
+    );
+    t.resourceCountIs('AWS::Scheduler::Schedule', 1);
   });
 
   test('the sweeper runs daily at 06:00 UTC, without retries, and deletes with the execution role only', () => {
