@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -17,6 +18,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PREDICT_MODEL } from '../lambda/predict/model';
 import { biomeNameProblem, MAINLINE_BIOME, shaProblem } from '../lambda/shared/grammar';
 import { BiomeScope } from '../lambda/shared/scope';
+import { inferenceWaker } from '../lib/devops/release/inference-waker';
 import { dynamoLedgerReader } from '../lib/devops/release/ledger-reader';
 import {
   explainAccessError as explain,
@@ -144,6 +146,18 @@ async function main(): Promise<number> {
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     log: (line) => console.log(line),
+    // The mainline's read-and-verify role may wake a sleeping endpoint; a sandpit's deployer may not.
+    ...(biome === MAINLINE_BIOME
+      ? {
+          wakeInference: () =>
+            inferenceWaker(
+              new LambdaClient({ credentials }),
+              main.envScope.inferenceEndpointFunctionName,
+            )().catch((e: unknown) =>
+              Promise.reject(explain(e, 'wake the inference endpoint', roleArn, env, app)),
+            ),
+        }
+      : {}),
   };
 
   const live = await waitUntilLive(deps, {

@@ -88,9 +88,13 @@ export class EnvScope {
     return `${this.parameterRoot}/shared/inference/state`;
   }
 
-  /** The function that owns the endpoint: CloudFormation's provider, the schedule's and `npm run wake`'s target. */
+  /**
+   * The function that owns the endpoint: CloudFormation's provider, the schedule's and `npm run wake`'s
+   * target. Named under the shared stack's prefix, which the sandpit fence excludes: no sandpit role or
+   * sandpit deployer may invoke, hotswap or replace it (it can delete the endpoint).
+   */
   get inferenceEndpointFunctionName(): string {
-    return `${this.app}-${this.env}-inference-endpoint`;
+    return `${this.sharedStackName}-inference-endpoint`;
   }
 
   get sharedStackName(): string {

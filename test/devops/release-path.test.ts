@@ -146,7 +146,7 @@ test('every stack records the commit as an output, never as a stack tag', () => 
 
 describe("the read-and-verify role in each environment's main stack", () => {
   test.each(config.environments.map((e) => e.name))(
-    '%s: trusts only the DevOps verify project; reads the ledger, runs the workflow, nothing else',
+    '%s: trusts only the DevOps verify project; reads the ledger, runs the workflow, wakes a sleeping endpoint, nothing else',
     (env) => {
       const environment = environmentOf(config, env);
       const main = built.biomes.find((b) => b.stackName === `biomes-${env}-main`)!;
@@ -168,13 +168,20 @@ describe("the read-and-verify role in each environment's main stack", () => {
       )!;
       const statements = policy.Properties.PolicyDocument.Statement as Json[];
       const actions = statements.flatMap((s) => [s.Action].flat()).sort();
+      // Where inference sleeps, a release whose model waits for the endpoint wakes it (its owner only).
+      const sleeps = environment.inference.schedule !== undefined;
       expect(actions).toEqual([
         'dynamodb:GetItem',
         'dynamodb:Query',
+        ...(sleeps ? ['lambda:InvokeFunction'] : []),
         'ssm:GetParameter',
         'states:DescribeExecution',
         'states:StartExecution',
       ]);
+      if (sleeps) {
+        const wake = statements.find((s) => s.Action === 'lambda:InvokeFunction')!;
+        expect(JSON.stringify(wake.Resource)).toContain(`:function:biomes-${env}-shared-inference-endpoint`);
+      }
       const start = statements.find((s) => s.Action === 'states:StartExecution')!;
       expect(start.Resource).toEqual({ Ref: expect.stringMatching(/^WorkflowStateMachine/) });
       const ledger = statements.find((s) => JSON.stringify(s.Action).includes('dynamodb'))!;

@@ -3,6 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { inferenceWaker } from '../../lib/devops/release/inference-waker';
 import { dynamoLedgerReader } from '../../lib/devops/release/ledger-reader';
 import {
   explainAccessError,
@@ -109,6 +111,45 @@ describe('waiting for the ledger', () => {
     expect(d.lines.some((l) => l.includes(`${OLDER} is live, ${SHA} not delivered yet`))).toBe(true);
   });
 
+  test('a model waiting for the sleeping endpoint: the endpoint is woken once, and the verify waits until it is live', async () => {
+    const waits = outcome('waiting', 'the inference endpoint is asleep: the model is copied and waits');
+    const d = deps(
+      fakeLedger(
+        {
+          'service:ingest': [live(SHA)],
+          'model:demo-scorer': [
+            undefined,
+            undefined,
+            undefined,
+            live(SHA, '2026-12-01T10:00:00.000Z', TARGET),
+          ],
+        },
+        { 'model:demo-scorer': [[waits], [waits], [waits]] },
+      ),
+    );
+    const wakes: string[] = [];
+    const result = await waitUntilLive(
+      { ...d, wakeInference: () => Promise.resolve(wakes.push('wake') && 'waking, awake until 12:00') },
+      options,
+    );
+    expect(result.get('model:demo-scorer')?.deployedRef).toBe(TARGET);
+    expect(wakes).toEqual(['wake']);
+    expect(d.lines).toContain(
+      'staging/main: a model waits for the inference endpoint; waking it: waking, awake until 12:00',
+    );
+  });
+
+  test('still waiting for the endpoint at the timeout: the message says why and how to wake it', async () => {
+    const waits = outcome(
+      'waiting',
+      'the inference endpoint is asleep: the model is copied and waits; (inference is asleep until 2026-12-07T07:00:00.000Z; run `npm run wake -- --env staging` to wake it)',
+    );
+    const d = deps(fakeLedger({}, { 'model:demo-scorer': [[waits]] }));
+    await expect(waitUntilLive(d, { ...options, artifacts: [ARTIFACTS[1]] })).rejects.toThrow(
+      /timed out .* model demo-scorer: the inference endpoint is asleep: .*npm run wake -- --env staging/,
+    );
+  });
+
   test("skipped as older than live: fails with the trigger's reason and says nothing moved back", async () => {
     const d = deps(
       fakeLedger(
@@ -188,6 +229,40 @@ describe('waiting for the ledger', () => {
   test('an empty manifest is refused', async () => {
     await expect(waitUntilLive(deps(fakeLedger({})), { ...options, artifacts: [] })).rejects.toThrow(
       VerifyError,
+    );
+  });
+});
+
+describe('waking the endpoint through its owner', () => {
+  const lambda = mockClient(LambdaClient);
+  afterAll(() => lambda.restore());
+  const payload = (v: unknown) => new TextEncoder().encode(JSON.stringify(v)) as never;
+
+  test('invokes the owner with {action: wake} and says what it answered', async () => {
+    lambda
+      .on(InvokeCommand)
+      .resolves({ Payload: payload({ state: 'waking', until: '2026-12-05T05:00:00.000Z' }) });
+    const line = await inferenceWaker(
+      new LambdaClient({ region: 'eu-west-1' }),
+      'biomes-staging-shared-inference-endpoint',
+    )();
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, {
+      FunctionName: 'biomes-staging-shared-inference-endpoint',
+    });
+    const sent = lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array;
+    expect(JSON.parse(new TextDecoder().decode(sent))).toEqual({ action: 'wake' });
+    expect(line).toBe(
+      'waking, awake until 2026-12-05T05:00:00.000Z (an endpoint takes about 10 minutes to start)',
+    );
+  });
+
+  test('a function error does not end the verify: it says so and waits', async () => {
+    lambda.reset();
+    lambda
+      .on(InvokeCommand)
+      .resolves({ FunctionError: 'Unhandled', Payload: payload({ errorMessage: 'no state' }) });
+    expect(await inferenceWaker(new LambdaClient({ region: 'eu-west-1' }), 'owner')()).toMatch(
+      /owner could not wake it \(.*no state.*\); waiting anyway/,
     );
   });
 });

@@ -609,6 +609,33 @@ describe('DevOps: sandpit builds cannot touch release artifacts; verify projects
   });
 });
 
+describe('the release-verify role wakes a sleeping endpoint of its own environment, nothing else', () => {
+  const verifier = (env: string) =>
+    role(all.biomes.find((b) => b.names.env === env && b.names.biome === 'main')!.releaseVerifier!.role);
+  const owner = (env: string, account: string) =>
+    `arn:aws:lambda:${REGION}:${account}:function:biomes-${env}-shared-inference-endpoint`;
+
+  test('dev and staging (inference sleeps) may invoke their owner; prod (always on) may not', async () => {
+    expect(await world.can(verifier('dev'), 'lambda:InvokeFunction', owner('dev', DEV))).toBe('Allowed');
+    expect(await world.can(verifier('staging'), 'lambda:InvokeFunction', owner('staging', STAGING))).toBe(
+      'Allowed',
+    );
+    expect(await world.can(verifier('prod'), 'lambda:InvokeFunction', owner('prod', PROD))).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await world.can(verifier('dev'), 'lambda:UpdateFunctionCode', owner('dev', DEV))).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(
+      await world.can(
+        verifier('dev'),
+        'lambda:InvokeFunction',
+        world.arnOf(all.shared.dev!.node.findChild('DeployTrigger').node.findChild('Function')),
+      ),
+    ).toBe('ImplicitlyDenied');
+  });
+});
+
 describe('KMS key policies: kms:CreateGrant only for AWS resources (DenyGrantsNotForAwsResources)', () => {
   test('every key of every stack denies a grant not for an AWS resource, even to an administrator', async () => {
     const keys = all.stacks.flatMap((s) => s.node.findAll().filter((c) => c instanceof kms.Key));

@@ -152,6 +152,12 @@ describe('the deployer role: sandpit stacks only, through the execution role onl
         fnArn('biomes-dev-shared-DeployTriggerFunction'),
       ),
     ).toBe<Decision>('ExplicitlyDenied');
+    // The inference endpoint's owner (it can delete the endpoint): neither replaced nor invoked.
+    const owner = world.arnOf(all.shared.dev!.inferenceEndpoint.function);
+    expect(owner).toBe(fnArn('biomes-dev-shared-inference-endpoint'));
+    for (const action of ['lambda:UpdateFunctionCode', 'lambda:InvokeFunction']) {
+      expect([action, await world.can(deployer(), action, owner)]).toEqual([action, 'ExplicitlyDenied']);
+    }
   });
 
   test('assets: it writes under sandpit/ of the bootstrap bucket only', async () => {

@@ -39,7 +39,8 @@ export interface LiveView {
 
 /** One recorded outcome of an event for the release's commit (the fields verify reads). */
 export interface OutcomeView {
-  readonly status: 'deployed' | 'skipped' | 'rejected' | 'failed';
+  /** `waiting`: a model that waits for the environment's sleeping inference endpoint. */
+  readonly status: 'deployed' | 'skipped' | 'rejected' | 'failed' | 'waiting';
   readonly reason: string;
   readonly recordedAt: string;
   /** A failure the deploy trigger retries (Lambda's retries, then the dead-letter queue). */
@@ -69,6 +70,11 @@ export interface VerifyDeps {
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly log: (line: string) => void;
+  /**
+   * Wakes the environment's sleeping inference endpoint (its owner's `wake` action) and says until when;
+   * called once, when a model of the release waits for it. Absent: the verify only waits.
+   */
+  readonly wakeInference?: () => Promise<string>;
 }
 
 export interface VerifyOptions {
@@ -96,7 +102,7 @@ export class VerifyError extends Error {
 
 const label = (a: ReleaseArtifact) => `${a.kind} ${a.name}`;
 
-type State = { done: true; live: LiveView } | { done: false; why: string };
+type State = { done: true; live: LiveView } | { done: false; why: string; waitsForInference?: boolean };
 
 /** Where one artifact stands; throws VerifyError for an ending that waiting cannot change. */
 async function stateOf(ledger: LedgerReader, biome: string, sha: string, a: ReleaseArtifact): Promise<State> {
@@ -116,6 +122,9 @@ async function stateOf(ledger: LedgerReader, biome: string, sha: string, a: Rele
       throw new VerifyError(
         `${label(a)} of ${sha} was live, but ${live?.sha ?? 'another commit'} is live now. ${superseded}`,
       );
+    case 'waiting':
+      // Not an ending: the endpoint's owner delivers it again once the endpoint is in service.
+      return { done: false, why: `${label(a)}: ${last.reason}`, waitsForInference: true };
     case 'failed':
       if (!last.retrying) throw new VerifyError(`${label(a)} of ${sha} failed to deploy: ${last.reason}`);
       return { done: false, why: `${label(a)}: the deploy trigger retries after "${last.reason}"` };
@@ -144,8 +153,10 @@ export async function waitUntilLive(
   const live = new Map<string, LiveView>();
   if (options.artifacts.length === 0)
     throw new VerifyError('the release manifest lists no artifact; nothing to verify');
+  let woken = false;
   for (;;) {
     const waiting: string[] = [];
+    let inferenceAsleep = false;
     for (const a of options.artifacts) {
       const key = `${a.kind}:${a.name}`;
       if (live.has(key)) continue;
@@ -155,9 +166,20 @@ export async function waitUntilLive(
         deps.log(
           `${options.env}/${biome}: ${label(a)} is live at ${options.sha} (${state.live.deployedRef})`,
         );
-      } else waiting.push(state.why);
+      } else {
+        waiting.push(state.why);
+        inferenceAsleep ||= state.waitsForInference === true;
+      }
     }
     if (waiting.length === 0) return live;
+    if (inferenceAsleep && !woken && deps.wakeInference) {
+      // A release proves itself now, not at the next scheduled wake: wake the endpoint (for the
+      // schedule's manualWakeHours) and keep waiting for the model to be validated and put live.
+      woken = true;
+      deps.log(
+        `${options.env}/${biome}: a model waits for the inference endpoint; waking it: ${await deps.wakeInference()}`,
+      );
+    }
     if (deps.now() + pollMs > deadline) {
       throw new VerifyError(
         `timed out after ${Math.round(options.timeoutMs / 60_000)} minutes waiting for the ledger of ${options.env}: ${waiting.join('; ')}. ` +

@@ -207,6 +207,9 @@ export class BiomeStack extends Stack {
         ledgerTableName: ssm.StringParameter.valueForStringParameter(this, ledgerParameter),
         workflow: this.workflow.stateMachine,
         parameters: [ledgerParameter, workflowArn.parameterName],
+        ...(environment.inference.schedule
+          ? { inferenceOwner: names.envScope.inferenceEndpointFunctionName }
+          : {}),
       });
     }
   }

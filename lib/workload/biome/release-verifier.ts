@@ -4,7 +4,8 @@
  * Named, because the DevOps project names it; it trusts that project's role alone (by `aws:PrincipalArn`
  * on the DevOps account, so it can be created before or after that role). It may read the ledger,
  * start and describe executions of this biome's workflow (whose output is the integration test's
- * result), and read the two parameters that locate them: nothing else.
+ * result), read the two parameters that locate them, and, where inference sleeps, wake the endpoint
+ * (invoke its owner) when a release's model waits for it: nothing else.
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -25,6 +26,12 @@ export interface ReleaseVerifierProps {
   readonly workflow: sfn.IStateMachine;
   /** SSM parameter names the verify tool reads (the ledger table's and the workflow's). */
   readonly parameters: readonly string[];
+  /**
+   * The environment's inference endpoint owner (EnvScope.inferenceEndpointFunctionName), which the
+   * verify tool invokes to wake a sleeping endpoint a release's model waits for. Absent where the
+   * endpoint never sleeps.
+   */
+  readonly inferenceOwner?: string;
 }
 
 export class ReleaseVerifier extends Construct {
@@ -74,6 +81,22 @@ export class ReleaseVerifier extends Construct {
       }),
       'Execution names are chosen per release (release-verify-<commit>-<time>); the wildcard covers executions of this one state machine.',
     );
+    if (props.inferenceOwner) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'WakeInference',
+          actions: ['lambda:InvokeFunction'],
+          resources: [
+            stack.formatArn({
+              service: 'lambda',
+              resource: 'function',
+              resourceName: props.inferenceOwner,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      );
+    }
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'LocateLedgerAndWorkflow',

@@ -36,7 +36,7 @@ describe.each(['dev', 'staging', 'prod'])('%s', (env) => {
 
   test('its owner is named for npm run wake and told the ledger, the deploy trigger and the schedule', () => {
     t.hasResourceProperties('AWS::Lambda::Function', {
-      FunctionName: `biomes-${env}-inference-endpoint`,
+      FunctionName: `biomes-${env}-shared-inference-endpoint`,
       Handler: 'index.handler',
       Environment: {
         Variables: Match.objectLike({

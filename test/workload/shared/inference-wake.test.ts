@@ -19,7 +19,9 @@ test("invokes the environment's endpoint owner with {action: wake} and says unti
     .on(InvokeCommand)
     .resolves({ Payload: payload({ state: 'waking', until: '2026-12-05T05:00:00.000Z' }) });
   const result = await wakeInference(new LambdaClient({}), config, 'dev');
-  expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: 'biomes-dev-inference-endpoint' });
+  expect(lambda).toHaveReceivedCommandWith(InvokeCommand, {
+    FunctionName: 'biomes-dev-shared-inference-endpoint',
+  });
   const sent = lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array;
   expect(JSON.parse(new TextDecoder().decode(sent))).toEqual({ action: 'wake' });
   expect(describeWake('dev', result)).toBe(
@@ -48,7 +50,7 @@ test('a function error or a refused invoke is told with what to do', async () =>
     .on(InvokeCommand)
     .resolves({ FunctionError: 'Unhandled', Payload: payload({ errorMessage: 'boom' }) });
   await expect(wakeInference(new LambdaClient({}), config, 'dev')).rejects.toThrow(
-    /biomes-dev-inference-endpoint failed: .*boom/,
+    /biomes-dev-shared-inference-endpoint failed: .*boom/,
   );
   lambda
     .on(InvokeCommand)
