@@ -4,7 +4,7 @@
  * with their stack. One logs key per account and environment: the DevOps stack and each shared stack
  * own one ({@link LogsKey}); biome stacks use their environment's through the shared parameters.
  */
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -103,5 +103,31 @@ export class LogsKey extends Construct {
         },
       }),
     );
+  }
+}
+
+/**
+ * Log groups for aws-cdk-lib's singleton custom-resource providers (`Custom::S3AutoDeleteObjects`,
+ * `Custom::VpcRestrictDefaultSG`, ...: `CustomResourceProvider`, a raw `AWS::Lambda::Function` with no
+ * logging setting). Without one, Lambda creates `/aws/lambda/<function>` itself at the first invocation,
+ * unencrypted and kept forever. Here the stack owns it, named after the function (`Fn::Join` of its
+ * generated name), with the stack's retention and logs key; every custom resource of the provider's
+ * type depends on it, so it exists before the function first runs (otherwise Lambda would create it
+ * first and CloudFormation's create of the same name would fail) and is deleted after the last run.
+ * Call at the end of a stack's constructor, once every provider exists.
+ */
+export function ownProviderLogGroups(stack: Stack, settings: LogSettings): void {
+  const suffix = 'CustomResourceProvider';
+  const all = stack.node.findAll();
+  for (const provider of all.filter((c) => c.node.id.endsWith(suffix))) {
+    const handler = provider.node.tryFindChild('Handler');
+    if (!(handler instanceof CfnResource) || handler.cfnResourceType !== 'AWS::Lambda::Function') continue;
+    const resourceType = provider.node.id.slice(0, -suffix.length);
+    const group = newLogGroup(stack, `${provider.node.id.replace(/[^A-Za-z0-9]/g, '')}Logs`, settings, {
+      logGroupName: Fn.join('', ['/aws/lambda/', handler.ref]),
+    });
+    for (const c of all) {
+      if (c instanceof CfnResource && c.cfnResourceType === resourceType) c.node.addDependency(group);
+    }
   }
 }

@@ -325,6 +325,35 @@ describe('Lambda functions and custom resources (shared and mainline stacks of e
     }
   });
 
+  test('every function logs to a group its stack owns (encrypted, with retention), created before it first runs', () => {
+    for (const [where, t] of bothStacks()) {
+      const groups = resourcesOf(t, 'AWS::Logs::LogGroup');
+      for (const [id, fn] of resourcesOf(t, 'AWS::Lambda::Function')) {
+        const configured = props(fn).LoggingConfig?.LogGroup;
+        // aws-cdk-lib's singleton providers have no logging setting: their default group is ours.
+        const owned = configured
+          ? groups.find(([gid]) => referencesIn(configured).has(gid))
+          : groups.find(([, g]) => referencesIn(props(g).LogGroupName).has(id));
+        expect([where, id, owned !== undefined]).toEqual([where, id, true]);
+        const group = props(owned![1]);
+        expect([where, id, group.KmsKeyId !== undefined, typeof group.RetentionInDays]).toEqual([
+          where,
+          id,
+          true,
+          'number',
+        ]);
+        if (!configured) {
+          // Every custom resource served by it waits for the group (else Lambda would create it first).
+          const users = Object.entries(t.Resources).filter(([, r]) =>
+            referencesIn(props(r).ServiceToken).has(id),
+          );
+          expect(users.length).toBeGreaterThan(0);
+          for (const [uid] of users) expect([uid, createdBefore(t, uid).has(owned![0])]).toEqual([uid, true]);
+        }
+      }
+    }
+  });
+
   test('environment variables stay under the 4 KB Lambda allows (a deploy-time value counted as 256 characters)', () => {
     for (const [, t] of bothStacks()) {
       for (const [, fn] of resourcesOf(t, 'AWS::Lambda::Function')) {

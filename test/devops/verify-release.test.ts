@@ -129,7 +129,13 @@ describe('waiting for the ledger', () => {
     );
     const wakes: string[] = [];
     const result = await waitUntilLive(
-      { ...d, wakeInference: () => Promise.resolve(wakes.push('wake') && 'waking, awake until 12:00') },
+      {
+        ...d,
+        wakeInference: () => {
+          wakes.push('wake');
+          return Promise.resolve('waking, awake until 12:00');
+        },
+      },
       options,
     );
     expect(result.get('model:demo-scorer')?.deployedRef).toBe(TARGET);

@@ -7,7 +7,7 @@ import type { Construct } from 'constructs';
 import { NotificationTopic, PUBLISHERS } from '../../common/notification-topic';
 import { EnvScope } from '../../../lambda/shared/scope';
 import { type BiomesConfig, environmentOf } from '../../config';
-import { type LogSettings, LogsKey, logRetention } from '../../common/logs';
+import { type LogSettings, LogsKey, logRetention, ownProviderLogGroups } from '../../common/logs';
 import { replicationRoleArn, sandpitDeployProjectRoleArn } from '../../naming';
 import { AccessLogsBucket } from './access-logs';
 import { Database } from './database';
@@ -196,6 +196,8 @@ export class SharedStack extends Stack {
     this.modelBucket = inference.modelBucket;
     this.modelPrefix = inference.modelPrefix;
     this.endpointName = inference.endpointName;
+    // Last: aws-cdk-lib's own providers (bucket auto-delete, default security group) exist by now.
+    ownProviderLogGroups(this, logs);
   }
 }
 
