@@ -23,6 +23,7 @@ import { InfrastructureProject } from './infrastructure-project';
 import { VerifyProject } from './verify-project';
 import { grantOwnerNotices, SandpitDeployProject } from './sandpit-deploy-project';
 import { BuildProject, type PipelineKind } from './build-project';
+import { RollbackPipeline } from './rollback-pipeline';
 import { Pipelines } from './pipelines';
 import { PublishProject } from './publish-project';
 import { ReleaseBucket } from './release-bucket';
@@ -46,6 +47,8 @@ export class DevopsStack extends Stack {
   /** Each pipeline's instance of the one build definition. */
   readonly builds: Readonly<Record<PipelineKind, BuildProject>>;
   readonly replicationRole: iam.Role;
+  /** The rollback pipeline of each environment, by environment name. */
+  readonly rollbacks: Readonly<Record<string, RollbackPipeline>>;
 
   constructor(scope: Construct, id: string, props: DevopsStackProps) {
     super(scope, id, props);
@@ -210,6 +213,25 @@ export class DevopsStack extends Stack {
       publishProjects,
       topic: this.topic,
     });
+
+    // One rollback pipeline per environment (README "When a release goes wrong").
+    const rollbacks: Record<string, RollbackPipeline> = {};
+    for (const env of config.environments) {
+      const bucket = releaseBuckets[env.name];
+      if (!bucket) throw new Error(`no release bucket for ${env.name}`);
+      rollbacks[env.name] = new RollbackPipeline(this, `Rollback-${env.name}`, {
+        appName: config.appName,
+        env,
+        source: config.source,
+        releaseBucket: bucket.bucket,
+        releaseKey: bucket.key,
+        artifactBucket: release.bucket,
+        artifactsKey: release.key,
+        logs,
+        topic: this.topic,
+      });
+    }
+    this.rollbacks = rollbacks;
   }
 
   /** A pipeline's artifact bucket with its own rotating key. */

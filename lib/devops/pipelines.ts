@@ -58,7 +58,7 @@ export interface PipelinesProps {
  * CDK grants `codestar-connections:UseConnection` only, but IAM authorizes a connection against the
  * prefix of its ARN, and connections created since the rename are `arn:aws:codeconnections:...`.
  */
-class ConnectionSourceAction extends actions.CodeStarConnectionsSourceAction {
+export class ConnectionSourceAction extends actions.CodeStarConnectionsSourceAction {
   private readonly connection: string;
 
   constructor(props: actions.CodeStarConnectionsSourceActionProps) {

@@ -92,8 +92,8 @@ const envVars = (action: Record<string, any>) =>
   );
 
 describe('pipelines', () => {
-  test('exactly two pipelines, both V2, on one CodeConnections source with the configured repository', () => {
-    template.resourceCountIs('AWS::CodePipeline::Pipeline', 2);
+  test('two delivery pipelines and one rollback pipeline per environment (test/devops/rollback-pipeline.test.ts), all V2, on one CodeConnections source with the configured repository', () => {
+    template.resourceCountIs('AWS::CodePipeline::Pipeline', 2 + ENV_NAMES.length);
     for (const which of ['release', 'sandpit'] as const) {
       const p = pipeline(which);
       expect(p.PipelineType).toBe('V2');
@@ -193,8 +193,8 @@ describe('pipelines', () => {
   });
 
   test('each pipeline builds once with its own instance of the one ARM build definition, and every publication takes that build output', () => {
-    // 1 build per pipeline + per env: publish, infrastructure, verify; + the sandpit publish and deploy projects.
-    template.resourceCountIs('AWS::CodeBuild::Project', 4 + 3 * ENV_NAMES.length);
+    // 1 build per pipeline + per env: publish, infrastructure, verify, rollback; + the sandpit publish and deploy projects.
+    template.resourceCountIs('AWS::CodeBuild::Project', 4 + 4 * ENV_NAMES.length);
     for (const which of ['release', 'sandpit'] as const) {
       const actions = stagesOf(which).flatMap((s) => s.Actions);
       const builds = actions.filter(
@@ -406,7 +406,8 @@ describe('pipelines', () => {
 
   test('failures (both pipelines) and pending approvals (release) notify the encrypted topic', () => {
     const topic = logicalId(stack.topic);
-    template.resourceCountIs('AWS::CodeStarNotifications::NotificationRule', 2);
+    // + one per rollback pipeline (test/devops/rollback-pipeline.test.ts).
+    template.resourceCountIs('AWS::CodeStarNotifications::NotificationRule', 2 + ENV_NAMES.length);
     template.hasResourceProperties('AWS::CodeStarNotifications::NotificationRule', {
       EventTypeIds: [
         'codepipeline-pipeline-pipeline-execution-failed',
@@ -722,8 +723,8 @@ describe('security by default', () => {
       expect(p.Properties.EncryptionKey).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
       expect(p.Properties.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
     }
-    // + the sandpit deploy project's.
-    template.resourceCountIs('AWS::Logs::LogGroup', 4 + 3 * ENV_NAMES.length);
+    // + the sandpit deploy project's; one per rollback project.
+    template.resourceCountIs('AWS::Logs::LogGroup', 4 + 4 * ENV_NAMES.length);
   });
 
   test('no cdk-nag finding is left unacknowledged', () => {
