@@ -13,4 +13,12 @@ module.exports = {
   // Synth-heavy suites share 2 cores; one worker per core keeps memory and wall time predictable.
   maxWorkers: 2,
   testTimeout: 60_000,
+  // In CodeBuild, a JUnit report too (lib/devops/buildspec/build.yml `reports`), so a failed build
+  // shows which test failed; locally only the console.
+  reporters: process.env.CODEBUILD_BUILD_ID
+    ? [
+        'default',
+        ['jest-junit', { outputDirectory: 'reports', outputName: 'jest.xml', addFileAttribute: 'true' }],
+      ]
+    : ['default'],
 };
