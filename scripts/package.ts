@@ -49,6 +49,7 @@ async function main(): Promise<number> {
       sha: values.sha,
       out,
       services,
+      sbom: true,
       onTrained: (model, ms, metrics) =>
         console.log(
           `trained ${model} in ${ms} ms: ${Object.entries(metrics)
@@ -56,7 +57,7 @@ async function main(): Promise<number> {
             .join(', ')} (its bar: models/${model}/quality.json)`,
         ),
     });
-    for (const a of manifest.artifacts) {
+    for (const a of [...manifest.artifacts, ...(manifest.sbom ? [{ kind: 'sbom', ...manifest.sbom }] : [])]) {
       console.log(`${a.kind.padEnd(7)} ${a.file.padEnd(70)} ${String(a.bytes).padStart(9)} B  ${a.sha256}`);
     }
     console.log(`Wrote ${manifest.artifacts.length} artifacts and manifest.json to ${out}`);

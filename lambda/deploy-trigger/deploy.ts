@@ -26,7 +26,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { ARTIFACT_METADATA } from '../shared/contracts';
+import { ARTIFACT_METADATA, sbomKey } from '../shared/contracts';
 import { type ArtifactKey, MAINLINE_BIOME, parseArtifactKey } from '../shared/grammar';
 import { Budget, MIN_STEP_MS, UPDATE_WAIT_SECONDS } from './budget';
 import { accessDeniedReason, httpStatusOf, messageOf, nameOf } from './errors';
@@ -106,6 +106,8 @@ interface Facts {
   liveMoved?: boolean;
   /** A model: what its build measured (the archive's metrics.json), known once its head is read. */
   metrics?: Record<string, number>;
+  /** The landing key of the SBOM of the code it was built from. */
+  sbomKey?: string;
   /** A retrained model: its landing object's retraining metadata (see {@link Retraining}). */
   retrainedFrom?: string;
   trainingData?: string;
@@ -306,6 +308,8 @@ async function deploy(
     const retrained = retraining((field) => metadata[ARTIFACT_METADATA[field]]);
     Object.assign(facts, retrained);
   }
+  // The build publishes each commit's SBOM beside its artifacts (lib/bundling/sbom.ts).
+  facts.sbomKey = sbomKey(artifact.biome, facts.retrainedFrom ?? artifact.sha);
   const scope = settings.scope.biome(artifact.biome);
   const found = await readRegistration(deps.ssm, scope, artifact.kind, artifact.name);
   const entry = ledger.target({ biome: artifact.biome, kind: artifact.kind, name: artifact.name });
@@ -419,6 +423,7 @@ async function deploy(
       deployedRef,
       ...(facts.previousSha ? { previousSha: facts.previousSha } : {}),
       ...(facts.metrics ? { metrics: facts.metrics } : {}),
+      ...(facts.sbomKey ? { sbomKey: facts.sbomKey } : {}),
       ...retraining((field) => facts[field]),
     });
     if (!moved) {

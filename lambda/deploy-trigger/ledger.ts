@@ -64,6 +64,12 @@ export interface Outcome extends Retraining {
    * failed validation too, so the record shows what the build measured of the model that failed.
    */
   readonly metrics?: Record<string, number>;
+  /**
+   * The landing key of the software bill of materials of the code that made it (lib/bundling/sbom.ts:
+   * `<biome>/sbom-<commit>.cdx.json`, the commit a retrained model was retrained from), so "what ran,
+   * and what was in it" is one lookup.
+   */
+  readonly sbomKey?: string;
   readonly startedAt: string;
   readonly finishedAt: string;
   /**
@@ -82,6 +88,8 @@ export interface LiveRecord extends Retraining {
   readonly previousSha?: string;
   /** A model: what its build measured (the archive's metrics.json). */
   readonly metrics?: Record<string, number>;
+  /** The landing key of its SBOM (see {@link Outcome.sbomKey}). */
+  readonly sbomKey?: string;
 }
 
 /**

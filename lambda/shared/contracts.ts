@@ -72,3 +72,16 @@ export const TAGS = {
   /** Set to `true` on the model-pointer parameters the deploy trigger may overwrite. */
   modelPointer: 'model-pointer',
 } as const;
+
+/** How a release's SBOM key ends (lib/bundling/sbom.ts): the deploy trigger's rule never sends such an object. */
+export const SBOM_SUFFIX = '.cdx.json';
+
+/** `sbom-<sha>.cdx.json`: the software bill of materials of commit `sha`, published beside its artifacts. */
+export function sbomFileName(sha: string): string {
+  return `sbom-${sha}${SBOM_SUFFIX}`;
+}
+
+/** Where a commit's SBOM is under a biome's prefix, in the release and landing buckets alike. */
+export function sbomKey(biome: string, sha: string): string {
+  return `${biome}/${sbomFileName(sha)}`;
+}

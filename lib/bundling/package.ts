@@ -27,6 +27,7 @@
  * hash, and a promotion copies bytes that can be checked. Everything is validated, trained and
  * built in a temporary folder and in memory first: a bad input writes nothing to `out`.
  */
+import { makeSbom, sbomFileName } from './sbom';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -90,6 +91,8 @@ export interface ManifestEntry {
 export interface Manifest {
   readonly sha: string;
   readonly artifacts: readonly ManifestEntry[];
+  /** The release's software bill of materials (lib/bundling/sbom.ts), when it was asked for. */
+  readonly sbom?: { readonly file: string; readonly bytes: number; readonly sha256: string };
 }
 
 export interface PackageOptions {
@@ -113,6 +116,12 @@ export interface PackageOptions {
   readonly maxModelBytes?: number;
   /** @default `python3` */
   readonly python?: string;
+  /**
+   * Also write the release's SBOM (`sbom-<sha>.cdx.json`, CycloneDX from `npm sbom`) and list it in the
+   * manifest. The build does (scripts/package.ts); tests of packaging alone need not.
+   * @default false
+   */
+  readonly sbom?: boolean;
   /** Told each model's training time and metrics (the CLI prints them; the manifest holds no times). */
   readonly onTrained?: (model: string, trainingMs: number, metrics: Readonly<Record<string, number>>) => void;
 }
@@ -398,9 +407,22 @@ export function packageArtifacts(options: PackageOptions): Manifest {
     throw new PackagingError(`Nothing was packaged:\n${refused.map((p) => `  - ${p}`).join('\n')}`);
   }
 
-  const manifest: Manifest = { sha: options.sha, artifacts: artifacts.map((a) => a.entry) };
+  let sbom: { file: string; bytes: Uint8Array } | undefined;
+  if (options.sbom) {
+    try {
+      sbom = { file: sbomFileName(options.sha), bytes: makeSbom(options.root, options.sha) };
+    } catch (e) {
+      throw new PackagingError(`Nothing was packaged: ${(e as Error).message}`);
+    }
+  }
+  const manifest: Manifest = {
+    sha: options.sha,
+    artifacts: artifacts.map((a) => a.entry),
+    ...(sbom ? { sbom: { file: sbom.file, bytes: sbom.bytes.length, sha256: sha256(sbom.bytes) } } : {}),
+  };
   fs.mkdirSync(options.out, { recursive: true });
   for (const { entry, bytes } of artifacts) fs.writeFileSync(path.join(options.out, entry.file), bytes);
+  if (sbom) fs.writeFileSync(path.join(options.out, sbom.file), sbom.bytes);
   // The manifest last: its presence means every artifact it lists is complete.
   fs.writeFileSync(path.join(options.out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;

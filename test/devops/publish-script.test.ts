@@ -533,3 +533,60 @@ describe('a release publishes commits of the release branch only', () => {
     expect(r.calls).toEqual([]);
   });
 });
+
+describe('the SBOM (lib/bundling/sbom.ts) is published beside the artifacts, checked like them', () => {
+  const SBOM = `sbom-${SHA}.cdx.json`;
+  /** Adds the SBOM to the build output and, unless told otherwise, to its manifest. */
+  function withSbom(dir: string, options: { inManifest?: boolean; file?: boolean; sha256?: string } = {}) {
+    if (options.file ?? true) fs.writeFileSync(path.join(dir, SBOM), '{"bomFormat":"CycloneDX"}\n');
+    if (options.inManifest ?? true) {
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      manifest.sbom = {
+        file: SBOM,
+        bytes: 26,
+        sha256: options.sha256 ?? ((options.file ?? true) ? sha256(path.join(dir, SBOM)) : 'f'.repeat(64)),
+      };
+      fs.writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    }
+    return dir;
+  }
+
+  test('goes to <bucket>/<biome>/sbom-<sha>.cdx.json, SSE-KMS, as CycloneDX JSON, with the same metadata', () => {
+    const r = run(withSbom(artifacts([`ingest-${SHA}.zip`])), {});
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const upload = r.uploads.find((c) => c[3] === `s3://release-dev/main/${SBOM}`)!;
+    expect(upload.join(' ')).toContain(`--sse aws:kms --sse-kms-key-id ${KEY_ARN}`);
+    expect(upload.join(' ')).toContain('--content-type application/vnd.cyclonedx+json');
+    expect(metadataOf(upload)[ARTIFACT_METADATA.commitSha]).toBe(SHA);
+    expect(new Set(publishedAt(r)).size).toBe(1);
+    expect(r.stdout).toContain('1 artifact(s) of');
+    expect(r.stdout).toContain('and its SBOM');
+  });
+
+  test.each([
+    [
+      'an SBOM the manifest does not list',
+      { inManifest: false },
+      /is not recorded as the SBOM in manifest\.json/,
+    ],
+    [
+      'a listed SBOM that is missing',
+      { file: false },
+      /lists an SBOM, but sbom-.* is not in the build output/,
+    ],
+    [
+      'an SBOM whose bytes changed',
+      { sha256: 'e'.repeat(64) },
+      /has sha256 [0-9a-f]{64} but manifest\.json records e{64}/,
+    ],
+  ])('%s: nothing is published', (_why, options, message) => {
+    const r = run(withSbom(artifacts([`ingest-${SHA}.zip`]), options), {});
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.uploads).toEqual([]);
+  });
+});

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../../lib/bundling/bundler';
+import { makeSbom } from '../../lib/bundling/sbom';
 import { describeAudit, evaluateAudit, parseAllowlist } from '../../lib/devops/supply-chain/audit';
 
 const NOW = new Date('2026-12-03T12:00:00Z');
@@ -178,5 +179,35 @@ describe('the build runs them (lib/devops/buildspec/build.yml)', () => {
     expect(spec).toMatch(
       /^reports:\n {2}jest:\n {4}base-directory: reports\n {4}files:\n {6}- jest\.xml\n {4}file-format: JUNITXML$/m,
     );
+  });
+});
+
+describe('the SBOM (lib/bundling/sbom.ts)', () => {
+  const SHA = 'c0ffee'.padEnd(40, '0');
+  const parse = (bytes: Uint8Array) =>
+    JSON.parse(new TextDecoder().decode(bytes)) as {
+      bomFormat: string;
+      serialNumber: string;
+      metadata: { timestamp?: string; properties: { name: string; value: string }[] };
+      components: { name: string }[];
+    };
+
+  test('CycloneDX of the production dependencies, the same bytes for the same commit', () => {
+    const first = makeSbom(REPO_ROOT, SHA);
+    expect(Buffer.from(makeSbom(REPO_ROOT, SHA)).equals(Buffer.from(first))).toBe(true);
+    const bom = parse(first);
+    expect(bom.bomFormat).toBe('CycloneDX');
+    expect(bom.serialNumber).toMatch(/^urn:uuid:c0ffee00-0000-4000-8000-000000000000$/);
+    expect(bom.metadata.timestamp).toBeUndefined();
+    expect(bom.metadata.properties).toContainEqual({ name: 'biomes:commit', value: SHA });
+    const names = bom.components.map((c) => c.name);
+    // What the bundles are made of, not the test tools.
+    expect(names).toContain('@aws-lambda-powertools/logger');
+    expect(names).not.toContain('jest');
+    expect(Buffer.from(makeSbom(REPO_ROOT, 'd'.repeat(40))).equals(Buffer.from(first))).toBe(false);
+  });
+
+  test('an npm that cannot make one stops the packaging with what it said', () => {
+    expect(() => makeSbom(REPO_ROOT, SHA, 'false')).toThrow(/npm sbom failed \(exit 1\)/);
   });
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Publishes one build's artifacts into one environment's release bucket: every
-# <name>-<sha>.zip / <name>-<sha>.tar.gz of the build output goes to s3://$RELEASE_BUCKET/<biome>/<file>,
+# <name>-<sha>.zip / <name>-<sha>.tar.gz of the build output (and its SBOM, sbom-<sha>.cdx.json, which the
+# deploy trigger's rule never sends it) goes to s3://$RELEASE_BUCKET/<biome>/<file>,
 # SSE-KMS with the bucket's key, with the user metadata the deploy trigger orders and traces by.
 # Every file must match its sha256 in the build's manifest; the manifest travels in the same artifact,
 # so it counts only if its own sha256 is the one the build exported (MANIFEST_SHA256, which CodePipeline
@@ -89,6 +90,11 @@ while IFS= read -r -d '' path; do
   file="${path#"$dir"/}"
   [ -f "$path" ] || fail "unexpected directory '$file' in the build output; the package step writes files only"
   [ "$file" = "$MANIFEST_FILE" ] && continue
+  # The release's software bill of materials (lib/bundling/sbom.ts): published beside the artifacts.
+  if [ "$file" = "sbom-$COMMIT_SHA.cdx.json" ]; then
+    sbom="$file"
+    continue
+  fi
   case "$file" in
     *-"$COMMIT_SHA".zip) name="${file%-"$COMMIT_SHA".zip}" ;;
     *-"$COMMIT_SHA".tar.gz) name="${file%-"$COMMIT_SHA".tar.gz}" ;;
@@ -128,6 +134,17 @@ for file in "${files[@]}"; do
   [ "$actual" = "$expected" ] ||
     fail "artifact '$file' has sha256 $actual but $MANIFEST_FILE records $expected: the build output changed after packaging; refusing to publish"
 done
+
+# The SBOM, when the build made one, must be the one its manifest records, and only then.
+sbom_expected="$(jq -r '.sbom.sha256 // empty' "$manifest")"
+if [ -n "${sbom:-}" ] || [ -n "$sbom_expected" ]; then
+  [ -n "${sbom:-}" ] || fail "$MANIFEST_FILE lists an SBOM, but sbom-$COMMIT_SHA.cdx.json is not in the build output"
+  [ "$(jq -r '.sbom.file // empty' "$manifest")" = "$sbom" ] && [[ "$sbom_expected" =~ ^[0-9a-f]{64}$ ]] ||
+    fail "'$sbom' is not recorded as the SBOM in $MANIFEST_FILE; refusing to publish bytes the build did not record"
+  actual="$(sha256sum "$dir/$sbom" | cut -d' ' -f1)"
+  [ "$actual" = "$sbom_expected" ] ||
+    fail "'$sbom' has sha256 $actual but $MANIFEST_FILE records $sbom_expected: the build output changed after packaging; refusing to publish"
+fi
 
 # One publication time for the whole set, and the deploy trigger orders publications by it: the start
 # time of this pipeline execution, so an older commit whose build finishes later (parallel sandpit
@@ -174,4 +191,12 @@ for file in "${files[@]}"; do
     --sse aws:kms --sse-kms-key-id "$RELEASE_KEY_ARN" \
     --metadata "$metadata"
 done
-echo "publish: ${#files[@]} artifact(s) of $COMMIT_SHA published to $biome in $RELEASE_BUCKET at $published_at"
+if [ -n "${sbom:-}" ]; then
+  echo "publish: $sbom -> s3://$RELEASE_BUCKET/$biome/$sbom"
+  aws s3 cp "$dir/$sbom" "s3://$RELEASE_BUCKET/$biome/$sbom" \
+    --only-show-errors \
+    --sse aws:kms --sse-kms-key-id "$RELEASE_KEY_ARN" \
+    --content-type application/vnd.cyclonedx+json \
+    --metadata "$metadata"
+fi
+echo "publish: ${#files[@]} artifact(s) of $COMMIT_SHA${sbom:+ and its SBOM} published to $biome in $RELEASE_BUCKET at $published_at"

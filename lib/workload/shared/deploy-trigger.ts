@@ -10,6 +10,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SBOM_SUFFIX } from '../../bundling/sbom';
 import { TAGS } from '../../../lambda/shared/contracts';
 import type { EnvScope } from '../../../lambda/shared/scope';
 import { FUNCTION_TIMEOUT_SECONDS } from '../../../lambda/deploy-trigger/budget';
@@ -193,7 +194,14 @@ export class DeployTrigger extends Construct {
       eventPattern: {
         source: ['aws.s3'],
         detailType: ['Object Created'],
-        detail: { bucket: { name: [landingBucket.bucketName] } },
+        // Everything but a release's SBOM (lib/bundling/sbom.ts: kept beside its artifacts, never
+        // deployed), so a bad key still reaches the trigger and is recorded as rejected. Event buses
+        // support anything-but with a suffix (EventBridge User Guide, "Comparison operators for use in
+        // event patterns": `"FileName": [{"anything-but": {"suffix": ".png"}}]`).
+        detail: {
+          bucket: { name: [landingBucket.bucketName] },
+          object: { key: events.Match.anythingButSuffix(SBOM_SUFFIX) },
+        },
       },
       targets: [
         new targets.LambdaFunction(this.function, {

@@ -571,6 +571,8 @@ describe('model: validated on the endpoint before the pointer moves', () => {
       sha: SHA,
       deployedRef: `main/ranker-${SHA}.tar.gz`,
       metrics: { accuracy: 0.9 },
+      // What was in it: the SBOM the build published beside it (lib/bundling/sbom.ts).
+      sbomKey: `main/sbom-${SHA}.cdx.json`,
     });
     // A model the pipeline built carries no retraining fields.
     expect(live).not.toHaveProperty('retrainedFrom');
@@ -826,6 +828,8 @@ describe('model: validated on the endpoint before the pointer moves', () => {
       sha: SHA,
       metrics: METRICS,
       ...fields,
+      // The SBOM of the code it was retrained with: that commit's.
+      sbomKey: `main/sbom-${SHA2}.cdx.json`,
     });
     expect(historyOf()).toEqual([expect.objectContaining({ status: 'deployed', ...fields })]);
   });

@@ -85,13 +85,16 @@ function build(overrides: Partial<DeployTriggerProps> & { retention?: logs.Reten
 const built = build();
 const { template } = built;
 
-test('the rule sends Object Created of the landing bucket only, with retries and the dead-letter queue', () => {
+test('the rule sends Object Created of the landing bucket only (not SBOMs), with retries and the dead-letter queue', () => {
   template.resourceCountIs('AWS::Events::Rule', 1);
   template.hasResourceProperties('AWS::Events::Rule', {
     EventPattern: {
       source: ['aws.s3'],
       'detail-type': ['Object Created'],
-      detail: { bucket: { name: [{ Ref: Match.stringLikeRegexp('^Landing') }] } },
+      detail: {
+        bucket: { name: [{ Ref: Match.stringLikeRegexp('^Landing') }] },
+        object: { key: [{ 'anything-but': { suffix: '.cdx.json' } }] },
+      },
     },
     Targets: [
       Match.objectLike({
