@@ -2,10 +2,12 @@
  * The integration test of a release: the mainline workflow of an environment runs this fixed batch
  * after the deploy trigger put every artifact of the commit live (lib/devops/release/verify.ts).
  *
- * Dry run, in every environment: each sample carries `dryRun: true`, so ingest and predict run their
- * SQL inside a Data API transaction that they roll back. The release's queries run against the
+ * Dry run, in every environment: each sample carries `dryRun: true`, so ingest and predict plan their
+ * inserts with `EXPLAIN` instead of running them (lambda/ingest/ingest.ts, lambda/predict/predict.ts):
+ * PostgreSQL resolves every table, column and parameter type of the release's queries against the
  * migrated schema (a missing migration fails the test) and the live model answers through the
- * endpoint, yet no environment keeps test data. Marked samples that are deleted afterwards would
+ * endpoint, yet no environment keeps test data. A plan does not run constraints or triggers: a
+ * violation only an insert would meet is not found here. Marked samples that are deleted afterwards would
  * need a delete path in the services and a role allowed to use it, which production should not have.
  */
 

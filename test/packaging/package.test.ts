@@ -451,17 +451,35 @@ describe('npm run package (the CLI)', () => {
       },
     );
 
-  test('packages a fixture repo from its lambda/services.ts', () => {
+  test('packages a fixture repo from its lambda/services.ts, with the SBOM of its lockfile', () => {
     repo.write('lambda/services.ts', 'export const SERVICES = { alpha: {} };\n');
+    repo.write('package.json', '{"name": "fixture", "version": "1.0.0"}\n');
+    repo.write(
+      'package-lock.json',
+      '{"name": "fixture", "version": "1.0.0", "lockfileVersion": 3, "packages": {"": {"name": "fixture", "version": "1.0.0"}}}\n',
+    );
     const result = cli(['--sha', SHA, '--root', repo.root, '--out', out('dist')]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(fs.readdirSync(out('dist')).sort()).toEqual([
       `alpha-${SHA}.zip`,
       MANIFEST_FILE,
+      `sbom-${SHA}.cdx.json`,
       `scorer-${SHA}.tar.gz`,
       `tiny-${SHA}.tar.gz`,
     ]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out('dist'), MANIFEST_FILE), 'utf8')) as {
+      sbom?: { file: string };
+    };
+    expect(manifest.sbom?.file).toBe(`sbom-${SHA}.cdx.json`);
+  });
+
+  test('a repository without package-lock.json cannot say what is in it: nothing is packaged', () => {
+    repo.write('lambda/services.ts', 'export const SERVICES = { alpha: {} };\n');
+    const result = cli(['--sha', SHA, '--root', repo.root, '--out', out('dist')]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/Nothing was packaged: npm sbom failed .*package-lock\.json/s);
+    expect(fs.existsSync(out('dist'))).toBe(false);
   });
 
   test('exits non-zero with the reason for a bad SHA, and writes nothing', () => {

@@ -146,6 +146,12 @@ describe('a fixture service added to the registry', () => {
 
 test('npm run package emits <name>-<sha>.zip for a service added to lambda/services.ts', () => {
   const out = path.join(root, 'dist');
+  // The build's SBOM reads the lockfile of the repository it packages.
+  fs.writeFileSync(path.join(root, 'package.json'), '{"name": "fixture", "version": "1.0.0"}\n');
+  fs.writeFileSync(
+    path.join(root, 'package-lock.json'),
+    '{"name": "fixture", "version": "1.0.0", "lockfileVersion": 3, "packages": {"": {"name": "fixture", "version": "1.0.0"}}}\n',
+  );
   const run = spawnSync(
     process.execPath,
     [
