@@ -226,14 +226,26 @@ function placeholderEnv(name: string): Record<string, string> {
       m[1] ? [m[1]] : [],
     ),
   );
+  const arn = (n: string) =>
+    /TOPIC_ARN$/.test(n)
+      ? 'arn:aws:sns:eu-west-1:222222222222:bench'
+      : /ROLE_ARN$/.test(n)
+        ? 'arn:aws:iam::222222222222:role/bench'
+        : /KEY_ARN$/.test(n)
+          ? 'arn:aws:kms:eu-west-1:222222222222:key/11111111-2222-3333-4444-555555555555'
+          : 'arn:aws:sns:eu-west-1:222222222222:bench';
   const value = (n: string) =>
-    /(BYTES|SECONDS|MINUTES|MS|COUNT|SIZE|LIMIT|RETRIES)$/.test(n)
+    /(BYTES|SECONDS|MINUTES|MS|COUNT|SIZE|LIMIT|RETRIES|DAYS)$/.test(n)
       ? '60'
-      : /PREFIX$/.test(n)
-        ? 'bench/'
-        : /ENV_NAME$/.test(n)
-          ? 'dev'
-          : 'bench';
+      : /_ARN$/.test(n)
+        ? arn(n)
+        : /SCHEDULE$/.test(n)
+          ? 'none'
+          : /PREFIX$/.test(n)
+            ? 'bench/'
+            : /ENV_NAME$/.test(n)
+              ? 'dev'
+              : 'bench';
   return Object.fromEntries([...names].map((n) => [n, value(n)]));
 }
 
