@@ -183,6 +183,12 @@ export function buildApp(
     devops.addStackDependency(stack, 'landing bucket must exist first');
   }
   for (const environment of config.environments) addBiome(environment.name, MAINLINE_BIOME);
+  // A mainline stack reads its shared stack's parameters (and biome database provider) at deploy, so
+  // every deploy of both (the release's Infrastructure step, `cdk deploy --all`) updates shared first.
+  for (const biome of built.biomes) {
+    const sharedStack = shared[biome.names.env];
+    if (sharedStack) biome.addStackDependency(sharedStack, 'reads the shared parameters at deploy');
+  }
   return { ...built, devops };
 }
 

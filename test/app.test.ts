@@ -49,6 +49,15 @@ describe('the whole app (placeholders, no -c biome)', () => {
     expect(deps).toEqual(['biomes-dev-shared', 'biomes-prod-shared', 'biomes-staging-shared']);
   });
 
+  test("each mainline stack deploys after its environment's shared stack (it reads the shared parameters)", () => {
+    for (const biome of built.biomes) {
+      expect([biome.stackName, biome.dependencies.map((s) => s.stackName)]).toEqual([
+        biome.stackName,
+        [`biomes-${biome.names.env}-shared`],
+      ]);
+    }
+  });
+
   test('the protected environment (prod) has termination protection, the others do not', () => {
     expect(built.shared.prod!.terminationProtection).toBe(true);
     expect(built.shared.staging!.terminationProtection).toBe(false);
