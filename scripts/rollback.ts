@@ -4,11 +4,9 @@
  * pipeline. A thin CLI over lib/devops/release/rollback-command.ts, with the config of cdk.json;
  * credentials (the DevOps account's) and region come from the usual AWS SDK chain.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
-import { CONFIG_CONTEXT_KEY, parseConfig } from '../lib/config';
+import { cdkJsonConfig } from './cdk-config';
 import {
   ROLLBACK_USAGE,
   RollbackError,
@@ -33,10 +31,7 @@ async function main(): Promise<number> {
     console.error(`${(e as Error).message}\n${ROLLBACK_USAGE}`);
     return 2;
   }
-  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as {
-    context: Record<string, unknown>;
-  };
-  const config = parseConfig(cdkJson.context[CONFIG_CONTEXT_KEY]);
+  const config = cdkJsonConfig();
   try {
     const request = rollbackRequest(config, values);
     const { lines } = await startRollback(new CodePipelineClient({ region: config.region }), config, request);

@@ -3,11 +3,9 @@
  * now (or, with --status, says whether it sleeps). A thin CLI over lib/workload/shared/inference-wake.ts,
  * with the config of cdk.json; credentials and region come from the usual AWS SDK chain.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { CONFIG_CONTEXT_KEY, parseConfig } from '../lib/config';
+import { cdkJsonConfig } from './cdk-config';
 import { describeWake, WakeError, wakeInference } from '../lib/workload/shared/inference-wake';
 
 const USAGE = 'usage: npm run wake -- --env <environment> [--status]';
@@ -27,10 +25,7 @@ async function main(): Promise<number> {
     console.error(`--env is required\n${USAGE}`);
     return 2;
   }
-  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as {
-    context: Record<string, unknown>;
-  };
-  const config = parseConfig(cdkJson.context[CONFIG_CONTEXT_KEY]);
+  const config = cdkJsonConfig();
   try {
     const result = await wakeInference(
       new LambdaClient({ region: config.region }),

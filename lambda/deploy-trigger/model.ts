@@ -6,7 +6,7 @@
  */
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { ARTIFACT_METADATA, type ModelRegistration } from '../shared/contracts';
 import { artifactFileName, targetModelProblem } from '../shared/grammar';
 import {
@@ -20,7 +20,8 @@ import {
   shown,
   validationRequest,
 } from '../shared/model-archive';
-import { type InferenceState, isEndpointMissing, parseInferenceState } from '../shared/inference-schedule';
+import { type InferenceState, isEndpointMissing } from '../shared/inference-schedule';
+import { getInferenceState } from '../shared/inference-state';
 import type { EnvScope } from '../shared/scope';
 import { type Budget, MIN_STEP_MS } from './budget';
 import { httpStatusOf, messageOf, nameOf } from './errors';
@@ -200,13 +201,13 @@ export async function readInferenceState(
   scope: EnvScope,
   warn: (message: string, extra: Record<string, unknown>) => void,
 ): Promise<InferenceState | undefined> {
-  const name = scope.inferenceStateParameter;
   try {
-    const out = await ssm.send(new GetParameterCommand({ Name: name }));
-    return parseInferenceState(out.Parameter?.Value ?? '');
+    return await getInferenceState(ssm, scope.inferenceStateParameter);
   } catch (e) {
-    if (nameOf(e) !== 'ParameterNotFound')
-      warn('could not read the inference state', { parameter: name, error: messageOf(e) });
+    warn('could not read the inference state', {
+      parameter: scope.inferenceStateParameter,
+      error: messageOf(e),
+    });
     return undefined;
   }
 }

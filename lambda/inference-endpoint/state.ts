@@ -2,8 +2,9 @@
  * The state parameter (`EnvScope.inferenceStateParameter`, JSON of InferenceState): read, written only
  * when it changes, deleted with the endpoint. The deploy trigger and the predict service read it.
  */
-import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { type EndpointState, type InferenceState, parseInferenceState } from '../shared/inference-schedule';
+import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import type { EndpointState, InferenceState } from '../shared/inference-schedule';
+import { MalformedInferenceState, getInferenceState } from '../shared/inference-state';
 import type { Deps } from './deps';
 
 function isParameterNotFound(e: unknown): boolean {
@@ -12,21 +13,12 @@ function isParameterNotFound(e: unknown): boolean {
 
 /** The state, or undefined when the parameter does not exist; a malformed one throws, naming the parameter. */
 export async function readState(deps: Deps): Promise<InferenceState | undefined> {
-  const name = deps.settings.scope.inferenceStateParameter;
-  let text: string | undefined;
   try {
-    const out = await deps.ssm.send(new GetParameterCommand({ Name: name }));
-    text = out.Parameter?.Value;
+    return await getInferenceState(deps.ssm, deps.settings.scope.inferenceStateParameter);
   } catch (e) {
-    if (isParameterNotFound(e)) return undefined;
-    throw e;
-  }
-  try {
-    return parseInferenceState(text ?? '');
-  } catch (e) {
-    const problem = e instanceof Error ? e.message : String(e);
+    if (!(e instanceof MalformedInferenceState)) throw e;
     throw new Error(
-      `SSM parameter ${name}: ${problem}. Fix it by hand (JSON {"state":"awake|waking|asleep|sleeping","since":"<ISO UTC>","endpointConfigName":"<the endpoint configuration>"}, lambda/shared/inference-schedule.ts InferenceState), or delete it and redeploy the shared stack with a changed endpoint configuration.`,
+      `${e.message}. Fix it by hand (JSON {"state":"awake|waking|asleep|sleeping","since":"<ISO UTC>","endpointConfigName":"<the endpoint configuration>"}, lambda/shared/inference-schedule.ts InferenceState), or delete it and redeploy the shared stack with a changed endpoint configuration.`,
       { cause: e },
     );
   }

@@ -1,12 +1,13 @@
 /** Lambda entry point of the predict service: parse, wire clients once, delegate, log the outcome. */
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { SMOKE_EVENT, type SmokeResult } from '../shared/contracts';
 import { serviceLogger } from '../shared/logger';
 import { dataApi } from '../shared/data-api';
-import { parseInferenceState, unavailableNotice } from '../shared/inference-schedule';
+import { unavailableNotice } from '../shared/inference-schedule';
+import { getInferenceState } from '../shared/inference-state';
 import { EnvScope } from '../shared/scope';
 import { databaseSettings, modelSettings, SERVICE_ENV, serviceIdentity } from '../shared/settings';
 import { PREDICT_MODEL } from './model';
@@ -44,19 +45,12 @@ function wire(source: Source): PredictDeps {
   };
 }
 
-/** Why the endpoint is missing, from its owner's state; undefined when the state is absent or says awake. */
+/**
+ * Why the endpoint is missing, from its owner's state; undefined when the state is absent (an
+ * environment without a schedule: the missing endpoint is then a fault, reported as such) or awake.
+ */
 async function inferenceNotice(parameter: string, env: string): Promise<string | undefined> {
-  try {
-    const out = await ssm.send(new GetParameterCommand({ Name: parameter }));
-    return unavailableNotice(
-      out.Parameter?.Value ? parseInferenceState(out.Parameter.Value) : undefined,
-      env,
-    );
-  } catch (error) {
-    // An environment without a schedule has no state: the missing endpoint is then a fault, reported as such.
-    if ((error as Error).name === 'ParameterNotFound') return undefined;
-    throw error;
-  }
+  return unavailableNotice(await getInferenceState(ssm, parameter), env);
 }
 
 /**

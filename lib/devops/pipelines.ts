@@ -58,7 +58,7 @@ export interface PipelinesProps {
  * CDK grants `codestar-connections:UseConnection` only, but IAM authorizes a connection against the
  * prefix of its ARN, and connections created since the rename are `arn:aws:codeconnections:...`.
  */
-export class ConnectionSourceAction extends actions.CodeStarConnectionsSourceAction {
+class ConnectionSourceAction extends actions.CodeStarConnectionsSourceAction {
   private readonly connection: string;
 
   constructor(props: actions.CodeStarConnectionsSourceActionProps) {
@@ -77,6 +77,21 @@ export class ConnectionSourceAction extends actions.CodeStarConnectionsSourceAct
     );
     return config;
   }
+}
+
+/** A source action on the configured repository and branch (`owner/name` split for CodePipeline). */
+export function repositorySource(
+  source: BiomesConfig['source'],
+  props: Omit<actions.CodeStarConnectionsSourceActionProps, 'connectionArn' | 'owner' | 'repo' | 'branch'>,
+): ConnectionSourceAction {
+  const slash = source.repository.lastIndexOf('/');
+  return new ConnectionSourceAction({
+    ...props,
+    connectionArn: source.connectionArn,
+    owner: source.repository.slice(0, slash),
+    repo: source.repository.slice(slash + 1),
+    branch: source.branch,
+  });
 }
 
 /** The steps of a release in each environment, in order (docs/design.md "Accounts and flow"). */
@@ -150,18 +165,12 @@ export class Pipelines extends Construct {
     const buildOutput = new codepipeline.Artifact(BUILD_ARTIFACTS.packages);
     const assembly = new codepipeline.Artifact(BUILD_ARTIFACTS.assembly);
     const tools = new codepipeline.Artifact(BUILD_ARTIFACTS.tools);
-    const repository = props.source.repository;
-    const slash = repository.lastIndexOf('/');
     const { artifactBucket, buildProject } = props.resources[kind];
-    const source = new ConnectionSourceAction({
+    // With a push trigger the configured branch is only the branch of a manual start. A manual start
+    // of the sandpit pipeline therefore builds the release branch, which its build and publish refuse:
+    // sandpit runs come from pushes to sandpit/<biome> only.
+    const source = repositorySource(props.source, {
       actionName: 'Source',
-      connectionArn: props.source.connectionArn,
-      owner: repository.slice(0, slash),
-      repo: repository.slice(slash + 1),
-      // With a push trigger this is only the branch of a manual start. A manual start of the sandpit
-      // pipeline therefore builds the release branch, which its build and publish refuse: sandpit
-      // runs come from pushes to sandpit/<biome> only.
-      branch: props.source.branch,
       output: sourceOutput,
       variablesNamespace: SOURCE_NAMESPACE,
       // A sandpit build needs the Git metadata: the branch commit's author email is the sandpit's owner.

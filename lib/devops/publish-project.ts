@@ -65,6 +65,24 @@ export function publishContractVariables(): Record<string, string> {
   };
 }
 
+/**
+ * The buildspec commands that run one of our scripts (a file of lib/devops/buildspec/, embedded in the
+ * project's inline buildspec, never read from the source artifact, so a branch cannot change it): a
+ * quoted heredoc, so the script reaches bash byte for byte, with no expansion on the way.
+ */
+export function scriptCommands(name: string, script: string, args = ''): string[] {
+  const file = `/tmp/biomes-${name}.sh`;
+  const end = `BIOMES_${name.toUpperCase().replace(/-/g, '_')}_SCRIPT`;
+  return [`cat > ${file} <<'${end}'\n${script}${end}`, `bash ${file}${args ? ` ${args}` : ''}`];
+}
+
+/** CodeBuild plain-text environment variables of a record. */
+export function plainVariables(
+  values: Readonly<Record<string, string>>,
+): Record<string, codebuild.BuildEnvironmentVariable> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v }]));
+}
+
 export interface PublishProjectProps {
   /** The environment this project publishes to. */
   readonly envName: string;
@@ -114,23 +132,17 @@ export class PublishProject extends Construct {
       },
       encryptionKey: props.artifactsKey,
       logging: { cloudWatch: { logGroup } },
-      environmentVariables: Object.fromEntries(
-        Object.entries({
-          ...publishContractVariables(),
-          RELEASE_BUCKET: props.releaseBucket.bucketName,
-          RELEASE_KEY_ARN: props.releaseKey.keyArn,
-        }).map(([k, v]) => [k, { value: v }]),
-      ),
+      environmentVariables: plainVariables({
+        ...publishContractVariables(),
+        RELEASE_BUCKET: props.releaseBucket.bucketName,
+        RELEASE_KEY_ARN: props.releaseKey.keyArn,
+      }),
       buildSpec: codebuild.BuildSpec.fromObject({
         version: '0.2',
         env: { shell: 'bash' },
         phases: {
           build: {
-            commands: [
-              // A quoted heredoc: the script reaches bash byte for byte, with no expansion on the way.
-              `cat > /tmp/biomes-publish.sh <<'BIOMES_PUBLISH_SCRIPT'\n${script}BIOMES_PUBLISH_SCRIPT`,
-              'bash /tmp/biomes-publish.sh "$CODEBUILD_SRC_DIR"',
-            ],
+            commands: scriptCommands('publish', script, '"$CODEBUILD_SRC_DIR"'),
           },
           ...(props.ownersTopicArn
             ? {

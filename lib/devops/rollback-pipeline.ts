@@ -39,8 +39,8 @@ import {
   objectsOf,
 } from '../common/nag';
 import type { BiomesConfig } from '../config';
-import { ConnectionSourceAction } from './pipelines';
-import { publishContractVariables } from './publish-project';
+import { repositorySource } from './pipelines';
+import { plainVariables, publishContractVariables, scriptCommands } from './publish-project';
 
 /** The script both rollback steps run; kept as a file so it can be read, linted and tested. */
 export const ROLLBACK_SCRIPT = path.join(__dirname, 'buildspec', 'rollback.sh');
@@ -95,25 +95,17 @@ export class RollbackPipeline extends Construct {
       },
       encryptionKey: props.artifactsKey,
       logging: { cloudWatch: { logGroup: newLogGroup(this, 'Logs', props.logs) } },
-      environmentVariables: Object.fromEntries(
-        Object.entries({
-          ...publishContractVariables(),
-          ENV_NAME: env.name,
-          RELEASE_BUCKET: releaseBucket.bucketName,
-          RELEASE_KEY_ARN: props.releaseKey.keyArn,
-        }).map(([k, v]) => [k, { value: v }]),
-      ),
+      environmentVariables: plainVariables({
+        ...publishContractVariables(),
+        ENV_NAME: env.name,
+        RELEASE_BUCKET: releaseBucket.bucketName,
+        RELEASE_KEY_ARN: props.releaseKey.keyArn,
+      }),
       buildSpec: codebuild.BuildSpec.fromObject({
         version: '0.2',
         env: { shell: 'bash' },
         phases: {
-          build: {
-            commands: [
-              // A quoted heredoc: the script reaches bash byte for byte, with no expansion on the way.
-              `cat > /tmp/biomes-rollback.sh <<'BIOMES_ROLLBACK_SCRIPT'\n${script}BIOMES_ROLLBACK_SCRIPT`,
-              'bash /tmp/biomes-rollback.sh',
-            ],
-          },
+          build: { commands: scriptCommands('rollback', script) },
         },
       }),
     });
@@ -182,18 +174,12 @@ export class RollbackPipeline extends Construct {
         },
       });
     const sourceOutput = new codepipeline.Artifact('Source');
-    const repository = props.source.repository;
-    const slash = repository.lastIndexOf('/');
     const stages: codepipeline.StageProps[] = [
       {
         stageName: 'Source',
         actions: [
-          new ConnectionSourceAction({
+          repositorySource(props.source, {
             actionName: 'Source',
-            connectionArn: props.source.connectionArn,
-            owner: repository.slice(0, slash),
-            repo: repository.slice(slash + 1),
-            branch: props.source.branch,
             output: sourceOutput,
             triggerOnPush: false,
           }),

@@ -3,17 +3,14 @@
  * tasks replaced by local functions: what runs is exactly what CloudFormation would deploy.
  */
 import { Template } from 'aws-cdk-lib/assertions';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionError } from 'aws-local-stepfunctions';
 import { INGEST_ERRORS } from '../../lambda/ingest/errors';
 import { PREDICT_ERRORS } from '../../lambda/predict/errors';
 import { BiomeStack } from '../../lib/workload/biome/biome-stack';
 import { WORKFLOW_STATES } from '../../lib/workload/biome/workflow';
 import { DRY_RUN_STATUS, INTEGRATION_BATCH, integrationProblems } from '../integration/mainline';
 import { testApp, testConfig } from '../fixtures/config';
-
-type Json = Record<string, unknown>;
-/** The library declares its event type without exporting it. */
-type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+import { type Json, type LocalRun, NamedError, entered, runLocally } from './local-run';
 
 /** Resolves the Fn::Join of the definition; each Ref becomes a fake ARN named after the logical id. */
 function resolveDefinition(template: Template): Json {
@@ -33,13 +30,6 @@ function resolveDefinition(template: Template): Json {
     )
     .join('');
   return JSON.parse(text) as Json;
-}
-
-class NamedError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
 }
 
 let definition: Json;
@@ -86,36 +76,12 @@ function services(
   return { calls, handlers: { [WORKFLOW_STATES.ingest]: ingest, [WORKFLOW_STATES.predict]: predict } };
 }
 
-interface Outcome {
-  readonly output?: Json;
-  readonly error?: unknown;
-  readonly events: EventLog[];
-}
-
-async function execute(
-  input: Json,
-  handlers: Record<string, (input: Json) => Promise<Json>>,
-): Promise<Outcome> {
-  const machine = new StateMachine(definition as never);
-  const execution = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers: handlers as never,
-      // The real backoff is seconds to minutes; the test keeps the retry logic and skips the waiting.
-      retryIntervalOverrides: { [WORKFLOW_STATES.ingest]: 0, [WORKFLOW_STATES.predict]: 0 },
-    },
+function execute(input: Json, handlers: Record<string, (input: Json) => Promise<Json>>): Promise<LocalRun> {
+  // The real backoff is seconds to minutes; the test keeps the retry logic and skips the waiting.
+  return runLocally(definition, input, {
+    handlers,
+    noRetryWait: [WORKFLOW_STATES.ingest, WORKFLOW_STATES.predict],
   });
-  const events: EventLog[] = [];
-  const collecting = (async () => {
-    for await (const event of execution.eventLogs) events.push(event);
-  })();
-  try {
-    const output = (await execution.result) as Json;
-    await collecting;
-    return { output, events };
-  } catch (error) {
-    await collecting;
-    return { error, events };
-  }
 }
 
 async function run(input: Json, handlers: Record<string, (input: Json) => Promise<Json>>): Promise<Json> {
@@ -124,11 +90,6 @@ async function run(input: Json, handlers: Record<string, (input: Json) => Promis
   if (outcome.error) throw new Error('the execution failed with a non-Error', { cause: outcome.error });
   return outcome.output!;
 }
-
-const entered = (events: EventLog[]) =>
-  events
-    .filter((e): e is Extract<EventLog, { type: 'StateEntered' }> => e.type === 'StateEntered')
-    .map((e) => e.state.name);
 
 test("the release's integration batch (dry run) passes through the workflow to an output its checks accept", async () => {
   const model = 'main/demo-scorer-0123456789abcdef0123456789abcdef01234567.tar.gz';

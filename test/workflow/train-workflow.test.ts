@@ -8,7 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import 'aws-sdk-client-mock-jest';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionError } from 'aws-local-stepfunctions';
 import type * as HandlerModule from '../../lambda/model-retrain/handler';
 import { RETRAIN_ERRORS } from '../../lambda/model-retrain/errors';
 import { retrainingId } from '../../lambda/shared/model-archive';
@@ -19,6 +19,7 @@ import {
 } from '../../lib/workload/biome/train-workflow';
 import { placeOf, testApp, unacknowledgedFindings } from '../fixtures/config';
 import { lambdaContext } from '../lambda/shared/lambda-context';
+import { type Json, type LocalRun, NamedError, entered, runLocally } from './local-run';
 import {
   COMMIT,
   DATA_PREFIX,
@@ -39,10 +40,6 @@ import {
   mockWorld,
   trainingOutput,
 } from '../lambda/model-retrain/fixtures';
-
-type Json = Record<string, unknown>;
-/** The library declares its event type without exporting it. */
-type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
 const ACCOUNT = '222222222222';
 const REGION = 'eu-west-1';
@@ -101,13 +98,6 @@ function resolveDefinition(template: Template): Json {
   return JSON.parse(text) as Json;
 }
 
-class NamedError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
-
 const { template } = build();
 const definition = resolveDefinition(template);
 const states = definition.States as Record<string, Json>;
@@ -152,10 +142,7 @@ async function lambdaTask(input: Json): Promise<Json> {
   }
 }
 
-interface Outcome {
-  readonly output?: Json;
-  readonly error?: unknown;
-  readonly events: EventLog[];
+interface Outcome extends LocalRun {
   /** The CreateTrainingJob request the Train task made (undefined: never reached). */
   readonly job?: Json;
 }
@@ -190,32 +177,13 @@ async function execute(
       return train(request);
     },
   };
-  const machine = new StateMachine(definition as never);
-  const execution = machine.run(input as never, {
-    context: context as never,
-    overrides: {
-      taskResourceLocalHandlers: handlers as never,
-      retryIntervalOverrides: { [TRAIN_STATES.prepare]: 0, [TRAIN_STATES.deliver]: 0 },
-    },
+  const run = await runLocally(definition, input, {
+    handlers,
+    noRetryWait: [TRAIN_STATES.prepare, TRAIN_STATES.deliver],
+    context,
   });
-  const events: EventLog[] = [];
-  const collecting = (async () => {
-    for await (const event of execution.eventLogs) events.push(event);
-  })();
-  try {
-    const output = (await execution.result) as Json;
-    await collecting;
-    return { output, events, job };
-  } catch (error) {
-    await collecting;
-    return { error, events, job };
-  }
+  return { ...run, job };
 }
-
-const entered = (events: EventLog[]) =>
-  events
-    .filter((e): e is Extract<EventLog, { type: 'StateEntered' }> => e.type === 'StateEntered')
-    .map((e) => e.state.name);
 
 function failed(outcome: Outcome): { Error: string; Cause: string } {
   expect(outcome.error).toBeInstanceOf(ExecutionError);

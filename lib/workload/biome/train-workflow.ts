@@ -64,6 +64,7 @@ import { type LogSettings, newLogGroup } from '../../common/logs';
 import { acknowledgePolicyWildcards } from '../../common/nag';
 import { supportsVolumeKmsKey } from '../shared/inference-image';
 import { MODEL_PREFIX } from '../shared/inference';
+import { retryThrottles } from './workflow';
 
 /** State names: the tests drive the synthesized definition by them. */
 export const TRAIN_STATES = {
@@ -210,13 +211,7 @@ export class TrainWorkflow extends Construct {
         retryOnServiceExceptions: true,
         resultPath,
       });
-      task.addRetry({
-        errors: ['Lambda.TooManyRequestsException'],
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 6,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
+      retryThrottles(task);
       return task;
     };
     // The whole execution input goes to Prepare: a missing `model` is the function's BadInput, which

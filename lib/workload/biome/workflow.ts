@@ -24,6 +24,20 @@ export const WORKFLOW_STATES = {
 /** The services the workflow calls (entries of lambda/services.ts). */
 export const WORKFLOW_SERVICES = ['ingest', 'predict'] as const;
 
+/**
+ * Retries a Lambda task the service throttled: throttles are not in LambdaInvoke's default retry list
+ * (its service errors are, with `retryOnServiceExceptions`). Every Biomes workflow's Lambda tasks.
+ */
+export function retryThrottles(task: tasks.LambdaInvoke): void {
+  task.addRetry({
+    errors: ['Lambda.TooManyRequestsException'],
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 6,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+}
+
 export interface BiomeWorkflowProps {
   /** App, environment and biome: names the log group. */
   readonly names: BiomeScope;
@@ -69,14 +83,7 @@ export class BiomeWorkflow extends Construct {
         retryOnServiceExceptions: true,
         resultPath,
       });
-      // Throttles are not in LambdaInvoke's default list; the service errors are.
-      task.addRetry({
-        errors: ['Lambda.TooManyRequestsException'],
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 6,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
+      retryThrottles(task);
       if (props.retryableErrors.length > 0)
         task.addRetry({
           errors: [...props.retryableErrors],

@@ -6,7 +6,8 @@
  * reads the state. Runs with the caller's credentials for the environment's workload account
  * (lambda:InvokeFunction on that one function).
  */
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { askInferenceOwner, OwnerAnswerError } from './inference-owner';
 import { EnvScope } from '../../../lambda/shared/scope';
 import { type BiomesConfig, environmentOf } from '../../config';
 
@@ -42,34 +43,15 @@ export async function wakeInference(
     );
   }
   const functionName = new EnvScope(config.appName, envName).inferenceEndpointFunctionName;
-  let out;
   try {
-    out = await lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        Payload: new TextEncoder().encode(JSON.stringify({ action })),
-      }),
-    );
+    return { functionName, answer: await askInferenceOwner(lambda, functionName, action) };
   } catch (e) {
+    if (e instanceof OwnerAnswerError) throw new WakeError(e.message);
     const err = e as Error;
     throw new WakeError(
       `could not invoke ${functionName} in account ${environment.account} (${config.region}): ${err.name}: ${err.message}; use credentials of that account allowed lambda:InvokeFunction on it`,
     );
   }
-  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
-  if (out.FunctionError) {
-    throw new WakeError(`${functionName} failed: ${text.slice(0, 500)}`);
-  }
-  let answer: unknown;
-  try {
-    answer = JSON.parse(text);
-  } catch {
-    throw new WakeError(`${functionName} answered something that is not JSON: ${text.slice(0, 200)}`);
-  }
-  if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) {
-    throw new WakeError(`${functionName} answered ${text.slice(0, 200)}, not an object`);
-  }
-  return { functionName, answer: answer as Record<string, unknown> };
 }
 
 /** One line for the terminal. */

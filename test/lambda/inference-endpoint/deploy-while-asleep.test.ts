@@ -6,12 +6,7 @@
  * and the trigger reads, the registration, the pointer), SageMaker's endpoint lifecycle (./fakes), and
  * S3 and SageMaker Runtime mocked.
  */
-import type { Server } from 'node:http';
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   CopyObjectCommand,
   GetObjectCommand,
@@ -35,6 +30,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { type Deps as TriggerDeps, processEvent } from '../../../lambda/deploy-trigger/deploy';
+import type { LedgerOnDynalite } from '../../fixtures/ledger-dynalite';
 import { handleEvent, handleIsComplete } from '../../../lambda/inference-endpoint/dispatch';
 import { reconcile } from '../../../lambda/inference-endpoint/reconcile';
 import { WAITING_PK, waitingSk } from '../../../lambda/shared/inference-schedule';
@@ -51,8 +47,7 @@ import {
 } from '../deploy-trigger/fakes';
 import { MONDAY_0700, SATURDAY_0300, SCOPE, TABLE, type World, request, startLedger, world } from './fakes';
 
-let server: Server;
-let client: DynamoDBClient;
+let ledger: LedgerOnDynalite;
 let db: DynamoDBDocumentClient;
 let w: World;
 const s3 = mockClient(S3Client);
@@ -199,7 +194,8 @@ const history = async () =>
 
 beforeEach(async () => {
   // A fresh ledger per test: claims and live records of one must not meet the next.
-  ({ server, db, client } = await startLedger());
+  ledger = await startLedger();
+  db = ledger.db;
   w = world(db, SATURDAY_0300);
   serveS3();
   runtime.reset();
@@ -217,8 +213,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   w.restore();
-  client.destroy();
-  await new Promise((resolve) => server.close(resolve));
+  await ledger.stop();
 });
 
 test('a model published while asleep waits, copied; at the wake it is validated and its pointer moves', async () => {

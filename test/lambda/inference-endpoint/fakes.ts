@@ -2,13 +2,10 @@
  * A small world for the inference endpoint's owner (lambda/inference-endpoint/): SageMaker's endpoint
  * lifecycle as the API Reference describes it (CreateEndpoint -> Creating -> InService, UpdateEndpoint
  * -> Updating -> InService or a rollback, DeleteEndpoint -> Deleting -> gone, a missing endpoint a
- * `ValidationException: Could not find endpoint ...`), SSM parameters, and the ledger on dynalite (a
- * DynamoDB implementation over the wire, so the waiting items' key conditions and conditional deletes
- * are real DynamoDB).
+ * `ValidationException: Could not find endpoint ...`), SSM parameters, and the ledger on dynalite
+ * (test/fixtures/ledger-dynalite.ts: the waiting items' key conditions and conditional deletes are real
+ * DynamoDB).
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   CreateEndpointCommand,
@@ -32,10 +29,9 @@ import {
   type PutParameterCommandInput,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startLedgerOnDynalite } from '../../fixtures/ledger-dynalite';
 import { mockClient } from 'aws-sdk-client-mock';
-import dynalite from 'dynalite';
-import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY } from '../../../lambda/deploy-trigger/ledger-keys';
 import type { Deps } from '../../../lambda/inference-endpoint/deps';
 import type { Settings } from '../../../lambda/inference-endpoint/settings';
 import {
@@ -199,37 +195,8 @@ export class ParameterStore {
   }
 }
 
-/** An in-memory DynamoDB (dynalite) with the ledger's key schema. */
-export async function startLedger(): Promise<{
-  server: Server;
-  db: DynamoDBDocumentClient;
-  client: DynamoDBClient;
-}> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${String(port)}`,
-    region: REGION,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' },
-        { AttributeName: LEDGER_SORT_KEY, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' },
-        { AttributeName: LEDGER_SORT_KEY, KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  return { server, db, client };
-}
+/** The ledger on dynalite (test/fixtures/ledger-dynalite.ts), as the shared stack declares the table. */
+export const startLedger = () => startLedgerOnDynalite(TABLE, REGION);
 
 export interface World {
   readonly sagemaker: SageMakerWorld;

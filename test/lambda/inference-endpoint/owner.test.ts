@@ -3,9 +3,8 @@
  * over SageMaker's endpoint lifecycle (./fakes): what the schedule's reconcile, `npm run wake` and
  * CloudFormation's Create / Update / Delete do to the endpoint and the state parameter.
  */
-import type { Server } from 'node:http';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LedgerOnDynalite } from '../../fixtures/ledger-dynalite';
 import { handleEvent, handleIsComplete } from '../../../lambda/inference-endpoint/dispatch';
 import { reconcile, status, wake } from '../../../lambda/inference-endpoint/reconcile';
 import { settingsFromEnv } from '../../../lambda/inference-endpoint/settings';
@@ -26,17 +25,16 @@ import {
   world,
 } from './fakes';
 
-let server: Server;
-let client: DynamoDBClient;
+let ledger: LedgerOnDynalite;
 let db: DynamoDBDocumentClient;
 let w: World;
 
 beforeAll(async () => {
-  ({ server, db, client } = await startLedger());
+  ledger = await startLedger();
+  db = ledger.db;
 });
 afterAll(async () => {
-  client.destroy();
-  await new Promise((resolve) => server.close(resolve));
+  await ledger.stop();
 });
 afterEach(() => w.restore());
 

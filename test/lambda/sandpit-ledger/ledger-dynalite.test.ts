@@ -5,18 +5,11 @@
  * What the in-memory fake of ./fixtures cannot prove: the index really is sparse, the key conditions and
  * batch requests are valid DynamoDB, and a destroy leaves the index without the biome.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient, ListTagsCommand } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import dynalite from 'dynalite';
+import { type LedgerOnDynalite, startLedgerOnDynalite } from '../../fixtures/ledger-dynalite';
 import {
   LEDGER_PARTITION_KEY,
   LEDGER_SORT_KEY,
@@ -43,60 +36,21 @@ import {
 } from './fixtures';
 
 const TABLE = 'ledger-dynalite';
-let server: Server;
+let ledger: LedgerOnDynalite;
 let client: DynamoDBClient;
 let db: DynamoDBDocumentClient;
 const lambda = mockClient(LambdaClient);
 
 beforeAll(async () => {
-  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${String(port)}`,
-    region: REGION,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' },
-        { AttributeName: LEDGER_SORT_KEY, AttributeType: 'S' },
-        { AttributeName: LIVE_INDEX.partitionKey, AttributeType: 'S' },
-        { AttributeName: LIVE_INDEX.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' },
-        { AttributeName: LEDGER_SORT_KEY, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: LIVE_INDEX.name,
-          KeySchema: [
-            { AttributeName: LIVE_INDEX.partitionKey, KeyType: 'HASH' },
-            { AttributeName: LIVE_INDEX.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
-  await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName: TABLE });
+  ledger = await startLedgerOnDynalite(TABLE, REGION);
+  db = ledger.db;
+  client = ledger.client;
   lambda.on(ListTagsCommand, { Resource: functionArn(INGEST_FN) }).resolves({ Tags: biomeTags('alice-b') });
 });
 
 afterAll(async () => {
   lambda.restore();
-  client.destroy();
-  await new Promise<void>((resolve, reject) => {
-    server.close((e) => {
-      if (e) reject(e);
-      else resolve();
-    });
-  });
+  await ledger.stop();
 });
 
 function deps(now: Date = NOW): Deps {
