@@ -137,6 +137,24 @@ const trainingSchema = z.object({
     .default('ml.m5.large'),
 });
 
+/**
+ * Progressive delivery of the environment's `main` services (lib/workload/biome/service-canary.ts):
+ * CodeDeploy shifts `percent` of alias `live`'s traffic to the new version, waits `bakeMinutes` with
+ * the version's alarms armed, then shifts the rest or rolls back. The same `bakeMinutes` is how long a
+ * model's predict alarms are watched after its pointer moves (README "When a release goes wrong").
+ */
+const canarySchema = z.strictObject({
+  /** Percent of traffic the new version gets during the bake (CodeDeploy accepts 1-99 for a canary). */
+  percent: z.number().int().min(1).max(99),
+  /** Minutes of the bake (CodeDeploy's canary interval; at most 2880, two days). */
+  bakeMinutes: z.number().int().min(1).max(2880),
+});
+
+/** The canary a protected environment gets when its config says nothing (`"canary": false` turns it off). */
+export const DEFAULT_PROTECTED_CANARY = { percent: 10, bakeMinutes: 10 } as const;
+
+export type CanaryConfig = z.infer<typeof canarySchema>;
+
 /** The retention periods CloudWatch Logs accepts (days); lib/common/log-retention.ts maps them to CDK's enum. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -153,6 +171,11 @@ const environmentSchema = z.object({
   inference: inferenceSchema,
   /** Retraining in the environment (models/README.md "Retraining"). */
   training: trainingSchema.default({ instanceType: 'ml.m5.large' }),
+  /**
+   * Canary releases of `main`'s services and the bake of its models. Absent: on with
+   * {@link DEFAULT_PROTECTED_CANARY} where the environment is protected, off elsewhere; `false`: off.
+   */
+  canary: z.union([canarySchema, z.literal(false)]).optional(),
   /** S3 Replication Time Control on the release -> landing rule (99.99% within 15 minutes, extra cost). */
   replicationTimeControl: z.boolean().default(false),
   /** Days that landing objects and old pipeline artifacts are kept. */
@@ -293,7 +316,10 @@ const rawSchema = z
   });
 
 /** One environment: its promotion facts and its values, resolved once. */
-export interface EnvironmentConfig extends EnvironmentDefinition, z.infer<typeof environmentSchema> {
+export interface EnvironmentConfig
+  extends EnvironmentDefinition, Omit<z.infer<typeof environmentSchema>, 'canary'> {
+  /** Resolved: the canary of `main`'s releases, or undefined where releases go live at once. */
+  readonly canary?: CanaryConfig;
   /** The environment's workload account. */
   readonly account: string;
   /** 0-based position in the promotion order. */
@@ -386,13 +412,16 @@ export function parseConfig(raw: unknown): BiomesConfig {
         message: `must be at least 365 in the protected environment "${p.env}": Control Tower's CT.CLOUDWATCH.PR.2 requires a year`,
       });
     }
+    const { canary, ...rest } = values.data;
+    const resolvedCanary = canary ?? (p.protected ? DEFAULT_PROTECTED_CANARY : false);
     environments.push({
       name: p.env,
       approvalBefore: p.approvalBefore,
       protected: p.protected,
       account: c.accounts[p.env] ?? '',
       index,
-      ...values.data,
+      ...rest,
+      ...(resolvedCanary ? { canary: resolvedCanary } : {}),
     });
   });
   if (issues.length > 0) throw new ConfigError(formatIssues(CONFIG_CONTEXT_KEY, issues));

@@ -20,6 +20,8 @@
  * timeout.
  */
 import { randomUUID } from 'node:crypto';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -31,15 +33,7 @@ import { type ArtifactKey, MAINLINE_BIOME, parseArtifactKey } from '../shared/gr
 import { Budget, MIN_STEP_MS, UPDATE_WAIT_SECONDS } from './budget';
 import { accessDeniedReason, httpStatusOf, messageOf, nameOf } from './errors';
 import { type LandingObject, OBJECT_CREATED, parseEvent, unwrapEvent } from './event';
-import {
-  type Claim,
-  type ClaimStatus,
-  type Holder,
-  Ledger,
-  type LedgerTarget,
-  type Outcome,
-  type Retraining,
-} from './ledger';
+import { type Claim, type ClaimStatus, type Holder, Ledger, type Outcome, type Retraining } from './ledger';
 import { type InferenceState, servesModels, unavailableNotice } from '../shared/inference-schedule';
 import {
   EndpointAbsent,
@@ -53,6 +47,17 @@ import {
   validateOnEndpoint,
 } from './model';
 import { type ArtifactTarget, Retryable, Stop } from './outcome';
+import { POLL_MS, lock } from './lease';
+import { isAlarmEvent, refuseBake, restorable, rollBackBakes } from './bake';
+import {
+  type EndOutcome,
+  endCanary,
+  isDeploymentEvent,
+  redeliveryEvent,
+  releasesByCanary,
+  startCanary,
+  waitBehindCanary,
+} from './canary';
 import { readRegistration } from './registrations';
 import { moveLive, prepareService, publishAndCheck, tagCommit } from './service';
 import type { Settings } from './settings';
@@ -68,6 +73,9 @@ export interface Deps {
   readonly ssm: SSMClient;
   readonly db: DynamoDBDocumentClient;
   readonly sagemaker: SageMakerRuntimeClient;
+  /** Canary releases of services (./canary) and the bake alarms of models (./bake). */
+  readonly codedeploy: CodeDeployClient;
+  readonly cloudwatch: CloudWatchClient;
   readonly logger: Log;
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
@@ -92,7 +100,6 @@ export function concernsOwner(outcome: Outcome): outcome is Outcome & { biome: s
   );
 }
 
-const POLL_MS = 2_000;
 /** InvokeEndpoint attempts of the validation while the endpoint answers ModelNotReadyException. */
 export const VALIDATION_ATTEMPTS = 6;
 
@@ -112,6 +119,11 @@ interface Facts {
   retrainedFrom?: string;
   trainingData?: string;
   trainingJob?: string;
+  /** A canary: its CodeDeploy deployment; a refused canary or bake: the alarms in ALARM. */
+  deploymentId?: string;
+  alarms?: readonly string[];
+  /** A baked model: what the deployed reason adds (until when, what watches it, what it goes back to). */
+  bakeNote?: string;
 }
 
 /** The ledger fields of a retrained model; each has the metadata key of the same name. */
@@ -128,6 +140,51 @@ function retraining(valueOf: (field: (typeof RETRAINING_FIELDS)[number]) => stri
       const value = valueOf(field);
       return value ? [[field, value]] : [];
     }),
+  );
+}
+
+/** The named fields of `o` that are set. */
+function optional<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
+  return Object.fromEntries(keys.flatMap((k) => (o[k] === undefined ? [] : [[k, o[k]]]))) as Partial<
+    Pick<T, K>
+  >;
+}
+
+/**
+ * Every event the trigger receives: a landing object ({@link processEvent}), the end of a canary
+ * (CodeDeploy's state change, ./canary) or an alarm going off during a model's bake (./bake).
+ */
+export async function handleEvent(deps: Deps, raw: unknown): Promise<Outcome | readonly Outcome[]> {
+  const event = unwrapEvent(raw);
+  if (!isDeploymentEvent(event) && !isAlarmEvent(event)) return processEvent(deps, raw);
+  const ledger = new Ledger(deps.db, deps.settings.ledgerTable);
+  const budget = new Budget(deps.remainingMs);
+  const holder: Holder = { owner: deps.owner, token: `${deps.owner}:${randomUUID()}` };
+  const startedAt = deps.now().toISOString();
+  const eventId =
+    typeof event === 'object' && event !== null && 'id' in event && typeof event.id === 'string'
+      ? event.id
+      : 'unknown';
+  deps.logger.resetKeys();
+  const finish = async (o: EndOutcome): Promise<Outcome> => {
+    const finishedAt = deps.now();
+    const outcome: Outcome = { ...o, eventId, startedAt, finishedAt: finishedAt.toISOString() };
+    await ledger.record(outcome, finishedAt);
+    const log = ['deployed', 'skipped'].includes(outcome.status) ? deps.logger.info : deps.logger.warn;
+    log.call(deps.logger, `${outcome.status}: ${outcome.reason}`, { outcome });
+    return outcome;
+  };
+  if (isAlarmEvent(event)) return rollBackBakes({ ...deps, finish }, ledger, budget, holder, event);
+  return endCanary(
+    {
+      ...deps,
+      finish,
+      redeliver: (delivery, id) => processEvent(deps, redeliveryEvent(delivery, id, deps.now())),
+    },
+    ledger,
+    budget,
+    holder,
+    event,
   );
 }
 
@@ -218,7 +275,7 @@ export async function processEvent(deps: Deps, raw: unknown): Promise<Outcome> {
       ...who,
       ...facts,
       status: 'deployed',
-      reason: `${artifact.kind} "${artifact.name}" of biome "${artifact.biome}" is live at ${artifact.sha}${artifact.kind === 'service' ? ` (version ${facts.deployedRef})` : ` (TargetModel ${facts.deployedRef})`}`,
+      reason: `${artifact.kind} "${artifact.name}" of biome "${artifact.biome}" is live at ${artifact.sha}${artifact.kind === 'service' ? ` (version ${facts.deployedRef})` : ` (TargetModel ${facts.deployedRef})`}${facts.bakeNote ? `; ${facts.bakeNote}` : ''}`,
     });
     released = outcome.status;
     return outcome;
@@ -317,6 +374,13 @@ async function deploy(
   await lock(deps, entry, budget, holder);
   try {
     const { live, pending } = await entry.live();
+    const delivery = {
+      bucket: obj.bucket,
+      key: obj.key,
+      versionId: obj.versionId,
+      sha: artifact.sha,
+      publishedAt,
+    };
     facts.previousSha = live?.sha;
     if (live && live.publishedAt >= publishedAt) {
       throw Stop.skipped(
@@ -356,11 +420,33 @@ async function deploy(
     let deployedRef: string;
     if (found.kind === 'service') {
       const reg = found.registration;
+      // A canary of the name still running: this newer publication supersedes it and waits (./canary).
+      const behind = releasesByCanary(reg)
+        ? await waitBehindCanary(deps, entry, delivery, facts.previousSha)
+        : undefined;
+      if (behind) throw behind;
       const prepared = await prepareService(deps.lambda, reg, target);
       const version = await publishAndCheck(deps.lambda, reg, prepared, target, {
         maxWaitSeconds: UPDATE_WAIT_SECONDS,
         budget,
       });
+      if (releasesByCanary(reg)) {
+        // CodeDeploy moves the alias; its end event records deployed or rolled-back (./canary).
+        throw await startCanary(
+          deps,
+          entry,
+          {
+            registration: reg,
+            prepared,
+            version,
+            target,
+            publishedAt,
+            ...optional(facts, 'previousSha', 'sbomKey'),
+          },
+          markPending,
+          facts,
+        );
+      }
       await markPending();
       await moveLive(deps.lambda, prepared, version, target);
       facts.liveMoved = true;
@@ -409,6 +495,12 @@ async function deploy(
         if (e instanceof EndpointAbsent) throw await wait(e.message, state);
         throw e;
       }
+      // Baked (./bake): only with a model to go back to, and never while its alarms already fire.
+      const bake = reg.bake && live ? reg.bake : undefined;
+      if (bake) {
+        const refused = await refuseBake(deps.cloudwatch, bake, artifact.name, facts.previousSha, facts);
+        if (refused) throw refused;
+      }
       await markPending();
       await movePointer(deps.ssm, reg, target);
       facts.liveMoved = true;
@@ -428,6 +520,26 @@ async function deploy(
     });
     if (!moved) {
       throw new Error('the live record moved to a newer publication while this deploy held the lease');
+    }
+    if (found.kind === 'model' && found.registration.bake && live) {
+      const { bake, pointerParameter } = found.registration;
+      const until = new Date(deps.now().getTime() + bake.minutes * 60_000).toISOString();
+      try {
+        await entry.startBake({
+          name: artifact.name,
+          key: obj.key,
+          sha: artifact.sha,
+          until,
+          alarms: bake.alarms,
+          pointerParameter,
+          previous: restorable(live),
+        });
+        facts.bakeNote = `baking until ${until}: alarm ${bake.alarms.join(' or ')} moves it back to ${live.deployedRef} (commit ${live.sha})`;
+      } catch (e) {
+        // Live is right; only the automatic rollback is lost, and the reason says so.
+        deps.logger.error('could not record the bake', { error: e });
+        facts.bakeNote = `its bake could not be recorded (${nameOf(e)}), so no alarm rolls it back automatically; roll back by hand (npm run rollback) if ${bake.alarms.join(' or ')} fires`;
+      }
     }
     try {
       await entry.clearPending(pendingMove, deps.now());
@@ -486,25 +598,6 @@ async function waitForEndpoint(
     `${why}: the model is copied and waits; it is validated and its pointer moves once the endpoint is in service again (${unavailableNotice(state, deps.settings.scope.env) ?? 'its owner checks every 5 minutes and creates it when it should be awake'})`,
     previousSha,
   );
-}
-
-/**
- * Takes the per-name lease, waiting for another deploy of the name for as long as this invocation's
- * budget allows: a legitimate holder may keep it for a whole invocation, and a fixed short wait would
- * spend Lambda's attempts while it runs and send a newer publication to the dead-letter queue.
- */
-async function lock(deps: Deps, entry: LedgerTarget, budget: Budget, holder: Holder): Promise<void> {
-  const { kind, name, biome } = entry.ref;
-  const started = deps.now().getTime();
-  const deadline = budget.waitDeadline(`waiting for the lease of ${kind} "${name}"`, started);
-  while (!(await entry.lock(holder, deps.now(), deps.settings.leaseSeconds))) {
-    if (deps.now().getTime() >= deadline) {
-      throw new Retryable(
-        `another deploy of ${kind} "${name}" in biome "${biome}" held the lease for ${Math.round((deps.now().getTime() - started) / 1000)} s, all this invocation had left; retried by Lambda, when the holder has finished or its lease has run out`,
-      );
-    }
-    await deps.sleep(POLL_MS);
-  }
 }
 
 /** What {@link inspect} found out about a landing object. */

@@ -100,3 +100,42 @@ export function parseEvent(raw: unknown): EventParse {
     object: { eventId: id, bucket: detail.bucket.name, key, versionId, identity },
   };
 }
+
+/** A key as S3 writes it into events: URL-encoded per path segment, a space as `+` (docs/design.md "AWS facts"). */
+export function encodeS3EventKey(key: string): string {
+  return key
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/%20/g, '+'))
+    .join('/');
+}
+
+/**
+ * The EventBridge S3 `Object Created` event of a publication delivered again (one that waited for the
+ * inference endpoint, or for a canary to end): the shape {@link parseEvent} reads, with the same
+ * version id, so it claims the same delivery its first event released `retryable`.
+ */
+export function objectCreatedEvent(
+  item: { readonly bucket: string; readonly key: string; readonly versionId?: string },
+  id: string,
+  now: Date,
+  reason: string,
+): Record<string, unknown> {
+  return {
+    version: '0',
+    id,
+    'detail-type': OBJECT_CREATED,
+    source: 'aws.s3',
+    time: now.toISOString(),
+    resources: [`arn:aws:s3:::${item.bucket}`],
+    detail: {
+      version: '0',
+      bucket: { name: item.bucket },
+      object: {
+        key: encodeS3EventKey(item.key),
+        ...(item.versionId !== undefined ? { 'version-id': item.versionId } : {}),
+      },
+      // Not S3's own reason: says where the event came from in the trigger's logs.
+      reason,
+    },
+  };
+}

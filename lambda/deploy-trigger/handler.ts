@@ -1,7 +1,10 @@
 /**
- * Deploy trigger: EventBridge `Object Created` on the landing bucket -> deploy or record why not.
+ * Deploy trigger: EventBridge `Object Created` on the landing bucket -> deploy or record why not; a
+ * canary's end (CodeDeploy) or an alarm during a model's bake -> record it, roll back where it says.
  * Thin wiring: settings and clients are built once per execution environment; the work is in ./deploy.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -11,7 +14,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { type Deps, processEvent } from './deploy';
+import { type Deps, handleEvent } from './deploy';
 import type { Outcome } from './ledger';
 import { settingsFromEnv } from './settings';
 import { OWNER_NOTICE_ATTRIBUTE } from '../shared/sandpit';
@@ -26,6 +29,8 @@ const clients = {
     marshallOptions: { removeUndefinedValues: true },
   }),
   sagemaker: new SageMakerRuntimeClient({}),
+  codedeploy: new CodeDeployClient({}),
+  cloudwatch: new CloudWatchClient({}),
 };
 const sns = settings.ownersTopicArn ? new SNSClient({}) : undefined;
 const notifyOwner =
@@ -43,7 +48,7 @@ const notifyOwner =
     : undefined;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function handler(event: unknown, context: Context): Promise<Outcome> {
+export async function handler(event: unknown, context: Context): Promise<Outcome | readonly Outcome[]> {
   logger.addContext(context);
   const deps: Deps = {
     ...clients,
@@ -56,5 +61,5 @@ export async function handler(event: unknown, context: Context): Promise<Outcome
     remainingMs: () => context.getRemainingTimeInMillis(),
     ...(notifyOwner ? { notifyOwner } : {}),
   };
-  return processEvent(deps, event);
+  return handleEvent(deps, event);
 }

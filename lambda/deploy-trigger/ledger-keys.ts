@@ -11,6 +11,8 @@
  * | `BIOME#<biome>`  | `PENDING#<kind>#<name>`                        | newest move of live started: sha, publishedAt, key, since; recordedAt once live records it |
  * | `BIOME#<biome>`  | `HISTORY#<kind>#<name>#<recordedAt>#<eventId>` | one outcome: status, reason, sha, previousSha, times, key |
  * | `BIOME#<biome>`  | `LOCK#<kind>#<name>`                           | lease held while one invocation deploys that name: owner, token, expiresAt |
+ * | `BIOME#<biome>`  | `CANARY#service#<name>`                        | the service's CodeDeploy canary: status, deploymentId, version, alarms; `next`, the newest publication waiting for it to end; `lastDeploymentId` once ended |
+ * | `BIOME#<biome>`  | `BAKE#model#<name>`                            | a model's bake after its pointer moved: the live record it replaced, alarms, until |
  * | `OBJECT#<key>`   | `DELIVERY#<version id or etag>`                | idempotency claim of one landing object version: status, owner, token |
  * | `UNPARSED`       | `HISTORY#<recordedAt>#<eventId>`               | outcome of an event whose key names no biome     |
  * | `BIOME#<biome>`  | `SANDPIT`                                      | a sandpit's owner, lifetime, last deploy, status (lambda/shared/sandpit.ts SandpitRecord) |
@@ -82,6 +84,9 @@ export const sk: {
   readonly sandpit: string;
   readonly sandpitHistory: (at: string, eventId: string) => string;
   readonly livePrefix: string;
+  readonly canary: (kind: ArtifactKind, name: string) => string;
+  readonly bake: (kind: ArtifactKind, name: string) => string;
+  readonly bakePrefix: string;
 } = {
   live: (kind: ArtifactKind, name: string) => `LIVE#${kind}#${name}`,
   lock: (kind: ArtifactKind, name: string) => `LOCK#${kind}#${name}`,
@@ -97,4 +102,8 @@ export const sk: {
   sandpitHistory: (at: string, eventId: string) => `HISTORY#sandpit#${at}#${eventId}`,
   /** Prefix of every live record of a biome. */
   livePrefix: 'LIVE#',
+  canary: (kind: ArtifactKind, name: string) => `CANARY#${kind}#${name}`,
+  bake: (kind: ArtifactKind, name: string) => `${sk.bakePrefix}${kind}#${name}`,
+  /** Prefix of every bake of a biome (the alarm handler's one query). */
+  bakePrefix: 'BAKE#',
 };

@@ -5,9 +5,11 @@
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -28,7 +30,7 @@ import {
  * `waiting`: a model published while the environment's inference endpoint sleeps; it is copied and
  * waits (a WAITING_PK item) until the endpoint is in service again, when its owner delivers it anew.
  */
-export type Status = 'deployed' | 'skipped' | 'rejected' | 'failed' | 'waiting';
+export type Status = 'deployed' | 'skipped' | 'rejected' | 'failed' | 'waiting' | 'canary' | 'rolled-back';
 
 /**
  * Where a retrained model came from (the retraining metadata of its landing object,
@@ -70,6 +72,13 @@ export interface Outcome extends Retraining {
    * and what was in it" is one lookup.
    */
   readonly sbomKey?: string;
+  /**
+   * A canary or bake that ended `rolled-back` because alarms fired (or a canary refused because one was
+   * already in ALARM): their names.
+   */
+  readonly alarms?: readonly string[];
+  /** A canary: its CodeDeploy deployment. */
+  readonly deploymentId?: string;
   readonly startedAt: string;
   readonly finishedAt: string;
   /**
@@ -104,6 +113,61 @@ export interface PendingLive {
   readonly publishedAt: string;
   readonly key: string;
   readonly since: string;
+}
+
+/** A landing object version, enough to deliver it to the trigger again (a synthetic `Object Created`). */
+export interface Delivery {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+  readonly sha: string;
+  readonly publishedAt: string;
+}
+
+/**
+ * A service's canary (`CANARY#service#<name>`): `starting` from just before CreateDeployment until its
+ * id is recorded, then `running` until CodeDeploy reports the end. Ended, only `lastDeploymentId` and
+ * a waiting `next` stay.
+ */
+export interface CanaryRecord {
+  readonly status?: 'starting' | 'running';
+  readonly deploymentId?: string;
+  readonly key?: string;
+  readonly sha?: string;
+  readonly publishedAt?: string;
+  /** The published version CodeDeploy shifts to, and the one it shifts from. */
+  readonly version?: string;
+  readonly previousVersion?: string;
+  readonly previousSha?: string;
+  readonly functionArn?: string;
+  readonly alarms?: readonly string[];
+  readonly sbomKey?: string;
+  readonly since?: string;
+  /** A newer publication superseded this canary: the trigger asked CodeDeploy to stop it. */
+  readonly stopRequested?: boolean;
+  readonly lastDeploymentId?: string;
+  /** The newest publication that arrived during the canary: deployed when it ends. */
+  readonly next?: Delivery;
+}
+
+/** A canary being started (what {@link LedgerTarget.startCanary} writes). */
+export type StartingCanary = Required<
+  Pick<CanaryRecord, 'key' | 'sha' | 'publishedAt' | 'version' | 'functionArn' | 'alarms' | 'since'>
+> &
+  Pick<CanaryRecord, 'previousVersion' | 'previousSha' | 'sbomKey'>;
+
+/** A model's bake (`BAKE#model#<name>`): what to put back if one of `alarms` fires before `until`. */
+export interface BakeRecord {
+  readonly name: string;
+  /** The live record's key that is baking; a rollback happens only while it is still live. */
+  readonly key: string;
+  readonly sha: string;
+  readonly until: string;
+  readonly alarms: readonly string[];
+  /** The model's pointer parameter (its registration's), which a rollback writes back. */
+  readonly pointerParameter: string;
+  /** The live record it replaced: what a rollback restores (pointer and record). */
+  readonly previous: LiveRecord;
 }
 
 /** One name's recorded live record, and a move of live that was started but not recorded yet. */
@@ -164,6 +228,8 @@ export type TargetOutcome = Omit<Outcome, keyof TargetRef>;
 
 /** Placeholder of the partition key attribute in expressions (its name is {@link LEDGER_PARTITION_KEY}). */
 const PK = '#pk';
+/** Placeholder of the sort key attribute in expressions. */
+const SK = '#sk';
 
 export class Ledger {
   constructor(
@@ -174,6 +240,28 @@ export class Ledger {
   /** The per-target operations (lease, live state, pending marker, live record, history) of one target. */
   target(ref: TargetRef): LedgerTarget {
     return new LedgerTarget(this.db, this.table, ref);
+  }
+
+  /** Every bake of `biome`'s models (the alarm handler's one query). */
+  async bakes(biome: string): Promise<BakeRecord[]> {
+    const found: BakeRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: `${PK} = :pk AND begins_with(${SK}, :prefix)`,
+          ExpressionAttributeNames: { [PK]: LEDGER_PARTITION_KEY, [SK]: LEDGER_SORT_KEY },
+          ExpressionAttributeValues: { ':pk': pk.biome(biome), ':prefix': sk.bakePrefix },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      // Items of this table, written by LedgerTarget.startBake.
+      for (const item of out.Items ?? []) found.push(item as BakeRecord);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return found;
   }
 
   /**
@@ -482,6 +570,213 @@ export class LedgerTarget {
     }
   }
 
+  /** The service's canary record (active, or what an ended one left), read consistently. */
+  async canary(): Promise<CanaryRecord | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: this.key(sk.canary), ConsistentRead: true }),
+    );
+    return out.Item as CanaryRecord | undefined;
+  }
+
+  /**
+   * Records a canary about to start (status `starting`), before CreateDeployment, so a crash after
+   * CodeDeploy accepted it still leaves the ledger knowing which publication it shifts. Only when no
+   * canary is active, or the active one is this same publication (a retry), or a `starting` one older
+   * than `staleBefore` (its invocation died before CodeDeploy answered). False otherwise. Keeps a
+   * waiting `next` only if it is newer than this publication.
+   */
+  async startCanary(canary: StartingCanary, staleBefore: string): Promise<boolean> {
+    const fields = stripUndefined({ ...canary, status: 'starting' });
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':starting': 'starting', ':stale': staleBefore };
+    const sets = Object.entries(fields).map(([field, value], i) => {
+      names[`#f${i}`] = field;
+      values[`:f${i}`] = Array.isArray(value) ? [...(value as unknown[])] : value;
+      return `#f${i} = :f${i}`;
+    });
+    const optional = (['previousVersion', 'previousSha', 'sbomKey'] as const).filter(
+      (f) => canary[f] === undefined,
+    );
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(sk.canary),
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${['deploymentId', 'stopRequested', ...optional].join(', ')}`,
+          ConditionExpression:
+            'attribute_not_exists(#status) OR #key = :key OR (#status = :starting AND since < :stale)',
+          ExpressionAttributeNames: { ...names, '#status': 'status', '#key': 'key' },
+          ExpressionAttributeValues: { ...values, ':key': canary.key },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Records the deployment CodeDeploy started for the `starting` canary of `key`. */
+  async canaryRunning(key: string, deploymentId: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.key(sk.canary),
+        UpdateExpression: 'SET #status = :running, deploymentId = :id',
+        ConditionExpression: '#key = :key',
+        ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
+        ExpressionAttributeValues: { ':running': 'running', ':id': deploymentId, ':key': key },
+      }),
+    );
+  }
+
+  /** Forgets a `starting` canary of `key` that CodeDeploy refused (nothing was shifted). */
+  async abandonCanary(key: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(sk.canary),
+          UpdateExpression: `REMOVE ${ACTIVE_CANARY_FIELDS}`,
+          ConditionExpression: '#key = :key AND #status = :starting',
+          ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
+          ExpressionAttributeValues: { ':starting': 'starting', ':key': key },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+
+  /**
+   * Puts `next` behind the active canary (forward-only: only a newer publication replaces a waiting
+   * one) and marks the canary superseded. False when no canary is active any more or a newer
+   * publication already waits; the caller reads the record again to tell which.
+   */
+  async queueBehindCanary(next: Delivery): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(sk.canary),
+          UpdateExpression: 'SET #next = :next, stopRequested = :true',
+          ConditionExpression:
+            'attribute_exists(#status) AND (attribute_not_exists(#next) OR #next.publishedAt < :new OR (#next.publishedAt = :new AND #next.#key = :key))',
+          ExpressionAttributeNames: { '#status': 'status', '#next': 'next', '#key': 'key' },
+          ExpressionAttributeValues: {
+            ':next': stripUndefined(next),
+            ':true': true,
+            ':new': next.publishedAt,
+            ':key': next.key,
+          },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * Ends the canary of `deploymentId` (or the `starting` one of `key` whose id was never recorded):
+   * clears the active fields, keeps `next`, remembers the id so a duplicate end event is recognised.
+   * False when that canary already ended (a duplicate event).
+   */
+  async endCanary(deploymentId: string, key: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(sk.canary),
+          UpdateExpression: `SET lastDeploymentId = :id REMOVE ${ACTIVE_CANARY_FIELDS}`,
+          ConditionExpression:
+            'deploymentId = :id OR (#status = :starting AND attribute_not_exists(deploymentId) AND #key = :key)',
+          ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
+          ExpressionAttributeValues: { ':id': deploymentId, ':starting': 'starting', ':key': key },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Drops the waiting `next` once it was delivered again (only that publication, never a newer one). */
+  async dropNext(next: Delivery): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(sk.canary),
+          UpdateExpression: 'REMOVE #next',
+          ConditionExpression: '#next.#key = :key AND #next.publishedAt = :new',
+          ExpressionAttributeNames: { '#next': 'next', '#key': 'key' },
+          ExpressionAttributeValues: { ':key': next.key, ':new': next.publishedAt },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+
+  /** Starts (or replaces) the model's bake. */
+  async startBake(bake: BakeRecord): Promise<void> {
+    await this.db.send(
+      new PutCommand({ TableName: this.table, Item: { ...this.key(sk.bake), ...stripUndefined(bake) } }),
+    );
+  }
+
+  /** Ends the bake of `key` (a rollback, or a newer publication live); a newer bake is left alone. */
+  async endBake(key: string): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: this.key(sk.bake),
+          ConditionExpression: '#key = :key',
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':key': key },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+
+  /**
+   * Puts `record` (the one a bake replaced) back as the live record, only while `bakedKey` is still
+   * live: the one write that moves the live record backwards in publication time, and only for a
+   * rollback by alarm. False when something newer went live meanwhile.
+   */
+  async restoreLive(record: LiveRecord, bakedKey: string): Promise<boolean> {
+    const { biome, kind, name } = this.ref;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...this.key(sk.live),
+            biome,
+            kind,
+            name,
+            source: 'pipeline',
+            ...stripUndefined(record),
+            ...liveIndexKeys(biome, kind, name),
+          },
+          ConditionExpression: '#key = :baked',
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':baked': bakedKey },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
   /** Appends one outcome of this target to its history (sorted by time under the target's prefix). */
   async record(outcome: TargetOutcome, recordedAt: Date): Promise<void> {
     const at = recordedAt.toISOString();
@@ -501,6 +796,10 @@ export class LedgerTarget {
     );
   }
 }
+
+/** What an ended canary no longer has (its `next` and `lastDeploymentId` stay). */
+const ACTIVE_CANARY_FIELDS =
+  '#status, deploymentId, #key, sha, publishedAt, version, functionArn, alarms, since, previousVersion, previousSha, sbomKey, stopRequested';
 
 function deliveryKey(key: string, identity: string): LedgerKey {
   return ledgerKey(pk.object(key), sk.delivery(identity));

@@ -45,6 +45,14 @@ export class Stop extends Error {
     return new Stop('waiting', reason, previousSha);
   }
 
+  /**
+   * A service whose CodeDeploy canary started: not an ending of the publication (its deployment-state
+   * event records `deployed` or `rolled-back`), but the end of this delivery: a duplicate is skipped.
+   */
+  static canary(reason: string, previousSha?: string): Stop {
+    return new Stop('canary', reason, previousSha);
+  }
+
   /** A failure that retrying cannot fix; `live` stays where it was. */
   static failed(reason: string, previousSha?: string): Stop {
     return new Stop('failed', reason, previousSha);

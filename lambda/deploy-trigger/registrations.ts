@@ -17,12 +17,27 @@ const serviceSchema = z.object({
   functionName: z.string().check(z.minLength(1)),
   alias: z.literal(LIVE_ALIAS),
   smokeCheck: z.optional(z.object({ payload: z.record(z.string(), z.unknown()) })),
+  canary: z.optional(
+    z.object({
+      application: z.string().check(z.minLength(1)),
+      deploymentGroup: z.string().check(z.minLength(1)),
+      alarms: z.array(z.string().check(z.minLength(1))).check(z.minLength(1), z.maxLength(10)),
+      percent: z.number().check(z.int(), z.minimum(1), z.maximum(99)),
+      bakeMinutes: z.number().check(z.int(), z.positive()),
+    }),
+  ),
 });
 
 // Not strict: a registration written before the validation replaced the warm-up still holds a
 // `warmUp` key; it parses, and the key is dropped (every model is validated on the endpoint now).
 const modelSchema = z.object({
   pointerParameter: z.string().check(z.minLength(1)),
+  bake: z.optional(
+    z.object({
+      minutes: z.number().check(z.int(), z.positive()),
+      alarms: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+    }),
+  ),
 });
 
 /** What a biome registered for one name: a service or a model, told apart by `kind`. */

@@ -11,8 +11,8 @@ import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { DeleteCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY } from '../deploy-trigger/ledger-keys';
-import { OBJECT_CREATED } from '../deploy-trigger/event';
-import { WAITING_PK, type WaitingDeploy } from '../shared/inference-schedule';
+import { objectCreatedEvent } from '../deploy-trigger/event';
+import { WAITING_PK } from '../shared/inference-schedule';
 import { issueLines } from '../shared/issues';
 import type { Deps } from './deps';
 
@@ -27,40 +27,6 @@ const waitingItemSchema = z.object({
   publishedAt: z.string(),
   waitingSince: z.optional(z.string()),
 });
-
-/** A key as S3 writes it into events: URL-encoded per path segment, a space as `+` (docs/design.md "AWS facts"). */
-export function encodeS3EventKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/%20/g, '+'))
-    .join('/');
-}
-
-/** The EventBridge S3 `Object Created` event of one waiting publication. */
-export function objectCreatedEvent(
-  item: Pick<WaitingDeploy, 'bucket' | 'key' | 'versionId'>,
-  id: string,
-  now: Date,
-): Record<string, unknown> {
-  return {
-    version: '0',
-    id,
-    'detail-type': OBJECT_CREATED,
-    source: 'aws.s3',
-    time: now.toISOString(),
-    resources: [`arn:aws:s3:::${item.bucket}`],
-    detail: {
-      version: '0',
-      bucket: { name: item.bucket },
-      object: {
-        key: encodeS3EventKey(item.key),
-        ...(item.versionId !== undefined ? { 'version-id': item.versionId } : {}),
-      },
-      // Not S3's own reason: says where the event came from in the trigger's logs.
-      reason: 'InferenceEndpointAwake',
-    },
-  };
-}
 
 export interface Delivery {
   /** Items sent to the deploy trigger (and deleted, or kept because a newer one replaced them). */
@@ -106,7 +72,7 @@ export async function deliverWaiting(deps: Deps): Promise<Delivery> {
           new InvokeCommand({
             FunctionName: settings.deployTrigger,
             InvocationType: 'Event',
-            Payload: Buffer.from(JSON.stringify(objectCreatedEvent(item, id, deps.now()))),
+            Payload: Buffer.from(JSON.stringify(objectCreatedEvent(item, id, deps.now(), 'InferenceEndpointAwake'))),
           }),
         );
       } catch (e) {

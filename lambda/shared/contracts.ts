@@ -45,12 +45,34 @@ export interface ServiceRegistration {
   readonly alias: string;
   /** Payload the trigger invokes the new version with; the version passes when it returns `{ "ok": true }`. Absent: no smoke check. */
   readonly smokeCheck?: { readonly payload: Record<string, unknown> };
+  /**
+   * Present where the environment releases `main` by canary (lib/workload/biome/service-canary.ts):
+   * the trigger starts a CodeDeploy deployment of the alias in this group instead of moving it, after
+   * checking that none of `alarms` (the group's, on the alias's errors and throttles) is in ALARM.
+   */
+  readonly canary?: CanaryRegistration;
+}
+
+/** The CodeDeploy deployment group that shifts a service's alias `live`, and the alarms that stop it. */
+export interface CanaryRegistration {
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly alarms: readonly string[];
+  /** The share of traffic the new version gets during the bake, and the bake (minutes), for the ledger's reasons. */
+  readonly percent: number;
+  readonly bakeMinutes: number;
 }
 
 /** Registered by a biome for each model; read by the deploy trigger. */
 export interface ModelRegistration {
   /** SSM parameter holding the biome's live TargetModel for this model. */
   readonly pointerParameter: string;
+  /**
+   * Present where the environment bakes `main`'s models: for `minutes` after the pointer moves, any of
+   * `alarms` (the errors alarms of the services that serve the model) going to ALARM moves the pointer
+   * back to the previous model (lambda/deploy-trigger/bake.ts).
+   */
+  readonly bake?: { readonly minutes: number; readonly alarms: readonly string[] };
 }
 
 /** The smoke-check event every microservice understands, and what it answers. */

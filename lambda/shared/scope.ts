@@ -29,6 +29,8 @@ export const SHARED_PARAMETER_LEAVES = {
 
   /** ARN of the environment's logs key: every log group of the environment is encrypted with it. */
   logsKeyArn: 'logs/key-arn',
+  /** ARN of the environment's alerts topic: the action of every alarm a biome stack creates (CT.CLOUDWATCH.PR.1). */
+  alertsTopicArn: 'alerts/topic-arn',
   /** Only where sandpits live: the shared biome database provider (sandpit stacks hold no master-secret role). */
   sandpitDatabaseToken: 'sandpits/database-service-token',
   /** Only where sandpits live: the ledger recorder a sandpit stack reports its CDK deploys to. */
@@ -217,6 +219,27 @@ export class BiomeScope {
   /** `/<app>/<env>/<biome>/model-pointers/<name>`: the TargetModel live for that model (or `none`). */
   modelPointer(model: string): string {
     return `${this.parameterRoot}/model-pointers/${model}`;
+  }
+
+  /**
+   * The CodeDeploy application of the biome's canary releases (`main` of an environment with a
+   * canary): the stack's name, so the deploy trigger's IAM and its EventBridge rule name it exactly.
+   */
+  get releaseApplicationName(): string {
+    return this.stackName;
+  }
+
+  /**
+   * The alarm on a service's alias `live` that stops its canary (`errors` or `throttles`):
+   * `<app>-<env>-<biome>-<service>-<metric>`, so one prefix ({@link alarmPrefix}) fences them.
+   */
+  serviceAlarmName(service: string, metric: 'errors' | 'throttles'): string {
+    return `${this.alarmPrefix}${service}-${metric}`;
+  }
+
+  /** The prefix of every alarm the biome's releases watch. */
+  get alarmPrefix(): string {
+    return `${this.stackName}-`;
   }
 
   /** `/<app>/<env>/<biome>/workflow-arn`: the biome's workflow, for the release's integration test. */

@@ -8,7 +8,7 @@ import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY, pk, sk } from '../../../lambda/d
 import type { ArtifactKind } from '../../../lambda/shared/grammar';
 import type { LedgerReader, LiveView, OutcomeView } from './verify';
 
-const STATUSES = new Set(['deployed', 'skipped', 'rejected', 'failed', 'waiting']);
+const STATUSES = new Set(['deployed', 'skipped', 'rejected', 'failed', 'waiting', 'canary', 'rolled-back']);
 
 function str(item: Record<string, unknown>, key: string): string {
   const v = item[key];

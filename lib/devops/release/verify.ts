@@ -40,7 +40,7 @@ export interface LiveView {
 /** One recorded outcome of an event for the release's commit (the fields verify reads). */
 export interface OutcomeView {
   /** `waiting`: a model that waits for the environment's sleeping inference endpoint. */
-  readonly status: 'deployed' | 'skipped' | 'rejected' | 'failed' | 'waiting';
+  readonly status: 'deployed' | 'skipped' | 'rejected' | 'failed' | 'waiting' | 'canary' | 'rolled-back';
   readonly reason: string;
   readonly recordedAt: string;
   /** A failure the deploy trigger retries (Lambda's retries, then the dead-letter queue). */
@@ -123,8 +123,16 @@ async function stateOf(ledger: LedgerReader, biome: string, sha: string, a: Rele
         `${label(a)} of ${sha} was live, but ${live?.sha ?? 'another commit'} is live now. ${superseded}`,
       );
     case 'waiting':
-      // Not an ending: the endpoint's owner delivers it again once the endpoint is in service.
-      return { done: false, why: `${label(a)}: ${last.reason}`, waitsForInference: true };
+      // Not an ending: the endpoint's owner (a model), or the end of a running canary (a service),
+      // delivers it again.
+      return { done: false, why: `${label(a)}: ${last.reason}`, waitsForInference: a.kind === 'model' };
+    case 'canary':
+      // Not an ending: CodeDeploy's end of the canary records deployed or rolled-back.
+      return { done: false, why: `${label(a)}: ${last.reason}` };
+    case 'rolled-back':
+      throw new VerifyError(
+        `${label(a)} of ${sha} was rolled back: ${last.reason}. What ran before is live again; fix the cause and push a new commit`,
+      );
     case 'failed':
       if (!last.retrying) throw new VerifyError(`${label(a)} of ${sha} failed to deploy: ${last.reason}`);
       return { done: false, why: `${label(a)}: the deploy trigger retries after "${last.reason}"` };

@@ -27,6 +27,7 @@ import { biomeFunctions, checkServiceRegistry, retryableErrors } from './service
 import { BiomeWorkflow, WORKFLOW_SERVICES } from './workflow';
 import { ReleaseVerifier } from './release-verifier';
 import { SandpitRecord } from './sandpit-record';
+import { ReleaseCanary } from './service-canary';
 import { verifyProjectRoleArn } from '../../naming';
 
 export interface BiomeStackProps extends StackProps {
@@ -57,6 +58,26 @@ export interface SandpitProps {
   readonly dirty: boolean;
 }
 
+/**
+ * What watches each model after its pointer moves: the errors alarms (lib/workload/biome/service-canary.ts)
+ * of the services that declare the model; a model no service declares has nothing to watch, so no bake.
+ */
+export function modelBakes(
+  registry: ServiceRegistry,
+  models: readonly string[],
+  names: BiomeScope,
+  minutes: number,
+): Record<string, { minutes: number; alarms: string[] }> {
+  return Object.fromEntries(
+    models.flatMap((model) => {
+      const alarms = Object.entries(registry)
+        .filter(([, d]) => d.models?.includes(model))
+        .map(([service]) => names.serviceAlarmName(service, 'errors'));
+      return alarms.length > 0 ? [[model, { minutes, alarms }]] : [];
+    }),
+  );
+}
+
 /** One per biome: cheap, serverless, and destroyed without a trace. */
 export class BiomeStack extends Stack {
   /** Lambda folders (under lambda/) a biome stack with `services` bundles. */
@@ -73,6 +94,8 @@ export class BiomeStack extends Stack {
   readonly train?: TrainWorkflow;
   /** A sandpit's ledger record and owner subscription. */
   readonly sandpit?: SandpitRecord;
+  /** CodeDeploy canaries of the services (and the alarms that also bake models): `main` of a canary environment. */
+  readonly canary?: ReleaseCanary;
   /** The read-and-verify role of the release pipeline: in each environment's `main` only. */
   readonly releaseVerifier?: ReleaseVerifier;
 
@@ -125,8 +148,20 @@ export class BiomeStack extends Stack {
       modelBucketName: () => shared('modelBucketName'),
       modelPrefix: () => shared('modelPrefix'),
       models,
+      ...(biome === MAINLINE_BIOME && environment.canary
+        ? { bake: modelBakes(registry, models, names, environment.canary.bakeMinutes) }
+        : {}),
     });
 
+    // Progressive delivery of `main` where the environment asks for it (README "When a release goes wrong").
+    this.canary =
+      biome === MAINLINE_BIOME && environment.canary
+        ? new ReleaseCanary(this, 'Canary', {
+            names,
+            canary: environment.canary,
+            alertsTopicArn: shared('alertsTopicArn'),
+          })
+        : undefined;
     const services: Record<string, Microservice> = {};
     for (const [name, declaration] of Object.entries(registry)) {
       const service = new Microservice(this, `Service-${name}`, {
@@ -139,6 +174,7 @@ export class BiomeStack extends Stack {
         // `main` runs only what the pipeline released (traceable to a commit); sandpits run what
         // their developer deploys, too.
         codeOwner: biome === MAINLINE_BIOME ? 'pipeline' : 'cdk',
+        ...(this.canary ? { canary: this.canary } : {}),
       });
       this.grantNeeds(service, declaration, endpointName);
       services[name] = service;

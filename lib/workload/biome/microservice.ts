@@ -14,6 +14,7 @@ import type { BiomeScope } from '../../../lambda/shared/scope';
 import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
 import { acknowledgeFunctionDecisions, acknowledgeTracingGrant } from '../../common/functions';
 import { type LogSettings, newLogGroup } from '../../common/logs';
+import type { ReleaseCanary } from './service-canary';
 
 /** Defaults of a service that declares no size (lambda/services.ts documents them). */
 export const DEFAULT_MEMORY_MB = 256;
@@ -41,6 +42,12 @@ export interface MicroserviceProps {
    * @default 'cdk'
    */
   readonly codeOwner?: CodeOwner;
+  /**
+   * Where the environment releases `main` by canary: the deployment group and alarms of this service
+   * join it, and the registration tells the deploy trigger to start a deployment instead of moving `live`.
+   * @default - `live` moves at once after the smoke check
+   */
+  readonly canary?: ReleaseCanary;
 }
 
 export type CodeOwner = 'pipeline' | 'cdk';
@@ -121,10 +128,12 @@ export class Microservice extends Construct {
         : this.function.currentVersion,
     });
 
+    const canary = props.canary?.addService(service, this.live);
     const registration: ServiceRegistration = {
       functionName: this.function.functionName,
       alias: LIVE_ALIAS,
       smokeCheck: { payload: { ...SMOKE_EVENT } },
+      ...(canary ? { canary } : {}),
     };
     // A fixed name is the contract: the deploy trigger finds the service by biome and service name.
     this.registration = new ssm.StringParameter(this, 'Registration', {

@@ -28,6 +28,11 @@ export interface ModelNamespaceProps {
   readonly modelPrefix: string | (() => string);
   /** Models this biome serves (each has `models/<name>/` in the repository). */
   readonly models: readonly string[];
+  /**
+   * Per model, its bake after the pointer moves (lambda/shared/contracts.ts ModelRegistration.bake):
+   * `main` of an environment with a canary. @default - no bake
+   */
+  readonly bake?: Readonly<Record<string, NonNullable<ModelRegistration['bake']>>>;
 }
 
 /**
@@ -67,7 +72,8 @@ export class ModelNamespace extends Construct {
       this.pointers.set(model, pointer);
       // No warm-up to register: the deploy trigger validates every model with the rows its archive
       // carries (lambda/shared/model-archive.ts) before it moves the pointer.
-      const registration: ModelRegistration = { pointerParameter: pointerName };
+      const bake = props.bake?.[model];
+      const registration: ModelRegistration = { pointerParameter: pointerName, ...(bake ? { bake } : {}) };
       this.registrations.push(
         new ssm.StringParameter(this, `Registration-${model}`, {
           parameterName: names.modelRegistration(model),

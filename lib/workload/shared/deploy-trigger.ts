@@ -15,6 +15,12 @@ import { TAGS } from '../../../lambda/shared/contracts';
 import type { EnvScope } from '../../../lambda/shared/scope';
 import { FUNCTION_TIMEOUT_SECONDS } from '../../../lambda/deploy-trigger/budget';
 import {
+  ALARM_STATE_CHANGE,
+  DEPLOYMENT_STATE_CHANGE,
+  ENDED_STATES,
+} from '../../../lambda/deploy-trigger/release-events';
+import { MAINLINE_BIOME } from '../../../lambda/shared/grammar';
+import {
   DEFAULT_MAX_MODEL_BYTES,
   DEFAULT_MAX_SERVICE_BYTES,
   DEPLOY_TRIGGER_ENV as ENV,
@@ -60,6 +66,13 @@ export interface DeployTriggerProps {
    * Control Tower's CT.CLOUDWATCH.PR.1 requires an alarm action.
    */
   readonly alarmAction: cloudwatch.IAlarmAction;
+  /**
+   * The environment releases `main` by canary (lib/workload/biome/service-canary.ts): the trigger starts
+   * and stops CodeDeploy deployments of `main`'s application, reads its alarms, and receives the end of
+   * each deployment and every alarm of `main` going to ALARM (a model's bake).
+   * @default false
+   */
+  readonly canary?: boolean;
 }
 
 /** The Lambda folder (under lambda/) of the trigger; the shared stack lists it in its FUNCTIONS. */
@@ -212,6 +225,7 @@ export class DeployTrigger extends Construct {
       ],
     });
 
+    if (props.canary) this.receiveReleaseEvents(props);
     this.grant(role, props);
     if (props.ownersTopic) {
       props.ownersTopic.grantPublish(role);
@@ -221,6 +235,39 @@ export class DeployTrigger extends Construct {
         "CDK's publish grant on the owners topic's own key (SNS encrypts each message with a data key of it).",
       );
     }
+  }
+
+  /**
+   * The two rules of canary releases: the end of each CodeDeploy deployment of `main`'s application
+   * (lambda/deploy-trigger/canary.ts) and every alarm of `main` going to ALARM (lambda/deploy-trigger/
+   * bake.ts), both to the trigger with the same retries and dead-letter queue as the landing rule.
+   */
+  private receiveReleaseEvents(props: DeployTriggerProps): void {
+    const mainline = props.names.biome(MAINLINE_BIOME);
+    const target = () =>
+      new targets.LambdaFunction(this.function, {
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(24),
+        deadLetterQueue: this.deadLetterQueue,
+      });
+    new events.Rule(this, 'CanaryEnded', {
+      description: `${props.names.app} ${props.names.env}: the end of a canary of main's services goes to the deploy trigger`,
+      eventPattern: {
+        source: ['aws.codedeploy'],
+        detailType: [DEPLOYMENT_STATE_CHANGE],
+        detail: { application: [mainline.releaseApplicationName], state: [...ENDED_STATES] },
+      },
+      targets: [target()],
+    });
+    new events.Rule(this, 'BakeAlarm', {
+      description: `${props.names.app} ${props.names.env}: an alarm of main going to ALARM goes to the deploy trigger (a model's bake)`,
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: [ALARM_STATE_CHANGE],
+        detail: { alarmName: events.Match.prefix(mainline.alarmPrefix), state: { value: ['ALARM'] } },
+      },
+      targets: [target()],
+    });
   }
 
   /** Least privilege: read the landing bucket, write the model prefix, deploy only this env's deployable functions. */
@@ -395,6 +442,77 @@ export class DeployTrigger extends Construct {
       }),
       'Same fence as the deploy actions, and only the commit tag key may be written.',
     );
+
+    if (props.canary) {
+      const mainline = names.biome(MAINLINE_BIOME);
+      const application = mainline.releaseApplicationName;
+      // CodeDeploy's resource types (Service Authorization Reference, "Actions, resources, and condition
+      // keys for AWS CodeDeploy"): CreateDeployment, GetDeployment and StopDeployment act on the
+      // deployment group; GetDeploymentConfig on the config; a deployment of an AppSpecContent revision
+      // registers and reads it on the application.
+      allowWildcard(
+        role,
+        new iam.PolicyStatement({
+          sid: 'CanaryDeployments',
+          actions: ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
+          resources: [
+            stack.formatArn({
+              service: 'codedeploy',
+              resource: 'deploymentgroup',
+              resourceName: `${application}/*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+        "The deployment groups of main's application, one per service (named after it); no other application.",
+      );
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'CanaryRevisions',
+          actions: ['codedeploy:RegisterApplicationRevision', 'codedeploy:GetApplicationRevision'],
+          resources: [
+            stack.formatArn({
+              service: 'codedeploy',
+              resource: 'application',
+              resourceName: application,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      );
+      allowWildcard(
+        role,
+        new iam.PolicyStatement({
+          sid: 'CanaryConfig',
+          actions: ['codedeploy:GetDeploymentConfig'],
+          resources: [
+            stack.formatArn({
+              service: 'codedeploy',
+              resource: 'deploymentconfig',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+        "The canary's deployment config has a CloudFormation-generated name; reading a config reveals only its traffic shape.",
+      );
+      allowWildcard(
+        role,
+        new iam.PolicyStatement({
+          sid: 'ReleaseAlarms',
+          actions: ['cloudwatch:DescribeAlarms'],
+          resources: [
+            stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: `${mainline.alarmPrefix}*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+        "The alarms of main's releases, all named under its stack's prefix; read only.",
+      );
+    }
 
     // The validation of a new model (its rows, with TargetModel) before its pointer moves.
     const endpoint = Token.isUnresolved(endpointName) ? endpointName : endpointName.toLowerCase();

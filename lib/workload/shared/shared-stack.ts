@@ -153,6 +153,7 @@ export class SharedStack extends Stack {
       endpointName: inference.endpointName,
       alarmAction: new cw_actions.SnsAction(alerts.topic),
       ...(sandpits ? { ownersTopic: sandpits.ownersTopic } : {}),
+      canary: environment.canary !== undefined,
     });
 
     // The endpoint sleeps outside the environment's inference schedule (README "Inference schedule").
@@ -180,6 +181,7 @@ export class SharedStack extends Stack {
         endpointName: inference.endpointName,
         modelKeyArn: inference.modelKey.keyArn,
         logsKeyArn: logsKey.key.keyArn,
+        alertsTopicArn: alerts.topic.topicArn,
         ...(sandpits
           ? {
               sandpitDatabaseToken: sandpits.databaseServiceToken,

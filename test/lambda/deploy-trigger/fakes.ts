@@ -9,6 +9,8 @@ import {
   DynamoDBClient,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, type GetObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -357,6 +359,8 @@ export function deps(clock: Clock, owner = 'request-1'): Deps {
       marshallOptions: { removeUndefinedValues: true },
     }),
     sagemaker: new SageMakerRuntimeClient({ region }),
+    codedeploy: new CodeDeployClient({ region }),
+    cloudwatch: new CloudWatchClient({ region }),
     logger: new Logger({ serviceName: 'deploy-trigger-test', logLevel: 'SILENT' }),
     now: clock.now,
     sleep: clock.sleep,

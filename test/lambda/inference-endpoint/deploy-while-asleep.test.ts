@@ -1,3 +1,5 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 /**
  * A model published while inference sleeps (issue 12: "without losing a model deploy"): the real deploy
  * trigger (lambda/deploy-trigger/deploy.ts) and the real endpoint owner (lambda/inference-endpoint/)
@@ -166,6 +168,8 @@ function trigger(owner: string): TriggerDeps {
     ssm: w.deps.ssm,
     db: triggerDb(),
     sagemaker: new SageMakerRuntimeClient({ region: 'eu-west-1' }),
+    codedeploy: new CodeDeployClient({ region: 'eu-west-1' }),
+    cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),
     logger: new Logger({ serviceName: 'deploy-trigger-test', logLevel: 'SILENT' }),
     now: () => w.clock.now,
     sleep: () => Promise.resolve(),

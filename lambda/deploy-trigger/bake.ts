@@ -1,0 +1,180 @@
+/**
+ * The bake of `main`'s models where the environment releases by canary (README "When a release goes
+ * wrong"): the validation on the endpoint guards the pointer move; after it, for the canary's
+ * `bakeMinutes`, the errors alarms of the services that serve the model (lib/workload/biome/
+ * service-canary.ts) watch it. An alarm that goes to ALARM during the bake (EventBridge "CloudWatch Alarm
+ * State Change", CloudWatch User Guide "Alarm events and EventBridge") moves the pointer back to the
+ * model it replaced and puts that model's live record back: ledger `rolled-back`, with the alarm's name.
+ *
+ * A bake is one ledger item per model (`BAKE#model#<name>`): the live record it replaced, the alarms,
+ * until when. Nothing needs to end a bake on time: an alarm after `until`, or once a newer publication
+ * is live, finds it over and deletes it. A model's first release has nothing to go back to: no bake.
+ */
+import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import * as z from 'zod/mini';
+import type { ModelRegistration } from '../shared/contracts';
+import { MAINLINE_BIOME } from '../shared/grammar';
+import type { Budget } from './budget';
+import { alarmStates } from './canary';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { lock } from './lease';
+import type { BakeRecord, Holder, Ledger, LiveRecord, Outcome } from './ledger';
+import { Stop } from './outcome';
+import { ALARM_STATE_CHANGE } from './release-events';
+import type { Settings } from './settings';
+import type { EndOutcome } from './canary';
+
+/** The fields of a live record a bake keeps to restore it (not the table's keys or index attributes). */
+export function restorable(live: LiveRecord): LiveRecord {
+  const { sha, publishedAt, liveSince, key, deployedRef, previousSha, metrics, sbomKey } = live;
+  const { retrainedFrom, trainingData, trainingJob } = live;
+  return Object.fromEntries(
+    Object.entries({
+      sha,
+      publishedAt,
+      liveSince,
+      key,
+      deployedRef,
+      previousSha,
+      metrics,
+      sbomKey,
+      retrainedFrom,
+      trainingData,
+      trainingJob,
+    }).filter(([, v]) => v !== undefined),
+  ) as unknown as LiveRecord;
+}
+
+/**
+ * Before a baked model's pointer moves: a Stop when one of its alarms is in ALARM (the bake could not
+ * tell the new model's errors from those already there) or does not exist; undefined to go on.
+ */
+export async function refuseBake(
+  cloudwatch: CloudWatchClient,
+  bake: NonNullable<ModelRegistration['bake']>,
+  model: string,
+  previousSha: string | undefined,
+  facts: { alarms?: readonly string[] },
+): Promise<Stop | undefined> {
+  const { firing, missing } = await alarmStates(cloudwatch, bake.alarms);
+  if (missing.length > 0) {
+    return Stop.failed(
+      `the bake alarms ${missing.join(', ')} of model "${model}" do not exist; deploy the mainline stack, then re-run the pipeline to publish again; the model is copied, its pointer unchanged`,
+      previousSha,
+    );
+  }
+  if (firing.length > 0) {
+    facts.alarms = firing;
+    return Stop.failed(
+      `alarm ${firing.join(', ')} is in ALARM before model "${model}" went live: its bake could not tell the new model's errors from those already there; pointer unchanged; find why it fires, then re-run the pipeline to publish again`,
+      previousSha,
+    );
+  }
+  return undefined;
+}
+
+const alarmEventSchema = z.object({
+  id: z.string().check(z.minLength(1)),
+  source: z.literal('aws.cloudwatch'),
+  'detail-type': z.literal(ALARM_STATE_CHANGE),
+  time: z.string(),
+  detail: z.object({
+    alarmName: z.string().check(z.minLength(1)),
+    state: z.object({ value: z.string() }),
+  }),
+});
+
+export function isAlarmEvent(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && 'source' in raw && raw.source === 'aws.cloudwatch';
+}
+
+export interface BakeDeps {
+  readonly settings: Settings;
+  readonly ssm: SSMClient;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly finish: (o: EndOutcome) => Promise<Outcome>;
+  readonly logger: Pick<Logger, 'info' | 'warn'>;
+}
+
+/**
+ * An alarm went to ALARM: every model of `main` baking under it (its bake names the alarm, is not over,
+ * and the baked publication is still live) goes back to the model it replaced. Returns the outcomes.
+ */
+export async function rollBackBakes(
+  deps: BakeDeps,
+  ledger: Ledger,
+  budget: Budget,
+  holder: Holder,
+  raw: unknown,
+): Promise<Outcome[]> {
+  const parsed = alarmEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    return [
+      await deps.finish({
+        status: 'rejected',
+        key: '(alarm event)',
+        reason: `not a CloudWatch alarm state-change event (${parsed.error.issues.map((i) => i.message).join('; ')}); only the bake rule should send these`,
+      }),
+    ];
+  }
+  const { detail, time } = parsed.data;
+  if (detail.state.value !== 'ALARM') return [];
+  const alarm = detail.alarmName;
+  const firedAt = new Date(Date.parse(time) || deps.now().getTime()).toISOString();
+  const outcomes: Outcome[] = [];
+  for (const bake of await ledger.bakes(MAINLINE_BIOME)) {
+    if (!bake.alarms.includes(alarm)) continue;
+    const entry = ledger.target({ biome: MAINLINE_BIOME, kind: 'model', name: bake.name });
+    await lock(deps, entry, budget, holder);
+    try {
+      const { live } = await entry.live();
+      if (bake.until < firedAt || live?.key !== bake.key) {
+        // Over: baked long enough, or a newer publication is live (with its own bake, if any).
+        await entry.endBake(bake.key);
+        deps.logger.info('alarm after the bake ended; nothing rolled back', { model: bake.name, alarm });
+        continue;
+      }
+      outcomes.push(await rollBack(deps, bake, alarm, entry));
+    } finally {
+      await entry.unlock(holder);
+    }
+  }
+  return outcomes;
+}
+
+async function rollBack(
+  deps: BakeDeps,
+  bake: BakeRecord,
+  alarm: string,
+  entry: ReturnType<Ledger['target']>,
+): Promise<Outcome> {
+  const previous = bake.previous;
+  const base = {
+    biome: MAINLINE_BIOME,
+    kind: 'model' as const,
+    name: bake.name,
+    key: bake.key,
+    sha: bake.sha,
+    previousSha: previous.sha,
+    alarms: [alarm],
+  };
+  await deps.ssm.send(
+    new PutParameterCommand({
+      Name: bake.pointerParameter,
+      Value: previous.deployedRef,
+      Type: 'String',
+      Overwrite: true,
+    }),
+  );
+  await entry.restoreLive(previous, bake.key);
+  const outcome = await deps.finish({
+    ...base,
+    status: 'rolled-back',
+    deployedRef: previous.deployedRef,
+    reason: `alarm ${alarm} fired during the bake of model "${bake.name}" (commit ${bake.sha}, baking until ${bake.until}): its pointer is back on ${previous.deployedRef} (commit ${previous.sha}), and that is the live record again`,
+  });
+  await entry.endBake(bake.key);
+  return outcome;
+}

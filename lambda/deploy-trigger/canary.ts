@@ -1,0 +1,512 @@
+/**
+ * Canary releases of `main`'s services (README "When a release goes wrong"; the deployment groups are
+ * lib/workload/biome/service-canary.ts). After the smoke check, instead of moving alias `live`, the
+ * trigger checks that none of the group's alarms is in ALARM, records the canary (`CANARY#service#<name>`)
+ * and starts a CodeDeploy deployment of the alias from the live version to the new one; CodeDeploy shifts
+ * the canary's share, bakes, then shifts the rest or rolls back when an alarm fires. The ledger records
+ * `canary` at the start and `deployed` or `rolled-back` when CodeDeploy reports the end.
+ *
+ * The end comes from EventBridge (CodeDeploy's "Deployment State-change Notification", states SUCCESS,
+ * FAILURE and STOP: EventBridge User Guide, "AWS CodeDeploy events"), not from a lifecycle hook: an
+ * AfterAllowTraffic hook runs only when all traffic has shifted, so a deployment that an alarm rolls
+ * back, or one stopped, never calls it and the ledger would never say `rolled-back`. The event is
+ * delivered at least once and may come before the start is recorded: the canary record's deployment id
+ * makes a duplicate a no-op, and a canary still `starting` is matched by the key in the deployment's
+ * description.
+ *
+ * A newer publication during a canary supersedes it: it is queued on the canary record (`next`, newest
+ * only), the trigger asks CodeDeploy to stop the canary with rollback, and the end of the stopped canary
+ * (recorded `rolled-back`, "superseded") delivers the queued publication again. A rollback published by
+ * `npm run rollback` is such a newer publication, so it stops a running canary first. A duplicate
+ * delivery of the canary's own publication is skipped by its claim: it never starts a second deployment.
+ */
+import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  type CodeDeployClient,
+  CreateDeploymentCommand,
+  GetDeploymentCommand,
+  StopDeploymentCommand,
+} from '@aws-sdk/client-codedeploy';
+import { GetAliasCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import * as z from 'zod/mini';
+import { type CanaryRegistration, LIVE_ALIAS, type ServiceRegistration } from '../shared/contracts';
+import { MAINLINE_BIOME } from '../shared/grammar';
+import type { Budget } from './budget';
+import { accessDeniedReason, messageOf, nameOf } from './errors';
+import { objectCreatedEvent } from './event';
+import { lock } from './lease';
+import type { CanaryRecord, Delivery, Holder, Ledger, LedgerTarget, Outcome } from './ledger';
+import { Retryable, Stop } from './outcome';
+import { DEPLOYMENT_STATE_CHANGE, ENDED_STATES } from './release-events';
+import type { Prepared, ServiceTarget } from './service';
+import { tagCommit } from './service';
+import type { Settings } from './settings';
+
+/** What the canary steps need besides the ledger. */
+export interface CanaryDeps {
+  readonly settings: Settings;
+  readonly lambda: LambdaClient;
+  readonly codedeploy: CodeDeployClient;
+  readonly cloudwatch: CloudWatchClient;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly logger: Pick<Logger, 'info' | 'warn'>;
+}
+
+/** The alarms of `names` in ALARM, and the names no alarm has. */
+export async function alarmStates(
+  cloudwatch: CloudWatchClient,
+  names: readonly string[],
+): Promise<{ firing: string[]; missing: string[] }> {
+  if (names.length === 0) return { firing: [], missing: [] };
+  // At most 100 names per call; a deployment group has at most 10 alarms (CodeDeploy's limit).
+  const out = await cloudwatch.send(
+    new DescribeAlarmsCommand({ AlarmNames: [...names], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
+  );
+  const states = new Map<string, string | undefined>(
+    [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => [
+      a.AlarmName ?? '',
+      a.StateValue,
+    ]),
+  );
+  return {
+    firing: names.filter((n) => states.get(n) === 'ALARM'),
+    missing: names.filter((n) => !states.has(n)),
+  };
+}
+
+/**
+ * The AppSpec of a Lambda deployment (CodeDeploy User Guide, "AppSpec 'resources' section (AWS Lambda
+ * deployments only)": `Name`, `Alias`, `CurrentVersion`, `TargetVersion`), in JSON; `version` is 0.0.
+ */
+export function appSpec(functionName: string, currentVersion: string, targetVersion: string): string {
+  const resources = [
+    {
+      live: {
+        Type: 'AWS::Lambda::Function',
+        Properties: {
+          Name: functionName,
+          Alias: LIVE_ALIAS,
+          CurrentVersion: currentVersion,
+          TargetVersion: targetVersion,
+        },
+      },
+    },
+  ];
+  return `{"version":0.0,"Resources":${JSON.stringify(resources)}}`;
+}
+
+/** What a deployment's description carries, so its end finds the canary even before its id is recorded. */
+const descriptionSchema = z.object({ biome: z.string(), name: z.string(), key: z.string() });
+
+/** CodeDeploy errors retrying cannot fix, as a reason that says what to do; undefined: retry. */
+export function codeDeployFinalReason(
+  e: unknown,
+  registration: CanaryRegistration,
+  service: string,
+): string | undefined {
+  const name = nameOf(e);
+  const what = `CodeDeploy refused the canary of service "${service}" (${name}: ${messageOf(e)}); live unchanged, nothing shifted`;
+  switch (name) {
+    case 'ApplicationDoesNotExistException':
+    case 'DeploymentGroupDoesNotExistException':
+    case 'DeploymentConfigDoesNotExistException':
+      return `${what}: deployment group "${registration.deploymentGroup}" of application "${registration.application}" is missing; deploy the mainline stack (its canary creates it), then re-run the pipeline to publish again`;
+    case 'DeploymentLimitExceededException':
+      return `${what}: another deployment of group "${registration.deploymentGroup}" is in progress (not one the ledger knows: started by hand?); stop it in the CodeDeploy console, then re-run the pipeline to publish again`;
+    case 'InvalidRevisionException':
+    case 'InvalidDeploymentConfigNameException':
+    case 'InvalidAlarmConfigException':
+    case 'InvalidRoleException':
+    case 'InvalidAutoRollbackConfigException':
+      return `${what}: the deployment group or its role is misconfigured; deploy the mainline stack again`;
+    default:
+      return accessDeniedReason(e);
+  }
+}
+
+/** A service registration that releases by canary. */
+export type CanaryService = ServiceRegistration & { readonly canary: CanaryRegistration };
+
+export function releasesByCanary(registration: ServiceRegistration): registration is CanaryService {
+  return registration.canary !== undefined;
+}
+
+/** The facts a canary step adds to the outcome. */
+export interface CanaryFacts {
+  deploymentId?: string;
+  alarms?: readonly string[];
+  deployedRef?: string;
+}
+
+/**
+ * Before anything of a new publication is touched: if a canary of the service is running, queue this
+ * newer publication behind it and stop the canary (superseded), and return the Stop that ends this
+ * delivery; undefined when no canary is active and the deploy goes on.
+ */
+export async function waitBehindCanary(
+  deps: CanaryDeps,
+  entry: LedgerTarget,
+  delivery: Delivery,
+  previousSha: string | undefined,
+): Promise<Stop | undefined> {
+  const canary = await entry.canary();
+  if (!isActive(deps, canary)) return undefined;
+  const id = canary.deploymentId ?? '(starting)';
+  if (canary.key === delivery.key && canary.publishedAt === delivery.publishedAt) {
+    return Stop.skipped(
+      `duplicate delivery: canary ${id} of this publication is already running; no second deployment started`,
+      previousSha,
+    );
+  }
+  if ((canary.publishedAt ?? '') > delivery.publishedAt) {
+    return Stop.skipped(
+      `older than the running canary ${id} of ${canary.sha} (published at ${canary.publishedAt}); live not moved backwards (a rollback is a new publication of the old commit)`,
+      previousSha,
+    );
+  }
+  if (!(await entry.queueBehindCanary(delivery))) {
+    const again = await entry.canary();
+    if (!isActive(deps, again)) return undefined;
+    return Stop.skipped(
+      `a newer publication (${again.next?.sha ?? 'unknown'} published at ${again.next?.publishedAt ?? 'unknown'}) already waits for canary ${id}; this one is not put live`,
+      previousSha,
+    );
+  }
+  if (canary.deploymentId && !canary.stopRequested) {
+    try {
+      // Rollback: the alias goes back to the version live before the canary, then the new one deploys.
+      await deps.codedeploy.send(
+        new StopDeploymentCommand({ deploymentId: canary.deploymentId, autoRollbackEnabled: true }),
+      );
+    } catch (e) {
+      // Already over: its end event delivers this publication. Otherwise the canary ends on its own.
+      deps.logger.warn('could not stop the superseded canary; it ends on its own, then this deploys', {
+        deploymentId: canary.deploymentId,
+        error: `${nameOf(e)}: ${messageOf(e)}`,
+      });
+    }
+  }
+  return Stop.waiting(
+    `supersedes canary ${id} of ${canary.sha}: CodeDeploy was asked to stop it and shift all traffic back to version ${canary.previousVersion ?? 'unknown'}; this publication deploys when CodeDeploy reports the end`,
+    previousSha,
+  );
+}
+
+/** An active canary, unless it is a `starting` one whose invocation died before CodeDeploy answered. */
+function isActive(deps: CanaryDeps, canary: CanaryRecord | undefined): canary is CanaryRecord {
+  if (!canary?.status) return false;
+  if (canary.status === 'running') return true;
+  return (canary.since ?? '') >= staleBefore(deps);
+}
+
+function staleBefore(deps: CanaryDeps): string {
+  return new Date(deps.now().getTime() - deps.settings.leaseSeconds * 1000).toISOString();
+}
+
+export interface CanaryStart {
+  readonly registration: CanaryService;
+  readonly prepared: Prepared;
+  /** The published, smoke-checked version. */
+  readonly version: string;
+  readonly target: ServiceTarget;
+  readonly publishedAt: string;
+  readonly previousSha?: string;
+  readonly sbomKey?: string;
+}
+
+/**
+ * Starts the canary of a smoke-checked version: refuses while an alarm is in ALARM, marks the move of
+ * live pending (the order check), records the canary `starting`, then CreateDeployment. Returns the
+ * Stop that records `canary` (or `failed`); a transient CodeDeploy error is thrown (retried, nothing
+ * shifted).
+ */
+export async function startCanary(
+  deps: CanaryDeps,
+  entry: LedgerTarget,
+  start: CanaryStart,
+  markPending: () => Promise<void>,
+  facts: CanaryFacts,
+): Promise<Stop> {
+  const { registration, prepared, version, target } = start;
+  const { canary } = registration;
+  const service = target.name;
+  const liveVersion = prepared.previousVersion ?? 'unknown';
+  const { firing, missing } = await alarmStates(deps.cloudwatch, canary.alarms);
+  if (missing.length > 0) {
+    return Stop.failed(
+      `the canary alarms ${missing.join(', ')} of service "${service}" do not exist; deploy the mainline stack, then re-run the pipeline to publish again; live unchanged (still version ${liveVersion})`,
+      start.previousSha,
+    );
+  }
+  if (firing.length > 0) {
+    facts.alarms = firing;
+    return Stop.failed(
+      `alarm ${firing.join(', ')} is in ALARM before the canary of version ${version} started: CodeDeploy would roll it back at once, and the new version's errors could not be told from those already there; live unchanged (still version ${liveVersion}); find why it fires, then re-run the pipeline to publish again`,
+      start.previousSha,
+    );
+  }
+  if (!prepared.previousVersion) {
+    throw new Error(`alias ${LIVE_ALIAS} of ${prepared.functionName} names no version; cannot shift from it`);
+  }
+  await markPending();
+  const started = await entry.startCanary(
+    {
+      key: target.key,
+      sha: target.sha,
+      publishedAt: start.publishedAt,
+      version,
+      previousVersion: prepared.previousVersion,
+      functionArn: prepared.functionArn,
+      alarms: canary.alarms,
+      since: deps.now().toISOString(),
+      ...(start.previousSha ? { previousSha: start.previousSha } : {}),
+      ...(start.sbomKey ? { sbomKey: start.sbomKey } : {}),
+    },
+    staleBefore(deps),
+  );
+  if (!started) {
+    throw new Retryable(
+      `another canary of service "${service}" started while this deploy held the lease; retried once it has ended`,
+    );
+  }
+  let deploymentId: string | undefined;
+  try {
+    const out = await deps.codedeploy.send(
+      new CreateDeploymentCommand({
+        applicationName: canary.application,
+        deploymentGroupName: canary.deploymentGroup,
+        revision: {
+          revisionType: 'AppSpecContent',
+          appSpecContent: { content: appSpec(prepared.functionName, prepared.previousVersion, version) },
+        },
+        description: JSON.stringify({ biome: target.scope.biome, name: service, key: target.key }),
+      }),
+    );
+    deploymentId = out.deploymentId;
+  } catch (e) {
+    await entry.abandonCanary(target.key);
+    const reason = codeDeployFinalReason(e, canary, service);
+    if (reason) return Stop.failed(reason, start.previousSha);
+    throw e;
+  }
+  if (!deploymentId)
+    throw new Error(`CodeDeploy CreateDeployment for service "${service}" returned no deploymentId`);
+  await entry.canaryRunning(target.key, deploymentId);
+  facts.deploymentId = deploymentId;
+  facts.deployedRef = version;
+  return Stop.canary(
+    `canary ${deploymentId} started: CodeDeploy shifts ${canary.percent}% of alias ${LIVE_ALIAS} to version ${version} (commit ${target.sha}), bakes ${canary.bakeMinutes} min with alarms ${canary.alarms.join(', ')} armed, then shifts the rest or rolls back to version ${prepared.previousVersion}; the ledger records deployed or rolled-back when it ends`,
+    start.previousSha,
+  );
+}
+
+const deploymentEventSchema = z.object({
+  id: z.string().check(z.minLength(1)),
+  source: z.literal('aws.codedeploy'),
+  'detail-type': z.literal(DEPLOYMENT_STATE_CHANGE),
+  detail: z.object({
+    application: z.string(),
+    deploymentGroup: z.string(),
+    deploymentId: z.string().check(z.minLength(1)),
+    state: z.string(),
+  }),
+});
+
+export type DeploymentEvent = z.infer<typeof deploymentEventSchema>;
+
+export function isDeploymentEvent(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && 'source' in raw && raw.source === 'aws.codedeploy';
+}
+
+/** An outcome of a canary's end, before the times and event id are added. */
+export type EndOutcome = Omit<Outcome, 'startedAt' | 'finishedAt' | 'eventId'>;
+
+export interface EndDeps extends CanaryDeps {
+  /** Records the outcome (history, logs) and returns it. */
+  readonly finish: (o: EndOutcome) => Promise<Outcome>;
+  /** Delivers a publication that waited for the canary to the trigger again. */
+  readonly redeliver: (delivery: Delivery, eventId: string) => Promise<unknown>;
+}
+
+/**
+ * CodeDeploy reports a deployment's end: record `deployed` (and move the live record) or `rolled-back`
+ * (with the alarms in ALARM), end the canary, then deliver a publication that waited for it.
+ */
+export async function endCanary(
+  deps: EndDeps,
+  ledger: Ledger,
+  budget: Budget,
+  holder: Holder,
+  raw: unknown,
+): Promise<Outcome> {
+  const parsed = deploymentEventSchema.safeParse(raw);
+  const mainline = deps.settings.scope.biome(MAINLINE_BIOME);
+  if (!parsed.success) {
+    return deps.finish({
+      status: 'rejected',
+      key: '(codedeploy event)',
+      reason: `not a CodeDeploy deployment state-change event (${parsed.error.issues.map((i) => i.message).join('; ')}); only the canary rule should send these`,
+    });
+  }
+  const { detail } = parsed.data;
+  const { deploymentId, state } = detail;
+  const name = detail.deploymentGroup;
+  const base = { kind: 'service' as const, biome: MAINLINE_BIOME, name, deploymentId };
+  if (
+    detail.application !== mainline.releaseApplicationName ||
+    !(ENDED_STATES as readonly string[]).includes(state)
+  ) {
+    return deps.finish({
+      ...base,
+      status: 'rejected',
+      key: `(deployment ${deploymentId})`,
+      reason: `deployment ${deploymentId} of application "${detail.application}" in state ${state} is not the end of a canary of ${mainline.releaseApplicationName}; nothing recorded live`,
+    });
+  }
+  const entry = ledger.target({ biome: MAINLINE_BIOME, kind: 'service', name });
+  let outcome: Outcome;
+  let next: Delivery | undefined;
+  await lock(deps, entry, budget, holder);
+  try {
+    const canary = await entry.canary();
+    next = canary?.next;
+    const mine =
+      canary?.deploymentId === deploymentId ||
+      (canary?.status === 'starting' &&
+        canary.deploymentId === undefined &&
+        (await descriptionKey(deps, deploymentId)) === canary.key);
+    if (!canary || !mine) {
+      const already = canary?.lastDeploymentId === deploymentId;
+      // A duplicate end event: recorded once already; its waiting publication (if still there) goes again.
+      if (!already) next = undefined;
+      return await deps.finish({
+        ...base,
+        status: 'skipped',
+        key: canary?.key ?? `(deployment ${deploymentId})`,
+        reason: already
+          ? `duplicate event: the end (${state}) of canary ${deploymentId} was already recorded`
+          : `deployment ${deploymentId} is not the canary the ledger knows for service "${name}" (${canary?.deploymentId ?? 'none'}); nothing recorded live`,
+      });
+    }
+    outcome = await recordEnd(deps, entry, canary, deploymentId, state, base);
+  } finally {
+    try {
+      await entry.unlock(holder);
+    } catch (e) {
+      deps.logger.warn('could not release the lease', { error: String(e) });
+    }
+  }
+  if (next) {
+    await deps.redeliver(next, `after-${deploymentId}`);
+    await entry.dropNext(next);
+  }
+  return outcome;
+}
+
+/** The key a deployment's description names (undefined when it names none). */
+async function descriptionKey(deps: CanaryDeps, deploymentId: string): Promise<string | undefined> {
+  const out = await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId }));
+  try {
+    const parsed = descriptionSchema.safeParse(JSON.parse(out.deploymentInfo?.description ?? ''));
+    return parsed.success ? parsed.data.key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function recordEnd(
+  deps: EndDeps,
+  entry: LedgerTarget,
+  canary: CanaryRecord,
+  deploymentId: string,
+  state: string,
+  base: { kind: 'service'; biome: string; name: string; deploymentId: string },
+): Promise<Outcome> {
+  const key = canary.key ?? '';
+  const sha = canary.sha ?? '';
+  const publishedAt = canary.publishedAt ?? '';
+  const version = canary.version ?? '';
+  const previous = canary.previousVersion ?? 'unknown';
+  const functionName = canary.functionArn ?? '';
+  const facts = {
+    ...base,
+    key,
+    sha,
+    publishedAt,
+    ...(canary.previousSha ? { previousSha: canary.previousSha } : {}),
+    ...(canary.sbomKey ? { sbomKey: canary.sbomKey } : {}),
+  };
+  // What the alias serves now is the truth: CodeDeploy's verdict is checked against it.
+  const alias = await deps.lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS }));
+  const serving = alias.FunctionVersion;
+  const split = Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}).length > 0;
+  let outcome: EndOutcome;
+  if (state === 'SUCCESS') {
+    if (serving !== version || split) {
+      outcome = {
+        ...facts,
+        status: 'failed',
+        reason: `CodeDeploy reports canary ${deploymentId} succeeded, but alias ${LIVE_ALIAS} serves version ${serving ?? 'none'}${split ? ' with traffic split' : ''}, not ${version}; the live record is left at ${canary.previousSha ?? 'what it was'}; look at the deployment in the CodeDeploy console`,
+      };
+    } else {
+      const moved = await entry.setLive({
+        sha,
+        publishedAt,
+        liveSince: deps.now().toISOString(),
+        key,
+        deployedRef: version,
+        ...(canary.previousSha ? { previousSha: canary.previousSha } : {}),
+        ...(canary.sbomKey ? { sbomKey: canary.sbomKey } : {}),
+      });
+      if (!moved) {
+        throw new Error(
+          `the live record of service "${base.name}" moved past ${publishedAt} during canary ${deploymentId}`,
+        );
+      }
+      await entry.clearPending({ sha, publishedAt, key, since: canary.since ?? '' }, deps.now());
+      try {
+        await tagCommit(deps.lambda, functionName, sha);
+      } catch (e) {
+        deps.logger.warn('could not tag the function with the live commit', { error: String(e) });
+      }
+      outcome = {
+        ...facts,
+        status: 'deployed',
+        deployedRef: version,
+        reason: `canary ${deploymentId} succeeded: version ${version} took all traffic of alias ${LIVE_ALIAS} after its bake with no alarm; service "${base.name}" is live at ${sha}`,
+      };
+    }
+  } else {
+    const { firing } = await alarmStates(deps.cloudwatch, canary.alarms ?? []);
+    const info = (await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo;
+    const error = info?.errorInformation;
+    const why =
+      firing.length > 0
+        ? `alarm ${firing.join(', ')} fired during the bake`
+        : canary.stopRequested
+          ? `a newer publication superseded it`
+          : `CodeDeploy ended it ${state}${error ? ` (${error.code ?? 'no code'}: ${error.message ?? 'no message'})` : ''}`;
+    const back = serving === previous && !split;
+    outcome = {
+      ...facts,
+      status: back ? 'rolled-back' : 'failed',
+      ...(firing.length > 0 ? { alarms: firing } : {}),
+      deployedRef: serving ?? previous,
+      reason: back
+        ? `canary ${deploymentId} rolled back: ${why}; CodeDeploy shifted all traffic of alias ${LIVE_ALIAS} back to version ${previous} (commit ${canary.previousSha ?? 'unknown'}); live record unchanged`
+        : `canary ${deploymentId} ended ${state} (${why}) but alias ${LIVE_ALIAS} serves version ${serving ?? 'none'}${split ? ' with traffic split' : ''}, not the previous version ${previous}; roll back by hand (npm run rollback) and look at the deployment in the CodeDeploy console`,
+    };
+    // The move of live this canary started is over: its marker stays only as the high-water mark.
+    await entry.clearPending({ sha, publishedAt, key, since: canary.since ?? '' }, deps.now());
+  }
+  const recorded = await deps.finish(outcome);
+  await entry.endCanary(deploymentId, key);
+  return recorded;
+}
+
+/** The `Object Created` event of a publication that waited for a canary. */
+export function redeliveryEvent(delivery: Delivery, eventId: string, now: Date): Record<string, unknown> {
+  return objectCreatedEvent(delivery, eventId, now, 'CanaryEnded');
+}

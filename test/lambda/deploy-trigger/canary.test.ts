@@ -1,0 +1,512 @@
+/**
+ * Canary releases and model bakes through the deploy trigger's entry point (handleEvent), with every
+ * AWS client mocked (aws-sdk-client-mock) except the ledger, which runs on dynalite: the canary
+ * record's conditional writes, the queue behind a canary and the bake query get real DynamoDB semantics.
+ */
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CodeDeployClient,
+  CreateDeploymentCommand,
+  DeploymentGroupDoesNotExistException,
+  GetDeploymentCommand,
+  StopDeploymentCommand,
+  ThrottlingException,
+} from '@aws-sdk/client-codedeploy';
+import {
+  GetAliasCommand,
+  GetFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+  PublishVersionCommand,
+  TagResourceCommand,
+  UpdateAliasCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import {
+  GetParameterCommand,
+  GetParametersByPathCommand,
+  ParameterNotFound,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { type Deps, handleEvent } from '../../../lambda/deploy-trigger/deploy';
+import type { Outcome } from '../../../lambda/deploy-trigger/ledger';
+import {
+  type LedgerOnDynalite,
+  startLedgerOnDynalite,
+  withTransactionsOneByOne,
+} from '../../fixtures/ledger-dynalite';
+import {
+  Clock,
+  deps,
+  endpointAnswer,
+  GOOD_ANSWER,
+  modelArchive,
+  objectBody,
+  ranged,
+  s3Event,
+  settings,
+  SHA,
+  SHA2,
+} from './fakes';
+
+const SHA3 = 'c'.repeat(40);
+const FUNCTION = 'biomes-dev-main-Ingest-abc';
+const FUNCTION_ARN = `arn:aws:lambda:eu-west-1:222222222222:function:${FUNCTION}`;
+const main = settings.scope.biome('main');
+const APPLICATION = main.releaseApplicationName;
+const ALARMS = [main.serviceAlarmName('ingest', 'errors'), main.serviceAlarmName('ingest', 'throttles')];
+const PREDICT_ERRORS = main.serviceAlarmName('predict', 'errors');
+const serviceKey = (sha = SHA) => `main/ingest-${sha}.zip`;
+const modelKey = (sha = SHA) => `main/ranker-${sha}.tar.gz`;
+const ARCHIVE = modelArchive();
+
+const s3 = mockClient(S3Client);
+const lambda = mockClient(LambdaClient);
+const ssm = mockClient(SSMClient);
+const sagemaker = mockClient(SageMakerRuntimeClient);
+const codedeploy = mockClient(CodeDeployClient);
+const cloudwatch = mockClient(CloudWatchClient);
+
+let ledger: LedgerOnDynalite;
+let clock: Clock;
+/** Published-at of each landing object, by key. */
+let published: Map<string, string>;
+/** The version alias `live` serves, and its traffic split, as GetAlias answers. */
+let alias: { version: string; split?: Record<string, number> };
+let nextVersion: number;
+let deploymentIds: number;
+
+function alarmStates(states: Record<string, string>) {
+  cloudwatch.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames?: string[] }) => ({
+    MetricAlarms: (input.AlarmNames ?? [])
+      .filter((n) => states[n] !== undefined)
+      .map((n) => ({ AlarmName: n, StateValue: states[n] })),
+  }));
+}
+
+beforeEach(async () => {
+  for (const mock of [s3, lambda, ssm, sagemaker, codedeploy, cloudwatch]) mock.reset();
+  ledger = await startLedgerOnDynalite(settings.ledgerTable);
+  clock = new Clock();
+  published = new Map([[serviceKey(), '2025-06-01T09:00:00Z']]);
+  alias = { version: '3' };
+  nextVersion = 4;
+  deploymentIds = 0;
+  s3.on(HeadObjectCommand).callsFake((input: { Key: string }) => {
+    const sha = /-([0-9a-f]{40})\./.exec(input.Key)?.[1] ?? '';
+    return {
+      ContentLength: input.Key.endsWith('.tar.gz') ? ARCHIVE.bytes.length : 1024,
+      Metadata: { 'commit-sha': sha, 'published-at': published.get(input.Key) ?? '2025-06-01T09:00:00Z' },
+    };
+  });
+  s3.on(GetObjectCommand).callsFake((input: { Range?: string }) => ({
+    Body: objectBody(ranged(ARCHIVE.bytes, input.Range)),
+  }));
+  s3.on(CopyObjectCommand).resolves({});
+  ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} }));
+  ssm.on(GetParameterCommand, { Name: main.serviceRegistration('ingest') }).resolves({
+    Parameter: {
+      Value: JSON.stringify({
+        functionName: FUNCTION,
+        alias: 'live',
+        smokeCheck: { payload: { smoke: true } },
+        canary: { application: APPLICATION, deploymentGroup: 'ingest', alarms: ALARMS, percent: 10, bakeMinutes: 10 },
+      }),
+    },
+  });
+  ssm.on(GetParameterCommand, { Name: main.modelRegistration('ranker') }).resolves({
+    Parameter: {
+      Value: JSON.stringify({
+        pointerParameter: main.modelPointer('ranker'),
+        bake: { minutes: 10, alarms: [PREDICT_ERRORS] },
+      }),
+    },
+  });
+  ssm.on(GetParametersByPathCommand).resolves({ Parameters: [{ Name: 'x' }] });
+  ssm.on(PutParameterCommand).resolves({ Version: 2 });
+  lambda.on(GetFunctionCommand).resolves({
+    Configuration: { FunctionArn: FUNCTION_ARN, LastUpdateStatus: 'Successful', RevisionId: 'rev' },
+    Tags: { app: 'biomes', env: 'dev', biome: 'main', deployable: 'true' },
+  });
+  lambda.on(UpdateFunctionCodeCommand).resolves({ CodeSha256: 'code-sha', FunctionArn: FUNCTION_ARN });
+  lambda.on(UpdateFunctionConfigurationCommand).resolves({});
+  lambda.on(PublishVersionCommand).callsFake(() => ({ Version: String(nextVersion++) }));
+  lambda
+    .on(InvokeCommand)
+    .resolves({ StatusCode: 200, Payload: new TextEncoder().encode('{"ok":true}') as never });
+  lambda.on(GetAliasCommand).callsFake(() => ({
+    FunctionVersion: alias.version,
+    RevisionId: 'alias-rev',
+    ...(alias.split ? { RoutingConfig: { AdditionalVersionWeights: alias.split } } : {}),
+  }));
+  lambda.on(UpdateAliasCommand).resolves({});
+  lambda.on(TagResourceCommand).resolves({});
+  sagemaker.on(InvokeEndpointCommand).resolves(endpointAnswer(GOOD_ANSWER));
+  alarmStates(Object.fromEntries([...ALARMS, PREDICT_ERRORS].map((a) => [a, 'OK'])));
+  codedeploy.on(CreateDeploymentCommand).callsFake(() => ({ deploymentId: `d-${++deploymentIds}` }));
+  codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+  codedeploy.on(GetDeploymentCommand).callsFake((input: { deploymentId: string }) => ({
+    deploymentInfo: { deploymentId: input.deploymentId, description: descriptions.get(input.deploymentId) },
+  }));
+  descriptions.clear();
+});
+
+/** What each CreateDeployment described (the end handler reads it back through GetDeployment). */
+const descriptions = new Map<string, string>();
+
+afterEach(async () => {
+  await ledger.stop();
+});
+
+/** A new invocation: its own 600 s from now. */
+function triggerDeps(owner = 'request-1'): Deps {
+  clock.deadline = clock.ms + 600_000;
+  return { ...deps(clock, owner), db: withTransactionsOneByOne(ledger.db) };
+}
+
+async function deliver(key: string, options: { id?: string; versionId?: string } = {}): Promise<Outcome> {
+  const out = await handleEvent(triggerDeps(), s3Event(key, options));
+  if (Array.isArray(out)) throw new Error('an S3 event returns one outcome');
+  return out as Outcome;
+}
+
+function deploymentEnded(deploymentId: string, state: 'SUCCESS' | 'FAILURE' | 'STOP', id = `end-${deploymentId}`) {
+  return {
+    version: '0',
+    id,
+    'detail-type': 'CodeDeploy Deployment State-change Notification',
+    source: 'aws.codedeploy',
+    account: '222222222222',
+    time: clock.now().toISOString(),
+    region: 'eu-west-1',
+    resources: [],
+    detail: { application: APPLICATION, deploymentGroup: 'ingest', deploymentId, state, region: 'eu-west-1' },
+  };
+}
+
+async function end(deploymentId: string, state: 'SUCCESS' | 'FAILURE' | 'STOP', id?: string): Promise<Outcome> {
+  return (await handleEvent(triggerDeps('request-end'), deploymentEnded(deploymentId, state, id))) as Outcome;
+}
+
+function alarmFired(alarmName: string) {
+  return {
+    version: '0',
+    id: `alarm-${alarmName}`,
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account: '222222222222',
+    time: clock.now().toISOString(),
+    region: 'eu-west-1',
+    resources: [`arn:aws:cloudwatch:eu-west-1:222222222222:alarm:${alarmName}`],
+    detail: { alarmName, state: { value: 'ALARM', reason: 'Threshold Crossed' }, previousState: { value: 'OK' } },
+  };
+}
+
+async function item(sk: string): Promise<Record<string, unknown> | undefined> {
+  const out = await ledger.db.send(new GetCommand({ TableName: settings.ledgerTable, Key: { pk: 'BIOME#main', sk } }));
+  return out.Item;
+}
+
+async function history(kind: string, name: string): Promise<Record<string, unknown>[]> {
+  const out = await ledger.db.send(
+    new QueryCommand({
+      TableName: settings.ledgerTable,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': 'BIOME#main', ':p': `HISTORY#${kind}#${name}#` },
+    }),
+  );
+  return out.Items ?? [];
+}
+
+/** Starts the canary of SHA (version 4) over version 3, and CodeDeploy shifts 10% to it. */
+async function startFirstCanary(): Promise<Outcome> {
+  const started = await deliver(serviceKey());
+  codedeploy.calls().forEach((c) => {
+    const input = c.args[0].input as { description?: string };
+    if (input.description) descriptions.set(`d-${deploymentIds}`, input.description);
+  });
+  alias = { version: '3', split: { '4': 0.1 } };
+  return started;
+}
+
+describe('canary of a service', () => {
+  test('start: after the smoke check, a CodeDeploy deployment of alias live from the live version to the new one; ledger canary, alias untouched', async () => {
+    const outcome = await startFirstCanary();
+    expect(outcome).toMatchObject({ status: 'canary', deploymentId: 'd-1', deployedRef: '4', sha: SHA });
+    expect(outcome.reason).toContain('shifts 10% of alias live to version 4');
+    expect(lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { Qualifier: '4' });
+    const input = codedeploy.commandCalls(CreateDeploymentCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({ applicationName: APPLICATION, deploymentGroupName: 'ingest' });
+    const content = input?.revision?.appSpecContent?.content ?? '';
+    expect(content.startsWith('{"version":0.0,')).toBe(true);
+    expect(JSON.parse(content).Resources[0].live.Properties).toEqual({
+      Name: FUNCTION,
+      Alias: 'live',
+      CurrentVersion: '3',
+      TargetVersion: '4',
+    });
+    expect(await item('CANARY#service#ingest')).toMatchObject({
+      status: 'running',
+      deploymentId: 'd-1',
+      version: '4',
+      previousVersion: '3',
+      alarms: ALARMS,
+    });
+    // Not live yet: the live record waits for CodeDeploy's verdict.
+    expect(await item('LIVE#service#ingest')).toBeUndefined();
+    expect(await history('service', 'ingest')).toEqual([expect.objectContaining({ status: 'canary' })]);
+  });
+
+  test('success: CodeDeploy reports SUCCESS and the alias serves the new version: deployed, live record and commit tag move', async () => {
+    await startFirstCanary();
+    alias = { version: '4' };
+    clock.advance(11 * 60_000);
+    const outcome = await end('d-1', 'SUCCESS');
+    expect(outcome).toMatchObject({ status: 'deployed', sha: SHA, deployedRef: '4', deploymentId: 'd-1' });
+    expect(outcome.reason).toContain('took all traffic');
+    expect(await item('LIVE#service#ingest')).toMatchObject({ sha: SHA, deployedRef: '4' });
+    expect(lambda).toHaveReceivedCommandWith(TagResourceCommand, { Tags: { commit: SHA } });
+    expect(await item('CANARY#service#ingest')).toEqual(
+      expect.not.objectContaining({ status: expect.anything() }),
+    );
+    expect((await item('CANARY#service#ingest'))?.lastDeploymentId).toBe('d-1');
+  });
+
+  test('rollback: an alarm fires during the bake; CodeDeploy reports FAILURE with traffic back on the old version: rolled-back with the alarm name, live record unchanged', async () => {
+    await startFirstCanary();
+    alarmStates({ [ALARMS[0] ?? '']: 'ALARM', [ALARMS[1] ?? '']: 'OK' });
+    alias = { version: '3' };
+    const outcome = await end('d-1', 'FAILURE');
+    expect(outcome).toMatchObject({ status: 'rolled-back', alarms: [ALARMS[0]], deployedRef: '3', sha: SHA });
+    expect(outcome.reason).toContain(`alarm ${ALARMS[0]} fired during the bake`);
+    expect(outcome.reason).toContain('back to version 3');
+    expect(await item('LIVE#service#ingest')).toBeUndefined();
+    expect(lambda).not.toHaveReceivedCommand(TagResourceCommand);
+    // The high-water mark stays: an older publication still cannot go live after this one.
+    expect(await item('PENDING#service#ingest')).toMatchObject({ sha: SHA, recordedAt: expect.any(String) });
+  });
+
+  test('a canary that ends without alarm and without the alias back on the old version is failed, naming what to do', async () => {
+    await startFirstCanary();
+    alias = { version: '4', split: { '3': 0.9 } };
+    const outcome = await end('d-1', 'STOP');
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain('npm run rollback');
+  });
+
+  test('duplicate delivery during a canary: skipped by the claim, no second deployment', async () => {
+    await startFirstCanary();
+    const again = await deliver(serviceKey());
+    expect(again.status).toBe('skipped');
+    expect(again.reason).toContain('duplicate delivery');
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
+  });
+
+  test('the same object under a new version id during its canary: skipped, no second deployment', async () => {
+    await startFirstCanary();
+    const again = await deliver(serviceKey(), { versionId: 'v2', id: 'event-2' });
+    expect(again.status).toBe('skipped');
+    expect(again.reason).toContain('canary d-1 of this publication is already running');
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
+  });
+
+  test('a duplicate end event is recorded once; the second is skipped', async () => {
+    await startFirstCanary();
+    alias = { version: '4' };
+    await end('d-1', 'SUCCESS', 'end-1');
+    const again = await end('d-1', 'SUCCESS', 'end-2');
+    expect(again.status).toBe('skipped');
+    expect(again.reason).toContain('already recorded');
+    expect((await history('service', 'ingest')).filter((h) => h.status === 'deployed')).toHaveLength(1);
+  });
+
+  test('supersede: a newer publication during a canary stops it (with rollback), waits, and deploys by its own canary once CodeDeploy reports the end', async () => {
+    await startFirstCanary();
+    published.set(serviceKey(SHA2), '2025-06-01T09:30:00Z');
+    const newer = await deliver(serviceKey(SHA2), { id: 'event-2', versionId: 'v2' });
+    expect(newer.status).toBe('waiting');
+    expect(newer.reason).toContain('supersedes canary d-1');
+    expect(codedeploy).toHaveReceivedCommandWith(StopDeploymentCommand, {
+      deploymentId: 'd-1',
+      autoRollbackEnabled: true,
+    });
+    // Nothing of the newer one was touched yet.
+    expect(lambda).toHaveReceivedCommandTimes(UpdateFunctionCodeCommand, 1);
+    // A third, newer still, replaces it in the queue and does not stop the canary twice.
+    published.set(serviceKey(SHA3), '2025-06-01T09:45:00Z');
+    const newest = await deliver(serviceKey(SHA3), { id: 'event-3', versionId: 'v3' });
+    expect(newest.status).toBe('waiting');
+    expect(codedeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+
+    alias = { version: '3' };
+    const ended = await end('d-1', 'STOP');
+    expect(ended).toMatchObject({ status: 'rolled-back' });
+    expect(ended.reason).toContain('a newer publication superseded it');
+    // The waiting (newest) publication was delivered again and started its own canary from version 3.
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 2);
+    const second = codedeploy.commandCalls(CreateDeploymentCommand)[1]?.args[0].input;
+    expect(JSON.parse(second?.revision?.appSpecContent?.content ?? '{}').Resources[0].live.Properties).toMatchObject({
+      CurrentVersion: '3',
+      TargetVersion: '5',
+    });
+    expect(await item('CANARY#service#ingest')).toMatchObject({ status: 'running', deploymentId: 'd-2', sha: SHA3 });
+    expect((await item('CANARY#service#ingest'))?.next).toBeUndefined();
+    const statuses = (await history('service', 'ingest')).map((h) => `${String(h.sha).slice(0, 1)}:${String(h.status)}`);
+    expect(statuses).toEqual(expect.arrayContaining(['a:canary', 'b:waiting', 'c:waiting', 'a:rolled-back', 'c:canary']));
+  });
+
+  test('an older publication arriving during a canary is skipped, and the canary is left running', async () => {
+    published.set(serviceKey(), '2025-06-01T09:30:00Z');
+    await startFirstCanary();
+    published.set(serviceKey(SHA2), '2025-06-01T09:00:00Z');
+    const older = await deliver(serviceKey(SHA2), { id: 'event-2', versionId: 'v2' });
+    expect(older.status).toBe('skipped');
+    expect(codedeploy).not.toHaveReceivedCommand(StopDeploymentCommand);
+  });
+
+  test('an alarm already in ALARM before the canary: refused naming the alarm, nothing started, live untouched', async () => {
+    alarmStates({ [ALARMS[0] ?? '']: 'OK', [ALARMS[1] ?? '']: 'ALARM' });
+    const outcome = await deliver(serviceKey());
+    expect(outcome).toMatchObject({ status: 'failed', alarms: [ALARMS[1]] });
+    expect(outcome.reason).toContain(`alarm ${ALARMS[1]} is in ALARM before the canary`);
+    expect(outcome.reason).toContain('still version 3');
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
+    expect(await item('CANARY#service#ingest')).toBeUndefined();
+  });
+
+  test('the deployment group missing: failed with what to deploy, the canary record abandoned, live untouched', async () => {
+    codedeploy
+      .on(CreateDeploymentCommand)
+      .rejects(new DeploymentGroupDoesNotExistException({ message: 'No Deployment Group found', $metadata: {} }));
+    const outcome = await deliver(serviceKey());
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain('deployment group "ingest" of application "biomes-dev-main" is missing');
+    expect(lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
+    expect((await item('CANARY#service#ingest'))?.status).toBeUndefined();
+    // A later publication is not blocked by the refused one.
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-9' });
+    published.set(serviceKey(SHA2), '2025-06-01T09:30:00Z');
+    expect((await deliver(serviceKey(SHA2), { id: 'e2', versionId: 'v2' })).status).toBe('canary');
+  });
+
+  test('CodeDeploy unavailable (throttled): recorded failed and retrying, rethrown for Lambda to retry, nothing shifted', async () => {
+    codedeploy
+      .on(CreateDeploymentCommand)
+      .rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
+    await expect(deliver(serviceKey())).rejects.toThrow('Rate exceeded');
+    expect(await history('service', 'ingest')).toEqual([
+      expect.objectContaining({ status: 'failed', retrying: true }),
+    ]);
+    expect(lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
+    // The retry (same request) starts the canary.
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-7' });
+    expect((await deliver(serviceKey())).status).toBe('canary');
+  });
+
+  test('the end arrives before the start recorded its deployment id: matched by the description, recorded once', async () => {
+    // The start crashes right after CodeDeploy accepted the deployment.
+    codedeploy.on(CreateDeploymentCommand).callsFake((input: { description?: string }) => {
+      descriptions.set('d-5', input.description ?? '');
+      return { deploymentId: 'd-5' };
+    });
+    const original = ledger.db.send.bind(ledger.db);
+    const spy = jest.spyOn(ledger.db, 'send').mockImplementation(((command: { input?: { UpdateExpression?: string } }) => {
+      if (command.input?.UpdateExpression === 'SET #status = :running, deploymentId = :id') {
+        return Promise.reject(new Error('network down'));
+      }
+      return original(command as never);
+    }) as never);
+    await expect(deliver(serviceKey())).rejects.toThrow('network down');
+    spy.mockRestore();
+    alias = { version: '4' };
+    const outcome = await end('d-5', 'SUCCESS');
+    expect(outcome).toMatchObject({ status: 'deployed', sha: SHA });
+  });
+
+  test('an end event of another application is rejected and records nothing live', async () => {
+    const event = deploymentEnded('d-1', 'SUCCESS');
+    event.detail.application = 'someone-else';
+    const outcome = (await handleEvent(triggerDeps(), event)) as Outcome;
+    expect(outcome.status).toBe('rejected');
+    expect(await item('LIVE#service#ingest')).toBeUndefined();
+  });
+});
+
+describe('bake of a model', () => {
+  /** Puts commit SHA of ranker live (no bake: nothing before it), then SHA2 (baked). */
+  async function twoReleases(): Promise<Outcome> {
+    const first = await deliver(modelKey());
+    expect(first.status).toBe('deployed');
+    expect(await item('BAKE#model#ranker')).toBeUndefined();
+    published.set(modelKey(SHA2), '2025-06-01T09:30:00Z');
+    return deliver(modelKey(SHA2), { id: 'event-2', versionId: 'v2' });
+  }
+
+  test('the pointer moves, and the bake is recorded: until when, what watches it, what it goes back to', async () => {
+    const second = await twoReleases();
+    expect(second.status).toBe('deployed');
+    expect(second.reason).toContain(`alarm ${PREDICT_ERRORS} moves it back to main/ranker-${SHA}.tar.gz`);
+    expect(await item('BAKE#model#ranker')).toMatchObject({
+      sha: SHA2,
+      alarms: [PREDICT_ERRORS],
+      until: '2025-06-01T10:10:00.000Z',
+      previous: expect.objectContaining({ sha: SHA, deployedRef: `main/ranker-${SHA}.tar.gz` }),
+    });
+  });
+
+  test("the predict errors alarm during the bake moves the pointer back: ledger rolled-back with the alarm's name, previous live record restored", async () => {
+    await twoReleases();
+    ssm.resetHistory();
+    clock.advance(3 * 60_000);
+    const outcomes = (await handleEvent(triggerDeps('request-alarm'), alarmFired(PREDICT_ERRORS))) as Outcome[];
+    expect(outcomes).toEqual([
+      expect.objectContaining({ status: 'rolled-back', name: 'ranker', sha: SHA2, alarms: [PREDICT_ERRORS] }),
+    ]);
+    expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, {
+      Name: main.modelPointer('ranker'),
+      Value: `main/ranker-${SHA}.tar.gz`,
+      Overwrite: true,
+    });
+    expect(await item('LIVE#model#ranker')).toMatchObject({ sha: SHA, deployedRef: `main/ranker-${SHA}.tar.gz` });
+    expect(await item('BAKE#model#ranker')).toBeUndefined();
+    // Once: a duplicate alarm event finds no bake.
+    expect(await handleEvent(triggerDeps('request-alarm-2'), alarmFired(PREDICT_ERRORS))).toEqual([]);
+  });
+
+  test('an alarm after the bake ended rolls nothing back', async () => {
+    await twoReleases();
+    ssm.resetHistory();
+    clock.advance(11 * 60_000);
+    expect(await handleEvent(triggerDeps('request-alarm'), alarmFired(PREDICT_ERRORS))).toEqual([]);
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(await item('LIVE#model#ranker')).toMatchObject({ sha: SHA2 });
+  });
+
+  test('another alarm of main (not one the bake watches) rolls nothing back', async () => {
+    await twoReleases();
+    ssm.resetHistory();
+    expect(await handleEvent(triggerDeps('request-alarm'), alarmFired(ALARMS[1] ?? ''))).toEqual([]);
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+  });
+
+  test('its alarm already in ALARM before the pointer moves: refused naming the alarm, pointer unchanged', async () => {
+    await deliver(modelKey());
+    ssm.resetHistory();
+    alarmStates({ [PREDICT_ERRORS]: 'ALARM' });
+    published.set(modelKey(SHA2), '2025-06-01T09:30:00Z');
+    const outcome = await deliver(modelKey(SHA2), { id: 'event-2', versionId: 'v2' });
+    expect(outcome).toMatchObject({ status: 'failed', alarms: [PREDICT_ERRORS] });
+    expect(outcome.reason).toContain('pointer unchanged');
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(await item('LIVE#model#ranker')).toMatchObject({ sha: SHA });
+  });
+});
