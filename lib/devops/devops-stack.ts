@@ -173,7 +173,8 @@ export class DevopsStack extends Stack {
         envName: env.name,
         roleName: verifyProjectRoleName(config, env),
         verifyRoleArn: releaseVerifyRoleArn(config, env),
-        timeout: Duration.minutes(env.verifyTimeoutMinutes),
+        // A canary's bake comes on top of replication and the deploy (README "When a release goes wrong").
+        timeout: Duration.minutes(env.verifyTimeoutMinutes + (env.canary?.bakeMinutes ?? 0)),
         artifactsKey: release.key,
         logs,
       }).project;

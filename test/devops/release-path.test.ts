@@ -107,7 +107,10 @@ describe.each(config.environments.map((e) => e.name))('the %s stage', (env) => {
       VERIFY_ENV: env,
       VERIFY_ROLE_ARN: releaseVerifyRoleArn(config, environment),
       APP_NAME: 'biomes',
-      LEDGER_TIMEOUT_MINUTES: String(environment.verifyTimeoutMinutes),
+      // A canary's bake on top (prod: 30 + 10).
+      LEDGER_TIMEOUT_MINUTES: String(
+        environment.verifyTimeoutMinutes + (environment.canary?.bakeMinutes ?? 0),
+      ),
     });
     const role = resources[(project.Properties.ServiceRole['Fn::GetAtt'] as string[])[0]!]!;
     expect(role.Properties.RoleName).toBe(verifyProjectRoleName(config, environment));
