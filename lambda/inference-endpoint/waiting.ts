@@ -72,7 +72,9 @@ export async function deliverWaiting(deps: Deps): Promise<Delivery> {
           new InvokeCommand({
             FunctionName: settings.deployTrigger,
             InvocationType: 'Event',
-            Payload: Buffer.from(JSON.stringify(objectCreatedEvent(item, id, deps.now(), 'InferenceEndpointAwake'))),
+            Payload: Buffer.from(
+              JSON.stringify(objectCreatedEvent(item, id, deps.now(), 'InferenceEndpointAwake')),
+            ),
           }),
         );
       } catch (e) {
