@@ -152,8 +152,8 @@ export async function waitBehindCanary(
   previousSha: string | undefined,
 ): Promise<Stop | undefined> {
   const canary = await entry.canary();
-  if (!isActive(deps, canary)) return undefined;
-  const id = canary.deploymentId ?? '(starting)';
+  if (!isActive(canary)) return undefined;
+  const id = canary.deploymentId ?? '(unknown)';
   if (canary.key === delivery.key && canary.publishedAt === delivery.publishedAt) {
     return Stop.skipped(
       `duplicate delivery: canary ${id} of this publication is already running; no second deployment started`,
@@ -168,7 +168,7 @@ export async function waitBehindCanary(
   }
   if (!(await entry.queueBehindCanary(delivery))) {
     const again = await entry.canary();
-    if (!isActive(deps, again)) return undefined;
+    if (!isActive(again)) return undefined;
     return Stop.skipped(
       `a newer publication (${again.next?.sha ?? 'unknown'} published at ${again.next?.publishedAt ?? 'unknown'}) already waits for canary ${id}; this one is not put live`,
       previousSha,
@@ -194,15 +194,14 @@ export async function waitBehindCanary(
   );
 }
 
-/** An active canary, unless it is a `starting` one whose invocation died before CodeDeploy answered. */
-function isActive(deps: CanaryDeps, canary: CanaryRecord | undefined): canary is CanaryRecord {
-  if (!canary?.status) return false;
-  if (canary.status === 'running') return true;
-  return (canary.since ?? '') >= staleBefore(deps);
-}
-
-function staleBefore(deps: CanaryDeps): string {
-  return new Date(deps.now().getTime() - deps.settings.leaseSeconds * 1000).toISOString();
+/**
+ * A canary CodeDeploy is running. A `starting` one is not: whoever calls this holds the lease, and the
+ * invocation that wrote `starting` held it too, so it died before recording CodeDeploy's answer. If
+ * CodeDeploy had accepted that deployment, a new one is refused (the group has one active) and recorded
+ * failed, and the old one's end is still matched by its description.
+ */
+function isActive(canary: CanaryRecord | undefined): canary is CanaryRecord {
+  return canary?.status === 'running';
 }
 
 export interface CanaryStart {
@@ -264,7 +263,6 @@ export async function startCanary(
       ...(start.previousSha ? { previousSha: start.previousSha } : {}),
       ...(start.sbomKey ? { sbomKey: start.sbomKey } : {}),
     },
-    staleBefore(deps),
   );
   if (!started) {
     throw new Retryable(

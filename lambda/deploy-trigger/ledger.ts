@@ -580,15 +580,14 @@ export class LedgerTarget {
 
   /**
    * Records a canary about to start (status `starting`), before CreateDeployment, so a crash after
-   * CodeDeploy accepted it still leaves the ledger knowing which publication it shifts. Only when no
-   * canary is active, or the active one is this same publication (a retry), or a `starting` one older
-   * than `staleBefore` (its invocation died before CodeDeploy answered). False otherwise. Keeps a
-   * waiting `next` only if it is newer than this publication.
+   * CodeDeploy accepted it still leaves the ledger knowing which publication it shifts. Called under
+   * the lease: only when no canary is running, or the running one is this same publication (a retry);
+   * a `starting` one is a dead invocation's and is replaced. False otherwise. A waiting `next` stays.
    */
-  async startCanary(canary: StartingCanary, staleBefore: string): Promise<boolean> {
+  async startCanary(canary: StartingCanary): Promise<boolean> {
     const fields = stripUndefined({ ...canary, status: 'starting' });
     const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':starting': 'starting', ':stale': staleBefore };
+    const values: Record<string, unknown> = { ':starting': 'starting' };
     const sets = Object.entries(fields).map(([field, value], i) => {
       names[`#f${i}`] = field;
       values[`:f${i}`] = Array.isArray(value) ? [...(value as unknown[])] : value;
@@ -603,8 +602,7 @@ export class LedgerTarget {
           TableName: this.table,
           Key: this.key(sk.canary),
           UpdateExpression: `SET ${sets.join(', ')} REMOVE ${['deploymentId', 'stopRequested', ...optional].join(', ')}`,
-          ConditionExpression:
-            'attribute_not_exists(#status) OR #key = :key OR (#status = :starting AND since < :stale)',
+          ConditionExpression: 'attribute_not_exists(#status) OR #status = :starting OR #key = :key',
           ExpressionAttributeNames: { ...names, '#status': 'status', '#key': 'key' },
           ExpressionAttributeValues: { ...values, ':key': canary.key },
         }),

@@ -32,7 +32,7 @@ import {
   PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { type Deps, handleEvent } from '../../../lambda/deploy-trigger/deploy';
@@ -480,6 +480,26 @@ describe('canary of a service', () => {
     alias = { version: '4' };
     const outcome = await end('d-5', 'SUCCESS');
     expect(outcome).toMatchObject({ status: 'deployed', sha: SHA });
+  });
+
+  test('a canary left `starting` by an invocation that died before CodeDeploy answered never blocks the next publication', async () => {
+    await ledger.db.send(
+      new PutCommand({
+        TableName: settings.ledgerTable,
+        Item: {
+          pk: 'BIOME#main',
+          sk: 'CANARY#service#ingest',
+          status: 'starting',
+          key: serviceKey(SHA3),
+          sha: SHA3,
+          publishedAt: '2025-06-01T08:00:00.000Z',
+          since: clock.now().toISOString(),
+        },
+      }),
+    );
+    const outcome = await deliver(serviceKey());
+    expect(outcome.status).toBe('canary');
+    expect(await item('CANARY#service#ingest')).toMatchObject({ status: 'running', sha: SHA });
   });
 
   test('an end event of another application is rejected and records nothing live', async () => {
