@@ -250,20 +250,18 @@ export async function startCanary(
     throw new Error(`alias ${LIVE_ALIAS} of ${prepared.functionName} names no version; cannot shift from it`);
   }
   await markPending();
-  const started = await entry.startCanary(
-    {
-      key: target.key,
-      sha: target.sha,
-      publishedAt: start.publishedAt,
-      version,
-      previousVersion: prepared.previousVersion,
-      functionArn: prepared.functionArn,
-      alarms: canary.alarms,
-      since: deps.now().toISOString(),
-      ...(start.previousSha ? { previousSha: start.previousSha } : {}),
-      ...(start.sbomKey ? { sbomKey: start.sbomKey } : {}),
-    },
-  );
+  const started = await entry.startCanary({
+    key: target.key,
+    sha: target.sha,
+    publishedAt: start.publishedAt,
+    version,
+    previousVersion: prepared.previousVersion,
+    functionArn: prepared.functionArn,
+    alarms: canary.alarms,
+    since: deps.now().toISOString(),
+    ...(start.previousSha ? { previousSha: start.previousSha } : {}),
+    ...(start.sbomKey ? { sbomKey: start.sbomKey } : {}),
+  });
   if (!started) {
     throw new Retryable(
       `another canary of service "${service}" started while this deploy held the lease; retried once it has ended`,
