@@ -130,7 +130,9 @@ export async function rollBackBakes(
     await lock(deps, entry, budget, holder);
     try {
       const { live } = await entry.live();
-      if (bake.until < firedAt || live?.key !== bake.key) {
+      // Still live, or already put back by an attempt that died before recording it (the retry records it).
+      const baking = live?.key === bake.key || live?.key === bake.previous.key;
+      if (bake.until < firedAt || !baking) {
         // Over: baked long enough, or a newer publication is live (with its own bake, if any).
         await entry.endBake(bake.key);
         deps.logger.info('alarm after the bake ended; nothing rolled back', { model: bake.name, alarm });

@@ -9,10 +9,17 @@
  * The end comes from EventBridge (CodeDeploy's "Deployment State-change Notification", states SUCCESS,
  * FAILURE and STOP: EventBridge User Guide, "AWS CodeDeploy events"), not from a lifecycle hook: an
  * AfterAllowTraffic hook runs only when all traffic has shifted, so a deployment that an alarm rolls
- * back, or one stopped, never calls it and the ledger would never say `rolled-back`. The event is
- * delivered at least once and may come before the start is recorded: the canary record's deployment id
- * makes a duplicate a no-op, and a canary still `starting` is matched by the key in the deployment's
- * description.
+ * back, or one stopped, never calls it and the ledger would never say `rolled-back`. The event only says
+ * which deployment changed: the verdict is GetDeployment's, and what alias `live` serves. Those events
+ * are delivered "best effort" (same page), so a 5-minute sweep (lib/workload/shared/deploy-trigger.ts)
+ * settles every canary whose end was not heard the same way. Duplicates and late events are recognised
+ * by the deployment ids the canary record keeps; a canary still `starting` is matched by the key in the
+ * deployment's description.
+ *
+ * A rollback is a deployment of its own (CodeDeploy User Guide, "Deployments on an AWS Lambda compute
+ * platform", "Redeployments and deployment rollbacks": "the new or rolled-back deployment is assigned its
+ * own deployment ID"): a failed or stopped canary whose rollback still runs is not over; it ends, and
+ * is recorded `rolled-back`, when GetDeployment says its rollback ended.
  *
  * A newer publication during a canary supersedes it: it is queued on the canary record (`next`, newest
  * only), the trigger asks CodeDeploy to stop the canary with rollback, and the end of the stopped canary
@@ -24,7 +31,9 @@ import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cl
 import {
   type CodeDeployClient,
   CreateDeploymentCommand,
+  type DeploymentStatus,
   GetDeploymentCommand,
+  ListDeploymentsCommand,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, type LambdaClient } from '@aws-sdk/client-lambda';
@@ -38,7 +47,7 @@ import { objectCreatedEvent } from './event';
 import { lock } from './lease';
 import type { CanaryRecord, Delivery, Holder, Ledger, LedgerTarget, Outcome } from './ledger';
 import { Retryable, Stop } from './outcome';
-import { DEPLOYMENT_STATE_CHANGE, ENDED_STATES } from './release-events';
+import { DEPLOYMENT_STATE_CHANGE, ENDED_STATES, SETTLE_CANARIES } from './release-events';
 import type { Prepared, ServiceTarget } from './service';
 import { tagCommit } from './service';
 import type { Settings } from './settings';
@@ -98,7 +107,13 @@ export function appSpec(functionName: string, currentVersion: string, targetVers
 }
 
 /** What a deployment's description carries, so its end finds the canary even before its id is recorded. */
-const descriptionSchema = z.object({ biome: z.string(), name: z.string(), key: z.string() });
+const descriptionSchema = z.object({
+  biome: z.string(),
+  name: z.string(),
+  key: z.string(),
+  /** The version it shifts to: an adopted deployment's, not the one a retry published again. */
+  version: z.string(),
+});
 
 /** CodeDeploy errors retrying cannot fix, as a reason that says what to do; undefined: retry. */
 export function codeDeployFinalReason(
@@ -113,8 +128,6 @@ export function codeDeployFinalReason(
     case 'DeploymentGroupDoesNotExistException':
     case 'DeploymentConfigDoesNotExistException':
       return `${what}: deployment group "${registration.deploymentGroup}" of application "${registration.application}" is missing; deploy the mainline stack (its canary creates it), then re-run the pipeline to publish again`;
-    case 'DeploymentLimitExceededException':
-      return `${what}: another deployment of group "${registration.deploymentGroup}" is in progress (not one the ledger knows: started by hand?); stop it in the CodeDeploy console, then re-run the pipeline to publish again`;
     case 'InvalidRevisionException':
     case 'InvalidDeploymentConfigNameException':
     case 'InvalidAlarmConfigException':
@@ -197,8 +210,8 @@ export async function waitBehindCanary(
 /**
  * A canary CodeDeploy is running. A `starting` one is not: whoever calls this holds the lease, and the
  * invocation that wrote `starting` held it too, so it died before recording CodeDeploy's answer. If
- * CodeDeploy had accepted that deployment, a new one is refused (the group has one active) and recorded
- * failed, and the old one's end is still matched by its description.
+ * CodeDeploy had accepted that deployment, the next CreateDeployment is refused (the group has one
+ * active) and {@link startCanary} adopts it by the key in its description.
  */
 function isActive(canary: CanaryRecord | undefined): canary is CanaryRecord {
   return canary?.status === 'running';
@@ -249,6 +262,14 @@ export async function startCanary(
   if (!prepared.previousVersion) {
     throw new Error(`alias ${LIVE_ALIAS} of ${prepared.functionName} names no version; cannot shift from it`);
   }
+  if (prepared.split) {
+    // A deployment stopped without rollback leaves the alias on two versions, and CodeDeploy refuses
+    // the next one (CodeDeploy User Guide, "Troubleshoot AWS Lambda deployment issues").
+    return Stop.failed(
+      `alias ${LIVE_ALIAS} of ${prepared.functionName} is split between version ${prepared.previousVersion} and ${prepared.split}; a canary cannot start from there: point the alias at one version (aws lambda update-alias --routing-config '{}'), then re-run the pipeline to publish again`,
+      start.previousSha,
+    );
+  }
   await markPending();
   const started = await entry.startCanary({
     key: target.key,
@@ -268,6 +289,7 @@ export async function startCanary(
     );
   }
   let deploymentId: string | undefined;
+  let adoptedVersion: string | undefined;
   try {
     const out = await deps.codedeploy.send(
       new CreateDeploymentCommand({
@@ -277,23 +299,51 @@ export async function startCanary(
           revisionType: 'AppSpecContent',
           appSpecContent: { content: appSpec(prepared.functionName, prepared.previousVersion, version) },
         },
-        description: JSON.stringify({ biome: target.scope.biome, name: service, key: target.key }),
+        description: JSON.stringify({ biome: target.scope.biome, name: service, key: target.key, version }),
       }),
     );
     deploymentId = out.deploymentId;
   } catch (e) {
-    await entry.abandonCanary(target.key);
-    const reason = codeDeployFinalReason(e, canary, service);
-    if (reason) return Stop.failed(reason, start.previousSha);
-    throw e;
+    const refused = async (reason: string) => {
+      await entry.abandonCanary(target.key);
+      // Nothing moved: the marker stays only as the high-water mark.
+      await entry.clearPending(
+        { sha: target.sha, publishedAt: start.publishedAt, key: target.key, since: '' },
+        deps.now(),
+      );
+      return Stop.failed(reason, start.previousSha);
+    };
+    if (nameOf(e) === 'DeploymentLimitExceededException') {
+      // The group has an active deployment: ours, accepted before an invocation died (adopt it); a
+      // rollback still shifting traffic back (retry); or one the ledger does not know (final).
+      const active = await activeDeployment(deps, canary);
+      if (active?.key === target.key) {
+        deploymentId = active.id;
+        adoptedVersion = active.version;
+      } else if (active?.triggeredBy) {
+        throw new Retryable(
+          `rollback ${active.id} of canary ${active.triggeredBy} of service "${service}" is still shifting traffic back; retried when it has ended`,
+        );
+      } else {
+        return refused(
+          `CodeDeploy refused the canary of service "${service}": deployment ${active?.id ?? '(unknown)'} of group "${canary.deploymentGroup}" is in progress and is not one the ledger knows (started by hand?); live unchanged, nothing shifted; stop it in the CodeDeploy console, then re-run the pipeline to publish again`,
+        );
+      }
+    } else {
+      const reason = codeDeployFinalReason(e, canary, service);
+      if (reason) return refused(reason);
+      // Transient: the request may have been accepted; the retry adopts it by its description.
+      throw e;
+    }
   }
   if (!deploymentId)
     throw new Error(`CodeDeploy CreateDeployment for service "${service}" returned no deploymentId`);
-  await entry.canaryRunning(target.key, deploymentId);
+  const shifting = adoptedVersion ?? version;
+  await entry.canaryRunning(target.key, deploymentId, shifting);
   facts.deploymentId = deploymentId;
-  facts.deployedRef = version;
+  facts.deployedRef = shifting;
   return Stop.canary(
-    `canary ${deploymentId} started: CodeDeploy shifts ${canary.percent}% of alias ${LIVE_ALIAS} to version ${version} (commit ${target.sha}), bakes ${canary.bakeMinutes} min with alarms ${canary.alarms.join(', ')} armed, then shifts the rest or rolls back to version ${prepared.previousVersion}; the ledger records deployed or rolled-back when it ends`,
+    `canary ${deploymentId} ${adoptedVersion ? 'adopted (CodeDeploy had accepted it before an invocation died)' : 'started'}: CodeDeploy shifts ${canary.percent}% of alias ${LIVE_ALIAS} to version ${shifting} (commit ${target.sha}), bakes ${canary.bakeMinutes} min with alarms ${canary.alarms.join(', ')} armed, then shifts the rest or rolls back to version ${prepared.previousVersion}; the ledger records deployed or rolled-back when it ends`,
     start.previousSha,
   );
 }
@@ -310,10 +360,12 @@ const deploymentEventSchema = z.object({
   }),
 });
 
-export type DeploymentEvent = z.infer<typeof deploymentEventSchema>;
-
 export function isDeploymentEvent(raw: unknown): boolean {
   return typeof raw === 'object' && raw !== null && 'source' in raw && raw.source === 'aws.codedeploy';
+}
+
+export function isSettleEvent(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && 'action' in raw && raw.action === SETTLE_CANARIES.action;
 }
 
 /** An outcome of a canary's end, before the times and event id are added. */
@@ -322,13 +374,70 @@ export type EndOutcome = Omit<Outcome, 'startedAt' | 'finishedAt' | 'eventId'>;
 export interface EndDeps extends CanaryDeps {
   /** Records the outcome (history, logs) and returns it. */
   readonly finish: (o: EndOutcome) => Promise<Outcome>;
-  /** Delivers a publication that waited for the canary to the trigger again. */
-  readonly redeliver: (delivery: Delivery, eventId: string) => Promise<unknown>;
+  /** Delivers a publication that waited for the canary to the trigger again; returns its outcome. */
+  readonly redeliver: (delivery: Delivery, eventId: string) => Promise<Outcome>;
+}
+
+/** CodeDeploy's deployment statuses of a deployment that has not ended (DeploymentStatus). */
+const ACTIVE_STATUSES = new Set(['Created', 'Queued', 'InProgress', 'Baking', 'Ready']);
+
+/** What the trigger reads of a deployment. */
+interface DeploymentView {
+  readonly id: string;
+  readonly status?: string;
+  /** The landing key and version its description names (a canary the trigger started). */
+  readonly key?: string;
+  readonly version?: string;
+  /** The deployment that rolls this one back, once there is one. */
+  readonly rollbackId?: string;
+  /** A rollback: the deployment it rolls back. */
+  readonly triggeredBy?: string;
+  readonly error?: string;
+}
+
+async function deploymentView(deps: CanaryDeps, id: string): Promise<DeploymentView> {
+  const info = (await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo;
+  let described: { key: string; version: string } | undefined;
+  try {
+    const parsed = descriptionSchema.safeParse(JSON.parse(info?.description ?? ''));
+    if (parsed.success) described = parsed.data;
+  } catch {
+    // Not ours: a rollback's or a hand-made deployment's description.
+  }
+  const error = info?.errorInformation;
+  return {
+    id,
+    ...(info?.status ? { status: info.status } : {}),
+    ...(described ? { key: described.key, version: described.version } : {}),
+    ...(info?.rollbackInfo?.rollbackDeploymentId
+      ? { rollbackId: info.rollbackInfo.rollbackDeploymentId }
+      : {}),
+    ...(info?.rollbackInfo?.rollbackTriggeringDeploymentId
+      ? { triggeredBy: info.rollbackInfo.rollbackTriggeringDeploymentId }
+      : {}),
+    ...(error ? { error: `${error.code ?? 'no code'}: ${error.message ?? 'no message'}` } : {}),
+  };
+}
+
+/** The group's active deployment, if any (ListDeployments of the statuses that have not ended). */
+async function activeDeployment(
+  deps: CanaryDeps,
+  canary: CanaryRegistration,
+): Promise<DeploymentView | undefined> {
+  const out = await deps.codedeploy.send(
+    new ListDeploymentsCommand({
+      applicationName: canary.application,
+      deploymentGroupName: canary.deploymentGroup,
+      includeOnlyStatuses: [...ACTIVE_STATUSES] as DeploymentStatus[],
+    }),
+  );
+  const id = out.deployments?.[0];
+  return id ? deploymentView(deps, id) : undefined;
 }
 
 /**
- * CodeDeploy reports a deployment's end: record `deployed` (and move the live record) or `rolled-back`
- * (with the alarms in ALARM), end the canary, then deliver a publication that waited for it.
+ * CodeDeploy reports that a deployment of `main`'s application changed state: settle the canary of that
+ * service (its group), then deliver a publication that waited for it.
  */
 export async function endCanary(
   deps: EndDeps,
@@ -336,57 +445,126 @@ export async function endCanary(
   budget: Budget,
   holder: Holder,
   raw: unknown,
-): Promise<Outcome> {
+): Promise<Outcome[]> {
   const parsed = deploymentEventSchema.safeParse(raw);
   const mainline = deps.settings.scope.biome(MAINLINE_BIOME);
   if (!parsed.success) {
-    return deps.finish({
-      status: 'rejected',
-      key: '(codedeploy event)',
-      reason: `not a CodeDeploy deployment state-change event (${parsed.error.issues.map((i) => i.message).join('; ')}); only the canary rule should send these`,
-    });
+    return [
+      await deps.finish({
+        status: 'rejected',
+        key: '(codedeploy event)',
+        reason: `not a CodeDeploy deployment state-change event (${parsed.error.issues.map((i) => i.message).join('; ')}); only the canary rule should send these`,
+      }),
+    ];
   }
-  const { detail } = parsed.data;
-  const { deploymentId, state } = detail;
-  const name = detail.deploymentGroup;
-  const base = { kind: 'service' as const, biome: MAINLINE_BIOME, name, deploymentId };
+  const { deploymentId, state, application, deploymentGroup } = parsed.data.detail;
   if (
-    detail.application !== mainline.releaseApplicationName ||
+    application !== mainline.releaseApplicationName ||
     !(ENDED_STATES as readonly string[]).includes(state)
   ) {
-    return deps.finish({
-      ...base,
-      status: 'rejected',
-      key: `(deployment ${deploymentId})`,
-      reason: `deployment ${deploymentId} of application "${detail.application}" in state ${state} is not the end of a canary of ${mainline.releaseApplicationName}; nothing recorded live`,
-    });
+    return [
+      await deps.finish({
+        kind: 'service',
+        biome: MAINLINE_BIOME,
+        name: deploymentGroup,
+        deploymentId,
+        status: 'rejected',
+        key: `(deployment ${deploymentId})`,
+        reason: `deployment ${deploymentId} of application "${application}" in state ${state} is not the end of a canary of ${mainline.releaseApplicationName}; nothing recorded live`,
+      }),
+    ];
   }
+  return settleService(deps, ledger, budget, holder, deploymentGroup, deploymentId);
+}
+
+/**
+ * The sweep: settles every canary of `main` CodeDeploy has ended without the trigger hearing it, and
+ * delivers publications left waiting. Nothing to do is the usual answer.
+ */
+export async function settleCanaries(
+  deps: EndDeps,
+  ledger: Ledger,
+  budget: Budget,
+  holder: Holder,
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const { name, record } of await ledger.canaries(MAINLINE_BIOME)) {
+    if (record.status === 'running' || record.next) {
+      outcomes.push(...(await settleService(deps, ledger, budget, holder, name, undefined)));
+    }
+  }
+  return outcomes;
+}
+
+/** How a deployment relates to the service's canary record. */
+type Relation = 'mine' | 'ended' | 'unknown';
+
+async function relationOf(
+  deps: CanaryDeps,
+  entry: LedgerTarget,
+  canary: CanaryRecord | undefined,
+  id: string,
+): Promise<Relation> {
+  if (!canary) return 'unknown';
+  if (canary.deploymentId === id || canary.rollbackDeploymentId === id) return 'mine';
+  if (canary.lastDeploymentId === id || canary.lastRollbackDeploymentId === id) return 'ended';
+  const view = await deploymentView(deps, id);
+  if (view.triggeredBy !== undefined) {
+    if (view.triggeredBy === canary.deploymentId) return 'mine';
+    if (view.triggeredBy === canary.lastDeploymentId) return 'ended';
+  }
+  if (canary.status === 'starting' && canary.key !== undefined && view.key === canary.key) {
+    // The start died after CodeDeploy accepted it: this is its deployment.
+    await entry.canaryRunning(canary.key, id, view.version ?? canary.version ?? '');
+    return 'mine';
+  }
+  return 'unknown';
+}
+
+/**
+ * Settles the canary of one service under its lease: the verdict if CodeDeploy has ended it, nothing
+ * while it (or its rollback) runs; then delivers the publication that waited, once no canary runs.
+ */
+async function settleService(
+  deps: EndDeps,
+  ledger: Ledger,
+  budget: Budget,
+  holder: Holder,
+  name: string,
+  eventDeploymentId: string | undefined,
+): Promise<Outcome[]> {
   const entry = ledger.target({ biome: MAINLINE_BIOME, kind: 'service', name });
-  let outcome: Outcome;
+  const base = { kind: 'service' as const, biome: MAINLINE_BIOME, name };
+  let outcome: Outcome | undefined;
   let next: Delivery | undefined;
   await lock(deps, entry, budget, holder);
   try {
-    const canary = await entry.canary();
-    next = canary?.next;
-    const mine =
-      canary?.deploymentId === deploymentId ||
-      (canary?.status === 'starting' &&
-        canary.deploymentId === undefined &&
-        (await descriptionKey(deps, deploymentId)) === canary.key);
-    if (!canary || !mine) {
-      const already = canary?.lastDeploymentId === deploymentId;
-      // A duplicate end event: recorded once already; its waiting publication (if still there) goes again.
-      if (!already) next = undefined;
-      return await deps.finish({
-        ...base,
-        status: 'skipped',
-        key: canary?.key ?? `(deployment ${deploymentId})`,
-        reason: already
-          ? `duplicate event: the end (${state}) of canary ${deploymentId} was already recorded`
-          : `deployment ${deploymentId} is not the canary the ledger knows for service "${name}" (${canary?.deploymentId ?? 'none'}); nothing recorded live`,
-      });
+    let canary = await entry.canary();
+    if (eventDeploymentId !== undefined) {
+      const relation = await relationOf(deps, entry, canary, eventDeploymentId);
+      if (relation !== 'mine') {
+        // A duplicate or late event: recorded once already, or not a canary of this ledger.
+        return [
+          await deps.finish({
+            ...base,
+            deploymentId: eventDeploymentId,
+            status: 'skipped',
+            key: canary?.key ?? `(deployment ${eventDeploymentId})`,
+            reason:
+              relation === 'ended'
+                ? `duplicate event: the end of canary ${eventDeploymentId} (or of its rollback) was already recorded`
+                : `deployment ${eventDeploymentId} is not the canary the ledger knows for service "${name}" (${canary?.deploymentId ?? 'none'}); nothing recorded live`,
+          }),
+        ];
+      }
+      canary = await entry.canary();
     }
-    outcome = await recordEnd(deps, entry, canary, deploymentId, state, base);
+    if (canary?.status === 'running' && canary.deploymentId) {
+      outcome = await settle(deps, entry, canary, canary.deploymentId, base);
+      // Still shifting, baking or rolling back: its end settles it.
+      if (!outcome) return [];
+    }
+    next = canary?.next;
   } finally {
     try {
       await entry.unlock(holder);
@@ -395,56 +573,63 @@ export async function endCanary(
     }
   }
   if (next) {
-    await deps.redeliver(next, `after-${deploymentId}`);
-    await entry.dropNext(next);
+    const delivered = await deps.redeliver(next, `after-${eventDeploymentId ?? 'sweep'}`);
+    // Queued again behind a canary started meanwhile: it stays the one that waits.
+    if (delivered.status !== 'waiting') await entry.dropNext(next);
   }
-  return outcome;
+  return outcome ? [outcome] : [];
 }
 
-/** The key a deployment's description names (undefined when it names none). */
-async function descriptionKey(deps: CanaryDeps, deploymentId: string): Promise<string | undefined> {
-  const out = await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId }));
-  try {
-    const parsed = descriptionSchema.safeParse(JSON.parse(out.deploymentInfo?.description ?? ''));
-    return parsed.success ? parsed.data.key : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function recordEnd(
+/** The verdict of a canary CodeDeploy has ended, recorded; undefined while it or its rollback runs. */
+async function settle(
   deps: EndDeps,
   entry: LedgerTarget,
   canary: CanaryRecord,
   deploymentId: string,
-  state: string,
-  base: { kind: 'service'; biome: string; name: string; deploymentId: string },
-): Promise<Outcome> {
+  base: { kind: 'service'; biome: string; name: string },
+): Promise<Outcome | undefined> {
+  const view = await deploymentView(deps, deploymentId);
+  if (view.status === undefined || ACTIVE_STATUSES.has(view.status)) return undefined;
   const key = canary.key ?? '';
   const sha = canary.sha ?? '';
   const publishedAt = canary.publishedAt ?? '';
   const version = canary.version ?? '';
   const previous = canary.previousVersion ?? 'unknown';
   const functionName = canary.functionArn ?? '';
+  const pending = { sha, publishedAt, key, since: canary.since ?? '' };
   const facts = {
     ...base,
+    deploymentId,
     key,
     sha,
     publishedAt,
     ...(canary.previousSha ? { previousSha: canary.previousSha } : {}),
     ...(canary.sbomKey ? { sbomKey: canary.sbomKey } : {}),
   };
+  let firing = canary.firing;
+  if (view.status !== 'Succeeded') {
+    firing ??= (await alarmStates(deps.cloudwatch, canary.alarms ?? [])).firing;
+    if (view.rollbackId) {
+      const rollback = await deploymentView(deps, view.rollbackId);
+      if (rollback.status === undefined || ACTIVE_STATUSES.has(rollback.status)) {
+        // Not over until its rollback is: remembered, with the alarms that fired now.
+        await entry.canaryRollingBack(deploymentId, view.rollbackId, firing);
+        return undefined;
+      }
+    }
+  }
   // What the alias serves now is the truth: CodeDeploy's verdict is checked against it.
   const alias = await deps.lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS }));
   const serving = alias.FunctionVersion;
-  const split = Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}).length > 0;
+  const weights = Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {});
+  const split = weights.length > 0 ? ` with traffic split to version ${weights.join(', ')}` : '';
   let outcome: EndOutcome;
-  if (state === 'SUCCESS') {
+  if (view.status === 'Succeeded') {
     if (serving !== version || split) {
       outcome = {
         ...facts,
         status: 'failed',
-        reason: `CodeDeploy reports canary ${deploymentId} succeeded, but alias ${LIVE_ALIAS} serves version ${serving ?? 'none'}${split ? ' with traffic split' : ''}, not ${version}; the live record is left at ${canary.previousSha ?? 'what it was'}; look at the deployment in the CodeDeploy console`,
+        reason: `CodeDeploy reports canary ${deploymentId} succeeded, but alias ${LIVE_ALIAS} serves version ${serving ?? 'none'}${split}, not ${version}; the live record is left at ${canary.previousSha ?? 'what it was'}; look at the deployment in the CodeDeploy console`,
       };
     } else {
       const moved = await entry.setLive({
@@ -461,7 +646,6 @@ async function recordEnd(
           `the live record of service "${base.name}" moved past ${publishedAt} during canary ${deploymentId}`,
         );
       }
-      await entry.clearPending({ sha, publishedAt, key, since: canary.since ?? '' }, deps.now());
       try {
         await tagCommit(deps.lambda, functionName, sha);
       } catch (e) {
@@ -475,30 +659,27 @@ async function recordEnd(
       };
     }
   } else {
-    const { firing } = await alarmStates(deps.cloudwatch, canary.alarms ?? []);
-    const info = (await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo;
-    const error = info?.errorInformation;
     const why =
-      firing.length > 0
+      firing && firing.length > 0
         ? `alarm ${firing.join(', ')} fired during the bake`
         : canary.stopRequested
           ? `a newer publication superseded it`
-          : `CodeDeploy ended it ${state}${error ? ` (${error.code ?? 'no code'}: ${error.message ?? 'no message'})` : ''}`;
+          : `CodeDeploy ended it ${view.status}${view.error ? ` (${view.error})` : ''}`;
     const back = serving === previous && !split;
     outcome = {
       ...facts,
       status: back ? 'rolled-back' : 'failed',
-      ...(firing.length > 0 ? { alarms: firing } : {}),
+      ...(firing && firing.length > 0 ? { alarms: firing } : {}),
       deployedRef: serving ?? previous,
       reason: back
-        ? `canary ${deploymentId} rolled back: ${why}; CodeDeploy shifted all traffic of alias ${LIVE_ALIAS} back to version ${previous} (commit ${canary.previousSha ?? 'unknown'}); live record unchanged`
-        : `canary ${deploymentId} ended ${state} (${why}) but alias ${LIVE_ALIAS} serves version ${serving ?? 'none'}${split ? ' with traffic split' : ''}, not the previous version ${previous}; roll back by hand (npm run rollback) and look at the deployment in the CodeDeploy console`,
+        ? `canary ${deploymentId} rolled back: ${why}; CodeDeploy${view.rollbackId ? ` (rollback ${view.rollbackId})` : ''} shifted all traffic of alias ${LIVE_ALIAS} back to version ${previous} (commit ${canary.previousSha ?? 'unknown'}); live record unchanged`
+        : `canary ${deploymentId} ended ${view.status} (${why}) but alias ${LIVE_ALIAS} serves version ${serving ?? 'none'}${split}, not the previous version ${previous}; roll back by hand (npm run rollback) and look at the deployment in the CodeDeploy console`,
     };
-    // The move of live this canary started is over: its marker stays only as the high-water mark.
-    await entry.clearPending({ sha, publishedAt, key, since: canary.since ?? '' }, deps.now());
   }
+  // The move of live this canary started is over: its marker stays only as the high-water mark.
+  await entry.clearPending(pending, deps.now());
   const recorded = await deps.finish(outcome);
-  await entry.endCanary(deploymentId, key);
+  await entry.endCanary(deploymentId, view.rollbackId);
   return recorded;
 }
 

@@ -33,7 +33,15 @@ import { type ArtifactKey, MAINLINE_BIOME, parseArtifactKey } from '../shared/gr
 import { Budget, MIN_STEP_MS, UPDATE_WAIT_SECONDS } from './budget';
 import { accessDeniedReason, httpStatusOf, messageOf, nameOf } from './errors';
 import { type LandingObject, OBJECT_CREATED, parseEvent, unwrapEvent } from './event';
-import { type Claim, type ClaimStatus, type Holder, Ledger, type Outcome, type Retraining } from './ledger';
+import {
+  type Claim,
+  type ClaimStatus,
+  type Delivery,
+  type Holder,
+  Ledger,
+  type Outcome,
+  type Retraining,
+} from './ledger';
 import { type InferenceState, servesModels, unavailableNotice } from '../shared/inference-schedule';
 import {
   EndpointAbsent,
@@ -53,8 +61,10 @@ import {
   type EndOutcome,
   endCanary,
   isDeploymentEvent,
+  isSettleEvent,
   redeliveryEvent,
   releasesByCanary,
+  settleCanaries,
   startCanary,
   waitBehindCanary,
 } from './canary';
@@ -152,11 +162,14 @@ function optional<T extends object, K extends keyof T>(o: T, ...keys: K[]): Part
 
 /**
  * Every event the trigger receives: a landing object ({@link processEvent}), the end of a canary
- * (CodeDeploy's state change, ./canary) or an alarm going off during a model's bake (./bake).
+ * (CodeDeploy's state change, ./canary), the canary sweep's schedule (./canary) or an alarm going off
+ * during a model's bake (./bake).
  */
 export async function handleEvent(deps: Deps, raw: unknown): Promise<Outcome | readonly Outcome[]> {
   const event = unwrapEvent(raw);
-  if (!isDeploymentEvent(event) && !isAlarmEvent(event)) return processEvent(deps, raw);
+  if (!isDeploymentEvent(event) && !isAlarmEvent(event) && !isSettleEvent(event)) {
+    return processEvent(deps, raw);
+  }
   const ledger = new Ledger(deps.db, deps.settings.ledgerTable);
   const budget = new Budget(deps.remainingMs);
   const holder: Holder = { owner: deps.owner, token: `${deps.owner}:${randomUUID()}` };
@@ -164,7 +177,7 @@ export async function handleEvent(deps: Deps, raw: unknown): Promise<Outcome | r
   const eventId =
     typeof event === 'object' && event !== null && 'id' in event && typeof event.id === 'string'
       ? event.id
-      : 'unknown';
+      : `settle-${startedAt}`;
   deps.logger.resetKeys();
   const finish = async (o: EndOutcome): Promise<Outcome> => {
     const finishedAt = deps.now();
@@ -175,17 +188,14 @@ export async function handleEvent(deps: Deps, raw: unknown): Promise<Outcome | r
     return outcome;
   };
   if (isAlarmEvent(event)) return rollBackBakes({ ...deps, finish }, ledger, budget, holder, event);
-  return endCanary(
-    {
-      ...deps,
-      finish,
-      redeliver: (delivery, id) => processEvent(deps, redeliveryEvent(delivery, id, deps.now())),
-    },
-    ledger,
-    budget,
-    holder,
-    event,
-  );
+  const endDeps = {
+    ...deps,
+    finish,
+    redeliver: (delivery: Delivery, id: string) =>
+      processEvent(deps, redeliveryEvent(delivery, id, deps.now())),
+  };
+  if (isSettleEvent(event)) return settleCanaries(endDeps, ledger, budget, holder);
+  return endCanary(endDeps, ledger, budget, holder, event);
 }
 
 /**

@@ -146,6 +146,11 @@ export interface CanaryRecord {
   /** A newer publication superseded this canary: the trigger asked CodeDeploy to stop it. */
   readonly stopRequested?: boolean;
   readonly lastDeploymentId?: string;
+  /** A failed or stopped canary whose rollback (a deployment of its own) still runs. */
+  readonly rollbackDeploymentId?: string;
+  readonly lastRollbackDeploymentId?: string;
+  /** The alarms in ALARM when CodeDeploy ended it (kept until its rollback ends). */
+  readonly firing?: readonly string[];
   /** The newest publication that arrived during the canary: deployed when it ends. */
   readonly next?: Delivery;
 }
@@ -244,7 +249,22 @@ export class Ledger {
 
   /** Every bake of `biome`'s models (the alarm handler's one query). */
   async bakes(biome: string): Promise<BakeRecord[]> {
-    const found: BakeRecord[] = [];
+    // Items of this table, written by LedgerTarget.startBake.
+    return (await this.itemsUnder(biome, sk.bakePrefix)) as unknown as BakeRecord[];
+  }
+
+  /** Every canary record of `biome`'s services, with the service's name (the sweep's one query). */
+  async canaries(biome: string): Promise<{ name: string; record: CanaryRecord }[]> {
+    const prefix = sk.canary('service', '');
+    return (await this.itemsUnder(biome, prefix)).map((item) => ({
+      name: String(item[LEDGER_SORT_KEY]).slice(prefix.length),
+      // Items of this table, written by LedgerTarget's canary methods.
+      record: item,
+    }));
+  }
+
+  private async itemsUnder(biome: string, prefix: string): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.db.send(
@@ -252,13 +272,12 @@ export class Ledger {
           TableName: this.table,
           KeyConditionExpression: `${PK} = :pk AND begins_with(${SK}, :prefix)`,
           ExpressionAttributeNames: { [PK]: LEDGER_PARTITION_KEY, [SK]: LEDGER_SORT_KEY },
-          ExpressionAttributeValues: { ':pk': pk.biome(biome), ':prefix': sk.bakePrefix },
+          ExpressionAttributeValues: { ':pk': pk.biome(biome), ':prefix': prefix },
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      // Items of this table, written by LedgerTarget.startBake.
-      for (const item of out.Items ?? []) found.push(item as BakeRecord);
+      found.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
     } while (start);
     return found;
@@ -601,7 +620,7 @@ export class LedgerTarget {
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(sk.canary),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${['deploymentId', 'stopRequested', ...optional].join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${['deploymentId', 'stopRequested', 'rollbackDeploymentId', 'firing', ...optional].join(', ')}`,
           ConditionExpression: 'attribute_not_exists(#status) OR #status = :starting OR #key = :key',
           ExpressionAttributeNames: { ...names, '#status': 'status', '#key': 'key' },
           ExpressionAttributeValues: { ...values, ':key': canary.key },
@@ -614,16 +633,24 @@ export class LedgerTarget {
     }
   }
 
-  /** Records the deployment CodeDeploy started for the `starting` canary of `key`. */
-  async canaryRunning(key: string, deploymentId: string): Promise<void> {
+  /**
+   * Records the deployment CodeDeploy started (or an adopted one) for the `starting` canary of `key`,
+   * and the version it shifts to.
+   */
+  async canaryRunning(key: string, deploymentId: string, version: string): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: this.key(sk.canary),
-        UpdateExpression: 'SET #status = :running, deploymentId = :id',
+        UpdateExpression: 'SET #status = :running, deploymentId = :id, version = :version',
         ConditionExpression: '#key = :key',
         ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
-        ExpressionAttributeValues: { ':running': 'running', ':id': deploymentId, ':key': key },
+        ExpressionAttributeValues: {
+          ':running': 'running',
+          ':id': deploymentId,
+          ':key': key,
+          ':version': version,
+        },
       }),
     );
   }
@@ -676,22 +703,40 @@ export class LedgerTarget {
     }
   }
 
+  /** Remembers the rollback of a failed or stopped canary, which ends it once it ends. */
+  async canaryRollingBack(
+    deploymentId: string,
+    rollbackId: string,
+    firing: readonly string[],
+  ): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.key(sk.canary),
+        UpdateExpression: 'SET rollbackDeploymentId = :rollback, firing = :firing',
+        ConditionExpression: 'deploymentId = :id',
+        ExpressionAttributeValues: { ':id': deploymentId, ':rollback': rollbackId, ':firing': [...firing] },
+      }),
+    );
+  }
+
   /**
-   * Ends the canary of `deploymentId` (or the `starting` one of `key` whose id was never recorded):
-   * clears the active fields, keeps `next`, remembers the id so a duplicate end event is recognised.
-   * False when that canary already ended (a duplicate event).
+   * Ends the canary of `deploymentId`: clears the active fields, keeps `next`, remembers its ids (and
+   * its rollback's) so a duplicate or late end event is recognised. False when it already ended.
    */
-  async endCanary(deploymentId: string, key: string): Promise<boolean> {
+  async endCanary(deploymentId: string, rollbackId?: string): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(sk.canary),
-          UpdateExpression: `SET lastDeploymentId = :id REMOVE ${ACTIVE_CANARY_FIELDS}`,
-          ConditionExpression:
-            'deploymentId = :id OR (#status = :starting AND attribute_not_exists(deploymentId) AND #key = :key)',
+          UpdateExpression: `SET lastDeploymentId = :id${rollbackId ? ', lastRollbackDeploymentId = :rollback' : ''} REMOVE ${ACTIVE_CANARY_FIELDS}${rollbackId ? '' : ', lastRollbackDeploymentId'}`,
+          ConditionExpression: 'deploymentId = :id',
           ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
-          ExpressionAttributeValues: { ':id': deploymentId, ':starting': 'starting', ':key': key },
+          ExpressionAttributeValues: {
+            ':id': deploymentId,
+            ...(rollbackId ? { ':rollback': rollbackId } : {}),
+          },
         }),
       );
       return true;
@@ -797,7 +842,7 @@ export class LedgerTarget {
 
 /** What an ended canary no longer has (its `next` and `lastDeploymentId` stay). */
 const ACTIVE_CANARY_FIELDS =
-  '#status, deploymentId, #key, sha, publishedAt, version, functionArn, alarms, since, previousVersion, previousSha, sbomKey, stopRequested';
+  '#status, deploymentId, #key, sha, publishedAt, version, functionArn, alarms, since, previousVersion, previousSha, sbomKey, stopRequested, rollbackDeploymentId, firing';
 
 function deliveryKey(key: string, identity: string): LedgerKey {
   return ledgerKey(pk.object(key), sk.delivery(identity));

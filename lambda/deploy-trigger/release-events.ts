@@ -9,3 +9,5 @@ export const DEPLOYMENT_STATE_CHANGE = 'CodeDeploy Deployment State-change Notif
 export const ENDED_STATES = ['SUCCESS', 'FAILURE', 'STOP'] as const;
 /** CloudWatch's alarm event (CloudWatch User Guide, "Alarm events and EventBridge"). */
 export const ALARM_STATE_CHANGE = 'CloudWatch Alarm State Change';
+/** The input of the canary sweep's schedule (every 5 minutes where canaries run). */
+export const SETTLE_CANARIES = { action: 'settle-canaries' } as const;

@@ -38,6 +38,8 @@ export interface Prepared {
   readonly functionArn: string;
   readonly aliasRevisionId?: string;
   readonly previousVersion?: string;
+  /** The other versions alias `live` routes traffic to (a deployment stopped without rollback), if any. */
+  readonly split?: string;
 }
 
 /** Runs one Lambda call; an error retrying cannot fix becomes a final failure that says what to do. */
@@ -101,6 +103,9 @@ export async function prepareService(
     functionArn: fn.Configuration?.FunctionArn ?? functionName,
     aliasRevisionId: alias.RevisionId,
     previousVersion: alias.FunctionVersion,
+    ...(Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}).length > 0
+      ? { split: Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}).join(', ') }
+      : {}),
   };
 }
 

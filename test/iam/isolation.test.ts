@@ -322,7 +322,11 @@ describe('deploy trigger (shared stack): tag-fenced to its app and environment',
     const t = role(trigger('prod').function);
     const group = (app: string, name: string) =>
       `arn:aws:codedeploy:${REGION}:${PROD}:deploymentgroup:${app}/${name}`;
-    for (const action of ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment']) {
+    for (const action of [
+      'codedeploy:CreateDeployment',
+      'codedeploy:GetDeployment',
+      'codedeploy:ListDeployments',
+    ]) {
       expect(await world.can(t, action, group('biomes-prod-main', 'ingest'))).toBe('Allowed');
       expect(await world.can(t, action, group('biomes-prod-other', 'ingest'))).toBe('ImplicitlyDenied');
       expect(await world.can(t, action, group('someone-else', 'ingest'))).toBe('ImplicitlyDenied');

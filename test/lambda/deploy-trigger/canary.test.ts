@@ -8,7 +8,9 @@ import {
   CodeDeployClient,
   CreateDeploymentCommand,
   DeploymentGroupDoesNotExistException,
+  DeploymentLimitExceededException,
   GetDeploymentCommand,
+  ListDeploymentsCommand,
   StopDeploymentCommand,
   ThrottlingException,
 } from '@aws-sdk/client-codedeploy';
@@ -99,6 +101,7 @@ beforeEach(async () => {
   alias = { version: '3' };
   nextVersion = 4;
   deploymentIds = 0;
+  rollbacks = 0;
   s3.on(HeadObjectCommand).callsFake((input: { Key: string }) => {
     const sha = /-([0-9a-f]{40})\./.exec(input.Key)?.[1] ?? '';
     return {
@@ -156,16 +159,81 @@ beforeEach(async () => {
   lambda.on(TagResourceCommand).resolves({});
   sagemaker.on(InvokeEndpointCommand).resolves(endpointAnswer(GOOD_ANSWER));
   alarmStates(Object.fromEntries([...ALARMS, PREDICT_ERRORS].map((a) => [a, 'OK'])));
-  codedeploy.on(CreateDeploymentCommand).callsFake(() => ({ deploymentId: `d-${++deploymentIds}` }));
-  codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-  codedeploy.on(GetDeploymentCommand).callsFake((input: { deploymentId: string }) => ({
-    deploymentInfo: { deploymentId: input.deploymentId, description: descriptions.get(input.deploymentId) },
+  deployments = new Map();
+  codedeploy.on(CreateDeploymentCommand).callsFake((input: { description?: string }) => {
+    // One active deployment per group, as CodeDeploy allows.
+    if ([...deployments.values()].some((d) => ACTIVE.has(d.status))) {
+      throw new DeploymentLimitExceededException({
+        message: 'The Deployment Group ingest already has an active Deployment',
+        $metadata: {},
+      });
+    }
+    const id = `d-${++deploymentIds}`;
+    deployments.set(id, {
+      status: 'InProgress',
+      ...(input.description ? { description: input.description } : {}),
+    });
+    return { deploymentId: id };
+  });
+  // Stopping with rollback: the canary is Stopped and its rollback, a deployment of its own, starts.
+  codedeploy.on(StopDeploymentCommand).callsFake((input: { deploymentId: string }) => {
+    rollBack(input.deploymentId, 'Stopped');
+    return { status: 'Pending' };
+  });
+  codedeploy.on(GetDeploymentCommand).callsFake((input: { deploymentId: string }) => {
+    const d = deployments.get(input.deploymentId);
+    if (!d) throw new Error(`fake CodeDeploy: no deployment ${input.deploymentId}`);
+    return {
+      deploymentInfo: {
+        deploymentId: input.deploymentId,
+        status: d.status,
+        ...(d.description ? { description: d.description } : {}),
+        ...(d.rollbackId || d.triggeredBy
+          ? {
+              rollbackInfo: {
+                ...(d.rollbackId ? { rollbackDeploymentId: d.rollbackId } : {}),
+                ...(d.triggeredBy ? { rollbackTriggeringDeploymentId: d.triggeredBy } : {}),
+              },
+            }
+          : {}),
+        ...(d.status === 'Failed'
+          ? { errorInformation: { code: 'ALARM_ACTIVE', message: 'One or more alarms have been activated' } }
+          : {}),
+      },
+    };
+  });
+  codedeploy.on(ListDeploymentsCommand).callsFake(() => ({
+    deployments: [...deployments.entries()].filter(([, d]) => ACTIVE.has(d.status)).map(([id]) => id),
   }));
-  descriptions.clear();
 });
 
-/** What each CreateDeployment described (the end handler reads it back through GetDeployment). */
-const descriptions = new Map<string, string>();
+/** CodeDeploy's deployments of the group, as the fake keeps them. */
+interface FakeDeployment {
+  status: string;
+  description?: string;
+  rollbackId?: string;
+  triggeredBy?: string;
+}
+const ACTIVE = new Set(['Created', 'Queued', 'InProgress', 'Baking', 'Ready']);
+let deployments: Map<string, FakeDeployment>;
+let rollbacks = 0;
+
+/** The canary `id` ends `status` and CodeDeploy starts its rollback deployment; returns the rollback's id. */
+function rollBack(id: string, status: 'Failed' | 'Stopped'): string {
+  const canary = deployments.get(id);
+  if (!canary) throw new Error(`fake CodeDeploy: no deployment ${id}`);
+  const rollbackId = `r-${++rollbacks}`;
+  canary.status = status;
+  canary.rollbackId = rollbackId;
+  deployments.set(rollbackId, { status: 'InProgress', triggeredBy: id });
+  return rollbackId;
+}
+
+function setStatus(id: string, status: string): void {
+  const d = deployments.get(id);
+  if (!d) throw new Error(`fake CodeDeploy: no deployment ${id}`);
+  d.status = status;
+}
 
 afterEach(async () => {
   await ledger.stop();
@@ -201,12 +269,32 @@ function deploymentEnded(
   };
 }
 
+/** The trigger handles CodeDeploy's state-change event of `deploymentId`: what it recorded (nothing while it runs). */
 async function end(
   deploymentId: string,
   state: 'SUCCESS' | 'FAILURE' | 'STOP',
   id?: string,
+): Promise<Outcome[]> {
+  return (await handleEvent(
+    triggerDeps('request-end'),
+    deploymentEnded(deploymentId, state, id),
+  )) as Outcome[];
+}
+
+/** The one outcome `end` recorded. */
+async function endOne(
+  deploymentId: string,
+  state: 'SUCCESS' | 'FAILURE' | 'STOP',
+  id?: string,
 ): Promise<Outcome> {
-  return (await handleEvent(triggerDeps('request-end'), deploymentEnded(deploymentId, state, id))) as Outcome;
+  const outcomes = await end(deploymentId, state, id);
+  expect(outcomes).toHaveLength(1);
+  return outcomes[0]!;
+}
+
+/** The sweep's schedule fires. */
+async function sweep(): Promise<Outcome[]> {
+  return (await handleEvent(triggerDeps('request-sweep'), { action: 'settle-canaries' })) as Outcome[];
 }
 
 function alarmFired(alarmName: string) {
@@ -248,10 +336,6 @@ async function history(kind: string, name: string): Promise<Record<string, unkno
 /** Starts the canary of SHA (version 4) over version 3, and CodeDeploy shifts 10% to it. */
 async function startFirstCanary(): Promise<Outcome> {
   const started = await deliver(serviceKey());
-  codedeploy.calls().forEach((c) => {
-    const input = c.args[0].input as { description?: string };
-    if (input.description) descriptions.set(`d-${deploymentIds}`, input.description);
-  });
   alias = { version: '3', split: { '4': 0.1 } };
   return started;
 }
@@ -287,37 +371,70 @@ describe('canary of a service', () => {
 
   test('success: CodeDeploy reports SUCCESS and the alias serves the new version: deployed, live record and commit tag move', async () => {
     await startFirstCanary();
+    setStatus('d-1', 'Succeeded');
     alias = { version: '4' };
     clock.advance(11 * 60_000);
-    const outcome = await end('d-1', 'SUCCESS');
+    const outcome = await endOne('d-1', 'SUCCESS');
     expect(outcome).toMatchObject({ status: 'deployed', sha: SHA, deployedRef: '4', deploymentId: 'd-1' });
     expect(outcome.reason).toContain('took all traffic');
     expect(await item('LIVE#service#ingest')).toMatchObject({ sha: SHA, deployedRef: '4' });
     expect(lambda).toHaveReceivedCommandWith(TagResourceCommand, { Tags: { commit: SHA } });
-    expect(await item('CANARY#service#ingest')).toEqual(
-      expect.not.objectContaining({ status: expect.anything() }),
-    );
-    expect((await item('CANARY#service#ingest'))?.lastDeploymentId).toBe('d-1');
+    const record = await item('CANARY#service#ingest');
+    expect(record?.status).toBeUndefined();
+    expect(record?.lastDeploymentId).toBe('d-1');
   });
 
-  test('rollback: an alarm fires during the bake; CodeDeploy reports FAILURE with traffic back on the old version: rolled-back with the alarm name, live record unchanged', async () => {
+  test("the verdict is GetDeployment's, not the event's: a SUCCESS event for a deployment still baking records nothing", async () => {
+    await startFirstCanary();
+    expect(await end('d-1', 'SUCCESS')).toEqual([]);
+    expect(await item('CANARY#service#ingest')).toMatchObject({ status: 'running', deploymentId: 'd-1' });
+  });
+
+  test('rollback: an alarm fires during the bake; the canary fails and its rollback (a deployment of its own) runs: nothing recorded until the rollback ends, then rolled-back with the alarm that fired', async () => {
     await startFirstCanary();
     alarmStates({ [ALARMS[0] ?? '']: 'ALARM', [ALARMS[1] ?? '']: 'OK' });
+    const rollback = rollBack('d-1', 'Failed');
+    // Still split: CodeDeploy is shifting traffic back.
+    expect(await end('d-1', 'FAILURE')).toEqual([]);
+    expect(await item('CANARY#service#ingest')).toMatchObject({
+      status: 'running',
+      rollbackDeploymentId: rollback,
+      firing: [ALARMS[0]],
+    });
+    // The alarm returns to OK once the old version serves again; the record keeps which one fired.
+    alarmStates({ [ALARMS[0] ?? '']: 'OK', [ALARMS[1] ?? '']: 'OK' });
+    setStatus(rollback, 'Succeeded');
     alias = { version: '3' };
-    const outcome = await end('d-1', 'FAILURE');
+    const outcome = await endOne(rollback, 'SUCCESS');
     expect(outcome).toMatchObject({ status: 'rolled-back', alarms: [ALARMS[0]], deployedRef: '3', sha: SHA });
     expect(outcome.reason).toContain(`alarm ${ALARMS[0]} fired during the bake`);
+    expect(outcome.reason).toContain(`rollback ${rollback}`);
     expect(outcome.reason).toContain('back to version 3');
     expect(await item('LIVE#service#ingest')).toBeUndefined();
     expect(lambda).not.toHaveReceivedCommand(TagResourceCommand);
     // The high-water mark stays: an older publication still cannot go live after this one.
     expect(await item('PENDING#service#ingest')).toMatchObject({ sha: SHA, recordedAt: expect.any(String) });
+    // The canary's own FAILURE, late: recognised, recorded once.
+    expect((await endOne('d-1', 'FAILURE')).status).toBe('skipped');
+    expect((await history('service', 'ingest')).filter((h) => h.status === 'rolled-back')).toHaveLength(1);
   });
 
-  test('a canary that ends without alarm and without the alias back on the old version is failed, naming what to do', async () => {
+  test("the rollback's end arriving before the canary's: matched through the rollback's triggering deployment, recorded once", async () => {
     await startFirstCanary();
+    const rollback = rollBack('d-1', 'Failed');
+    setStatus(rollback, 'Succeeded');
+    alias = { version: '3' };
+    expect((await endOne(rollback, 'SUCCESS')).status).toBe('rolled-back');
+    const late = await endOne('d-1', 'FAILURE');
+    expect(late.status).toBe('skipped');
+    expect(late.reason).toContain('already recorded');
+  });
+
+  test('a canary that ended without the alias back on the old version is failed, naming what to do', async () => {
+    await startFirstCanary();
+    setStatus('d-1', 'Stopped');
     alias = { version: '4', split: { '3': 0.9 } };
-    const outcome = await end('d-1', 'STOP');
+    const outcome = await endOne('d-1', 'STOP');
     expect(outcome.status).toBe('failed');
     expect(outcome.reason).toContain('npm run rollback');
   });
@@ -340,15 +457,16 @@ describe('canary of a service', () => {
 
   test('a duplicate end event is recorded once; the second is skipped', async () => {
     await startFirstCanary();
+    setStatus('d-1', 'Succeeded');
     alias = { version: '4' };
     await end('d-1', 'SUCCESS', 'end-1');
-    const again = await end('d-1', 'SUCCESS', 'end-2');
+    const again = await endOne('d-1', 'SUCCESS', 'end-2');
     expect(again.status).toBe('skipped');
     expect(again.reason).toContain('already recorded');
     expect((await history('service', 'ingest')).filter((h) => h.status === 'deployed')).toHaveLength(1);
   });
 
-  test('supersede: a newer publication during a canary stops it (with rollback), waits, and deploys by its own canary once CodeDeploy reports the end', async () => {
+  test('supersede: a newer publication during a canary stops it (with rollback), waits, and deploys by its own canary once the rollback has ended', async () => {
     await startFirstCanary();
     published.set(serviceKey(SHA2), '2025-06-01T09:30:00Z');
     const newer = await deliver(serviceKey(SHA2), { id: 'event-2', versionId: 'v2' });
@@ -366,8 +484,12 @@ describe('canary of a service', () => {
     expect(newest.status).toBe('waiting');
     expect(codedeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
 
+    // The stop's own event while its rollback still runs: nothing yet, nothing redelivered.
+    expect(await end('d-1', 'STOP')).toEqual([]);
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
+    setStatus('r-1', 'Succeeded');
     alias = { version: '3' };
-    const ended = await end('d-1', 'STOP');
+    const ended = await endOne('r-1', 'SUCCESS');
     expect(ended).toMatchObject({ status: 'rolled-back' });
     expect(ended.reason).toContain('a newer publication superseded it');
     // The waiting (newest) publication was delivered again and started its own canary from version 3.
@@ -375,10 +497,7 @@ describe('canary of a service', () => {
     const second = codedeploy.commandCalls(CreateDeploymentCommand)[1]?.args[0].input;
     expect(
       JSON.parse(second?.revision?.appSpecContent?.content ?? '{}').Resources[0].live.Properties,
-    ).toMatchObject({
-      CurrentVersion: '3',
-      TargetVersion: '5',
-    });
+    ).toMatchObject({ CurrentVersion: '3', TargetVersion: '5' });
     expect(await item('CANARY#service#ingest')).toMatchObject({
       status: 'running',
       deploymentId: 'd-2',
@@ -393,6 +512,35 @@ describe('canary of a service', () => {
     );
   });
 
+  test('a late duplicate end of an earlier canary never drops the publication waiting behind the current one', async () => {
+    await startFirstCanary();
+    published.set(serviceKey(SHA2), '2025-06-01T09:30:00Z');
+    await deliver(serviceKey(SHA2), { id: 'event-2', versionId: 'v2' });
+    setStatus('r-1', 'Succeeded');
+    alias = { version: '3' };
+    await end('r-1', 'SUCCESS');
+    expect(await item('CANARY#service#ingest')).toMatchObject({ status: 'running', deploymentId: 'd-2' });
+    published.set(serviceKey(SHA3), '2025-06-01T09:45:00Z');
+    expect((await deliver(serviceKey(SHA3), { id: 'event-3', versionId: 'v3' })).status).toBe('waiting');
+    // EventBridge delivers d-1's STOP again, late.
+    expect((await endOne('d-1', 'STOP', 'end-d-1-again')).status).toBe('skipped');
+    expect((await item('CANARY#service#ingest'))?.next).toMatchObject({ sha: SHA3 });
+  });
+
+  test("a lost end event (CodeDeploy's events are best effort): the 5-minute sweep settles the canary and delivers what waited", async () => {
+    await startFirstCanary();
+    published.set(serviceKey(SHA2), '2025-06-01T09:30:00Z');
+    expect((await deliver(serviceKey(SHA2), { id: 'event-2', versionId: 'v2' })).status).toBe('waiting');
+    // Neither d-1's STOP nor its rollback's SUCCESS reaches the trigger.
+    setStatus('r-1', 'Succeeded');
+    alias = { version: '3' };
+    const settled = await sweep();
+    expect(settled).toEqual([expect.objectContaining({ status: 'rolled-back', sha: SHA })]);
+    expect(await item('CANARY#service#ingest')).toMatchObject({ status: 'running', sha: SHA2 });
+    // Nothing to do next time.
+    expect(await sweep()).toEqual([]);
+  });
+
   test('a rollback during a canary (npm run rollback re-publishes an earlier commit, newer published-at) stops the canary first, then deploys the earlier commit', async () => {
     const EARLIER = 'd'.repeat(40);
     await startFirstCanary();
@@ -404,8 +552,9 @@ describe('canary of a service', () => {
       deploymentId: 'd-1',
       autoRollbackEnabled: true,
     });
+    setStatus('r-1', 'Succeeded');
     alias = { version: '3' };
-    expect((await end('d-1', 'STOP')).status).toBe('rolled-back');
+    expect((await endOne('r-1', 'SUCCESS')).status).toBe('rolled-back');
     expect(await item('CANARY#service#ingest')).toMatchObject({ status: 'running', sha: EARLIER });
   });
 
@@ -460,26 +609,77 @@ describe('canary of a service', () => {
     expect((await deliver(serviceKey())).status).toBe('canary');
   });
 
-  test('the end arrives before the start recorded its deployment id: matched by the description, recorded once', async () => {
-    // The start crashes right after CodeDeploy accepted the deployment.
-    codedeploy.on(CreateDeploymentCommand).callsFake((input: { description?: string }) => {
-      descriptions.set('d-5', input.description ?? '');
-      return { deploymentId: 'd-5' };
-    });
+  test('a start that died after CodeDeploy accepted it: the retry is refused (one active deployment), adopts it by its description, and its end records it', async () => {
     const original = ledger.db.send.bind(ledger.db);
     const spy = jest.spyOn(ledger.db, 'send').mockImplementation(((command: {
       input?: { UpdateExpression?: string };
     }) => {
-      if (command.input?.UpdateExpression === 'SET #status = :running, deploymentId = :id') {
+      if (
+        command.input?.UpdateExpression === 'SET #status = :running, deploymentId = :id, version = :version'
+      ) {
         return Promise.reject(new Error('network down'));
       }
       return original(command as never);
     }) as never);
     await expect(deliver(serviceKey())).rejects.toThrow('network down');
     spy.mockRestore();
+    // Lambda retries the same request: CodeDeploy refuses a second deployment; the trigger adopts d-1.
+    const retried = await deliver(serviceKey());
+    expect(retried).toMatchObject({ status: 'canary', deploymentId: 'd-1', deployedRef: '4' });
+    expect(retried.reason).toContain('adopted');
+    expect(codedeploy).toHaveReceivedCommand(ListDeploymentsCommand);
+    expect(deployments.size).toBe(1);
+    setStatus('d-1', 'Succeeded');
     alias = { version: '4' };
-    const outcome = await end('d-5', 'SUCCESS');
-    expect(outcome).toMatchObject({ status: 'deployed', sha: SHA });
+    expect(await endOne('d-1', 'SUCCESS')).toMatchObject({ status: 'deployed', sha: SHA });
+  });
+
+  test("the end of an accepted deployment whose start was never recorded is matched by its description's key", async () => {
+    const original = ledger.db.send.bind(ledger.db);
+    const spy = jest.spyOn(ledger.db, 'send').mockImplementation(((command: {
+      input?: { UpdateExpression?: string };
+    }) => {
+      if (
+        command.input?.UpdateExpression === 'SET #status = :running, deploymentId = :id, version = :version'
+      ) {
+        return Promise.reject(new Error('network down'));
+      }
+      return original(command as never);
+    }) as never);
+    await expect(deliver(serviceKey())).rejects.toThrow('network down');
+    spy.mockRestore();
+    setStatus('d-1', 'Succeeded');
+    alias = { version: '4' };
+    expect(await endOne('d-1', 'SUCCESS')).toMatchObject({ status: 'deployed', sha: SHA });
+  });
+
+  test('a deployment of the group the ledger does not know (started by hand): refused naming it, the move of live not left pending', async () => {
+    deployments.set('d-hand', { status: 'InProgress', description: 'by hand' });
+    const outcome = await deliver(serviceKey());
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain(
+      'deployment d-hand of group "ingest" is in progress and is not one the ledger knows',
+    );
+    expect((await item('CANARY#service#ingest'))?.status).toBeUndefined();
+    expect(await item('PENDING#service#ingest')).toMatchObject({ recordedAt: expect.any(String) });
+    expect(lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
+  });
+
+  test('a rollback of the group still shifting traffic back: retryable, nothing started', async () => {
+    deployments.set('d-0', { status: 'Failed', rollbackId: 'r-0' });
+    deployments.set('r-0', { status: 'InProgress', triggeredBy: 'd-0' });
+    await expect(deliver(serviceKey())).rejects.toThrow('rollback r-0 of canary d-0');
+    expect(await history('service', 'ingest')).toEqual([
+      expect.objectContaining({ status: 'failed', retrying: true }),
+    ]);
+  });
+
+  test('an alias left split between two versions: refused with the command that fixes it', async () => {
+    alias = { version: '3', split: { '2': 0.5 } };
+    const outcome = await deliver(serviceKey());
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain('is split between version 3 and 2');
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
   });
 
   test('a canary left `starting` by an invocation that died before CodeDeploy answered never blocks the next publication', async () => {
@@ -505,8 +705,8 @@ describe('canary of a service', () => {
   test('an end event of another application is rejected and records nothing live', async () => {
     const event = deploymentEnded('d-1', 'SUCCESS');
     event.detail.application = 'someone-else';
-    const outcome = (await handleEvent(triggerDeps(), event)) as Outcome;
-    expect(outcome.status).toBe('rejected');
+    const [outcome] = (await handleEvent(triggerDeps(), event)) as Outcome[];
+    expect(outcome?.status).toBe('rejected');
     expect(await item('LIVE#service#ingest')).toBeUndefined();
   });
 });
@@ -556,6 +756,32 @@ describe('bake of a model', () => {
     expect(await item('BAKE#model#ranker')).toBeUndefined();
     // Once: a duplicate alarm event finds no bake.
     expect(await handleEvent(triggerDeps('request-alarm-2'), alarmFired(PREDICT_ERRORS))).toEqual([]);
+  });
+
+  test('a rollback that died after putting the pointer back is recorded by the retried alarm event', async () => {
+    await twoReleases();
+    const original = ledger.db.send.bind(ledger.db);
+    let failed = false;
+    const spy = jest.spyOn(ledger.db, 'send').mockImplementation(((command: {
+      input?: { Item?: { status?: string } };
+    }) => {
+      if (!failed && command.input?.Item?.status === 'rolled-back') {
+        failed = true;
+        return Promise.reject(new Error('network down'));
+      }
+      return original(command as never);
+    }) as never);
+    await expect(handleEvent(triggerDeps('request-alarm'), alarmFired(PREDICT_ERRORS))).rejects.toThrow(
+      'network down',
+    );
+    spy.mockRestore();
+    expect(await item('LIVE#model#ranker')).toMatchObject({ sha: SHA });
+    const retried = (await handleEvent(
+      triggerDeps('request-alarm'),
+      alarmFired(PREDICT_ERRORS),
+    )) as Outcome[];
+    expect(retried).toEqual([expect.objectContaining({ status: 'rolled-back', alarms: [PREDICT_ERRORS] })]);
+    expect(await item('BAKE#model#ranker')).toBeUndefined();
   });
 
   test('an alarm after the bake ended rolls nothing back', async () => {

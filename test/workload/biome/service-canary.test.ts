@@ -198,5 +198,12 @@ describe("prod shared stack: the deploy trigger hears each canary's end and main
     const dev = JSON.stringify(Template.fromStack(built.shared.dev!).findResources('AWS::Events::Rule'));
     expect(dev).not.toContain('aws.codedeploy');
     expect(dev).not.toContain('aws.cloudwatch');
+    // CodeDeploy's events are best effort: a sweep every 5 minutes settles what was not heard.
+    const sweeps = Object.values(shared.findResources('AWS::Scheduler::Schedule')).filter((r) =>
+      JSON.stringify(r).includes('settle-canaries'),
+    );
+    expect(sweeps).toHaveLength(1);
+    expect(sweeps[0]?.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)' });
+    expect(JSON.stringify(Template.fromStack(built.shared.dev!).toJSON())).not.toContain('settle-canaries');
   });
 });

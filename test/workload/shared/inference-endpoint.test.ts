@@ -52,8 +52,12 @@ describe.each(['dev', 'staging', 'prod'])('%s', (env) => {
   });
 
   test('a reconcile every 5 minutes, after the custom resource wrote the state', () => {
+    // Its own schedule (prod also has the canary sweep at the same rate).
     const schedules = t.findResources('AWS::Scheduler::Schedule', {
-      Properties: { ScheduleExpression: 'rate(5 minutes)' },
+      Properties: {
+        ScheduleExpression: 'rate(5 minutes)',
+        Target: { Input: JSON.stringify({ action: 'reconcile' }) },
+      },
     });
     const [[, reconcile]] = Object.entries(schedules) as [[string, any]];
     expect(JSON.parse(reconcile.Properties.Target.Input)).toEqual({ action: 'reconcile' });

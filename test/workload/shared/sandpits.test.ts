@@ -40,13 +40,13 @@ describe('the shared stack where sandpits live', () => {
     const t = shared('prod');
     expect(all.shared.prod!.sandpits).toBeUndefined();
     t.resourcePropertiesCountIs('AWS::IAM::Role', { RoleName: Match.stringLikeRegexp('sandpit') }, 0);
-    // Prod's one schedule is its inference endpoint's reconcile (no sweeper).
+    // Prod's two schedules are its inference endpoint's reconcile and the canary sweep (no sweeper).
     t.resourcePropertiesCountIs(
       'AWS::Scheduler::Schedule',
       { Description: Match.stringLikeRegexp('sandpit') },
       0,
     );
-    t.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    t.resourceCountIs('AWS::Scheduler::Schedule', 2);
   });
 
   test('the sweeper runs daily at 06:00 UTC, without retries, and deletes with the execution role only', () => {
