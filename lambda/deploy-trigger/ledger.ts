@@ -205,6 +205,20 @@ function isConditionFailure(e: unknown): boolean {
   return e instanceof ConditionalCheckFailedException || nameOf(e) === 'ConditionalCheckFailedException';
 }
 
+/**
+ * Makes one conditional write: true when it was made, false when its condition failed (someone else's
+ * write came first); any other error is thrown.
+ */
+async function conditionally(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
 /** A transaction cancelled because one of its conditions failed (not a conflict or a throttle). */
 function isTransactionConditionFailure(e: unknown): boolean {
   if (!(e instanceof TransactionCanceledException || nameOf(e) === 'TransactionCanceledException')) {
@@ -289,8 +303,8 @@ export class Ledger {
    * False when a newer publication of the model already waits.
    */
   async addWaiting(item: WaitingDeploy): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionally(() =>
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: {
@@ -302,12 +316,8 @@ export class Ledger {
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':new': item.publishedAt, ':key': item.key },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /**
@@ -426,8 +436,8 @@ export class LedgerTarget {
    * id); the lease then carries the new attempt's token.
    */
   async lock(holder: Holder, now: Date, leaseSeconds: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionally(() =>
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(sk.lock),
@@ -441,12 +451,8 @@ export class LedgerTarget {
             ':expires': new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
           },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /** Releases the lease if this attempt (its token) still holds it. */
@@ -534,8 +540,8 @@ export class LedgerTarget {
    * cannot mark it (and move live) after this one released the lease. A newer marker is left alone.
    */
   async clearPending(pending: PendingLive, recordedAt: Date): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionally(() =>
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(sk.pending),
@@ -548,10 +554,8 @@ export class LedgerTarget {
             ':at': recordedAt.toISOString(),
           },
         }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
+      ),
+    );
   }
 
   /**
@@ -562,8 +566,8 @@ export class LedgerTarget {
    */
   async setLive(record: LiveRecord): Promise<boolean> {
     const { biome, kind, name } = this.ref;
-    try {
-      await this.db.send(
+    return conditionally(() =>
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           // Written by the trigger: source `pipeline`; the live index's keys make it part of the one
@@ -581,12 +585,8 @@ export class LedgerTarget {
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':new': record.publishedAt, ':key': record.key },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /** The service's canary record (active, or what an ended one left), read consistently. */
@@ -615,8 +615,8 @@ export class LedgerTarget {
     const optional = (['previousVersion', 'previousSha', 'sbomKey'] as const).filter(
       (f) => canary[f] === undefined,
     );
-    try {
-      await this.db.send(
+    return conditionally(() =>
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(sk.canary),
@@ -625,12 +625,8 @@ export class LedgerTarget {
           ExpressionAttributeNames: { ...names, '#status': 'status', '#key': 'key' },
           ExpressionAttributeValues: { ...values, ':key': canary.key },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /**
@@ -657,8 +653,8 @@ export class LedgerTarget {
 
   /** Forgets a `starting` canary of `key` that CodeDeploy refused (nothing was shifted). */
   async abandonCanary(key: string): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionally(() =>
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(sk.canary),
@@ -667,10 +663,8 @@ export class LedgerTarget {
           ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
           ExpressionAttributeValues: { ':starting': 'starting', ':key': key },
         }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
+      ),
+    );
   }
 
   /**
@@ -679,8 +673,8 @@ export class LedgerTarget {
    * publication already waits; the caller reads the record again to tell which.
    */
   async queueBehindCanary(next: Delivery): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionally(() =>
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(sk.canary),
@@ -695,12 +689,8 @@ export class LedgerTarget {
             ':key': next.key,
           },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /** Remembers the rollback of a failed or stopped canary, which ends it once it ends. */
@@ -725,8 +715,8 @@ export class LedgerTarget {
    * its rollback's) so a duplicate or late end event is recognised. False when it already ended.
    */
   async endCanary(deploymentId: string, rollbackId?: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionally(() =>
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(sk.canary),
@@ -738,18 +728,14 @@ export class LedgerTarget {
             ...(rollbackId ? { ':rollback': rollbackId } : {}),
           },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /** Drops the waiting `next` once it was delivered again (only that publication, never a newer one). */
   async dropNext(next: Delivery): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionally(() =>
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(sk.canary),
@@ -758,10 +744,8 @@ export class LedgerTarget {
           ExpressionAttributeNames: { '#next': 'next', '#key': 'key' },
           ExpressionAttributeValues: { ':key': next.key, ':new': next.publishedAt },
         }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
+      ),
+    );
   }
 
   /** Starts (or replaces) the model's bake. */
@@ -773,8 +757,8 @@ export class LedgerTarget {
 
   /** Ends the bake of `key` (a rollback, or a newer publication live); a newer bake is left alone. */
   async endBake(key: string): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionally(() =>
+      this.db.send(
         new DeleteCommand({
           TableName: this.table,
           Key: this.key(sk.bake),
@@ -782,10 +766,8 @@ export class LedgerTarget {
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':key': key },
         }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
+      ),
+    );
   }
 
   /**
@@ -795,8 +777,8 @@ export class LedgerTarget {
    */
   async restoreLive(record: LiveRecord, bakedKey: string): Promise<boolean> {
     const { biome, kind, name } = this.ref;
-    try {
-      await this.db.send(
+    return conditionally(() =>
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: {
@@ -812,12 +794,8 @@ export class LedgerTarget {
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':baked': bakedKey },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /** Appends one outcome of this target to its history (sorted by time under the target's prefix). */

@@ -340,6 +340,26 @@ async function startFirstCanary(): Promise<Outcome> {
   return started;
 }
 
+/**
+ * The first delivery of SHA's service: CodeDeploy accepts d-1, then the write that records its id fails
+ * (the invocation dies there), so the ledger's canary record stays `starting`.
+ */
+async function startDyingAfterCodeDeployAccepted(): Promise<void> {
+  const original = ledger.db.send.bind(ledger.db);
+  const spy = jest.spyOn(ledger.db, 'send').mockImplementation(((command: {
+    input?: { UpdateExpression?: string };
+  }) => {
+    if (
+      command.input?.UpdateExpression === 'SET #status = :running, deploymentId = :id, version = :version'
+    ) {
+      return Promise.reject(new Error('network down'));
+    }
+    return original(command as never);
+  }) as never);
+  await expect(deliver(serviceKey())).rejects.toThrow('network down');
+  spy.mockRestore();
+}
+
 describe('canary of a service', () => {
   test('start: after the smoke check, a CodeDeploy deployment of alias live from the live version to the new one; ledger canary, alias untouched', async () => {
     const outcome = await startFirstCanary();
@@ -610,19 +630,7 @@ describe('canary of a service', () => {
   });
 
   test('a start that died after CodeDeploy accepted it: the retry is refused (one active deployment), adopts it by its description, and its end records it', async () => {
-    const original = ledger.db.send.bind(ledger.db);
-    const spy = jest.spyOn(ledger.db, 'send').mockImplementation(((command: {
-      input?: { UpdateExpression?: string };
-    }) => {
-      if (
-        command.input?.UpdateExpression === 'SET #status = :running, deploymentId = :id, version = :version'
-      ) {
-        return Promise.reject(new Error('network down'));
-      }
-      return original(command as never);
-    }) as never);
-    await expect(deliver(serviceKey())).rejects.toThrow('network down');
-    spy.mockRestore();
+    await startDyingAfterCodeDeployAccepted();
     // Lambda retries the same request: CodeDeploy refuses a second deployment; the trigger adopts d-1.
     const retried = await deliver(serviceKey());
     expect(retried).toMatchObject({ status: 'canary', deploymentId: 'd-1', deployedRef: '4' });
@@ -635,19 +643,7 @@ describe('canary of a service', () => {
   });
 
   test("the end of an accepted deployment whose start was never recorded is matched by its description's key", async () => {
-    const original = ledger.db.send.bind(ledger.db);
-    const spy = jest.spyOn(ledger.db, 'send').mockImplementation(((command: {
-      input?: { UpdateExpression?: string };
-    }) => {
-      if (
-        command.input?.UpdateExpression === 'SET #status = :running, deploymentId = :id, version = :version'
-      ) {
-        return Promise.reject(new Error('network down'));
-      }
-      return original(command as never);
-    }) as never);
-    await expect(deliver(serviceKey())).rejects.toThrow('network down');
-    spy.mockRestore();
+    await startDyingAfterCodeDeployAccepted();
     setStatus('d-1', 'Succeeded');
     alias = { version: '4' };
     expect(await endOne('d-1', 'SUCCESS')).toMatchObject({ status: 'deployed', sha: SHA });
