@@ -10,20 +10,19 @@
  * until when. Nothing needs to end a bake on time: an alarm after `until`, or once a newer publication
  * is live, finds it over and deletes it. A model's first release has nothing to go back to: no bake.
  */
-import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { Logger } from '@aws-lambda-powertools/logger';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import * as z from 'zod/mini';
+import { issueLines } from '../shared/issues';
 import type { ModelRegistration } from '../shared/contracts';
 import { MAINLINE_BIOME } from '../shared/grammar';
 import type { Budget } from './budget';
-import { alarmStates } from './canary';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { type EndOutcome, alarmStates } from './canary';
 import { lock } from './lease';
 import type { BakeRecord, Holder, Ledger, LiveRecord, Outcome } from './ledger';
+import type { Deps } from './deploy';
 import { Stop } from './outcome';
 import { ALARM_STATE_CHANGE } from './release-events';
-import type { Settings } from './settings';
-import type { EndOutcome } from './canary';
 
 /** The fields of a live record a bake keeps to restore it (not the table's keys or index attributes). */
 export function restorable(live: LiveRecord): LiveRecord {
@@ -89,13 +88,9 @@ export function isAlarmEvent(raw: unknown): boolean {
   return typeof raw === 'object' && raw !== null && 'source' in raw && raw.source === 'aws.cloudwatch';
 }
 
-export interface BakeDeps {
-  readonly settings: Settings;
-  readonly ssm: SSMClient;
-  readonly now: () => Date;
-  readonly sleep: (ms: number) => Promise<void>;
+/** What the bake's rollback needs of the trigger's {@link Deps}, and how it records an outcome. */
+export interface BakeDeps extends Pick<Deps, 'settings' | 'ssm' | 'now' | 'sleep' | 'logger'> {
   readonly finish: (o: EndOutcome) => Promise<Outcome>;
-  readonly logger: Pick<Logger, 'info' | 'warn'>;
 }
 
 /**
@@ -115,7 +110,7 @@ export async function rollBackBakes(
       await deps.finish({
         status: 'rejected',
         key: '(alarm event)',
-        reason: `not a CloudWatch alarm state-change event (${parsed.error.issues.map((i) => i.message).join('; ')}); only the bake rule should send these`,
+        reason: `not a CloudWatch alarm state-change event (${issueLines(parsed.error, '(event)').join('; ')}); only the bake rule should send these`,
       }),
     ];
   }

@@ -29,16 +29,15 @@
  */
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
-  type CodeDeployClient,
   CreateDeploymentCommand,
   type DeploymentStatus,
   GetDeploymentCommand,
   ListDeploymentsCommand,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
-import { GetAliasCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { Logger } from '@aws-lambda-powertools/logger';
+import { GetAliasCommand } from '@aws-sdk/client-lambda';
 import * as z from 'zod/mini';
+import { issueLines } from '../shared/issues';
 import { type CanaryRegistration, LIVE_ALIAS, type ServiceRegistration } from '../shared/contracts';
 import { MAINLINE_BIOME } from '../shared/grammar';
 import type { Budget } from './budget';
@@ -46,22 +45,17 @@ import { accessDeniedReason, messageOf, nameOf } from './errors';
 import { objectCreatedEvent } from './event';
 import { lock } from './lease';
 import type { CanaryRecord, Delivery, Holder, Ledger, LedgerTarget, Outcome } from './ledger';
+import type { Deps } from './deploy';
 import { Retryable, Stop } from './outcome';
 import { DEPLOYMENT_STATE_CHANGE, ENDED_STATES, SETTLE_CANARIES } from './release-events';
-import type { Prepared, ServiceTarget } from './service';
-import { tagCommit } from './service';
-import type { Settings } from './settings';
+import { type Prepared, type ServiceTarget, tagCommit } from './service';
 
 /** What the canary steps need besides the ledger. */
-export interface CanaryDeps {
-  readonly settings: Settings;
-  readonly lambda: LambdaClient;
-  readonly codedeploy: CodeDeployClient;
-  readonly cloudwatch: CloudWatchClient;
-  readonly now: () => Date;
-  readonly sleep: (ms: number) => Promise<void>;
-  readonly logger: Pick<Logger, 'info' | 'warn'>;
-}
+/** What the canary steps need of the trigger's {@link Deps}. */
+export type CanaryDeps = Pick<
+  Deps,
+  'settings' | 'lambda' | 'codedeploy' | 'cloudwatch' | 'now' | 'sleep' | 'logger'
+>;
 
 /** The alarms of `names` in ALARM, and the names no alarm has. */
 export async function alarmStates(
@@ -453,7 +447,7 @@ export async function endCanary(
       await deps.finish({
         status: 'rejected',
         key: '(codedeploy event)',
-        reason: `not a CodeDeploy deployment state-change event (${parsed.error.issues.map((i) => i.message).join('; ')}); only the canary rule should send these`,
+        reason: `not a CodeDeploy deployment state-change event (${issueLines(parsed.error, '(event)').join('; ')}); only the canary rule should send these`,
       }),
     ];
   }

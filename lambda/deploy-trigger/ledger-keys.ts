@@ -32,6 +32,21 @@
  */
 import type { ArtifactKind } from '../shared/grammar';
 
+/**
+ * Every status an outcome in the ledger's history can have (./ledger `Status` explains each); the
+ * release's verify step reads the same list.
+ */
+export const OUTCOME_STATUSES = [
+  'deployed',
+  'skipped',
+  'rejected',
+  'failed',
+  'waiting',
+  'canary',
+  'rolled-back',
+] as const;
+export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
+
 /** The partition key attribute of the ledger table. */
 export const LEDGER_PARTITION_KEY = 'pk';
 /** The sort key attribute of the ledger table. */

@@ -12,6 +12,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { ArtifactKind } from '../shared/grammar';
 import { WAITING_PK, type WaitingDeploy, waitingSk } from '../shared/inference-schedule';
@@ -20,6 +21,7 @@ import {
   LEDGER_PARTITION_KEY,
   LEDGER_SORT_KEY,
   type LedgerKey,
+  type OutcomeStatus,
   ledgerKey,
   liveIndexKeys,
   pk,
@@ -30,7 +32,7 @@ import {
  * `waiting`: a model published while the environment's inference endpoint sleeps; it is copied and
  * waits (a WAITING_PK item) until the endpoint is in service again, when its owner delivers it anew.
  */
-export type Status = 'deployed' | 'skipped' | 'rejected' | 'failed' | 'waiting' | 'canary' | 'rolled-back';
+export type Status = OutcomeStatus;
 
 /**
  * Where a retrained model came from (the retraining metadata of its landing object,
@@ -277,24 +279,8 @@ export class Ledger {
     }));
   }
 
-  private async itemsUnder(biome: string, prefix: string): Promise<Record<string, unknown>[]> {
-    const found: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: `${PK} = :pk AND begins_with(${SK}, :prefix)`,
-          ExpressionAttributeNames: { [PK]: LEDGER_PARTITION_KEY, [SK]: LEDGER_SORT_KEY },
-          ExpressionAttributeValues: { ':pk': pk.biome(biome), ':prefix': prefix },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      found.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return found;
+  private itemsUnder(biome: string, prefix: string): Promise<Record<string, unknown>[]> {
+    return queryBiomePrefix(this.db, this.table, biome, prefix);
   }
 
   /**
@@ -565,22 +551,11 @@ export class LedgerTarget {
    * a good deploy into a failure.
    */
   async setLive(record: LiveRecord): Promise<boolean> {
-    const { biome, kind, name } = this.ref;
     return conditionally(() =>
       this.db.send(
         new PutCommand({
           TableName: this.table,
-          // Written by the trigger: source `pipeline`; the live index's keys make it part of the one
-          // query of what is live across the environment.
-          Item: {
-            ...this.key(sk.live),
-            biome,
-            kind,
-            name,
-            source: 'pipeline',
-            ...record,
-            ...liveIndexKeys(biome, kind, name),
-          },
+          Item: this.liveItem(record),
           ConditionExpression: FORWARD_ONLY,
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':new': record.publishedAt, ':key': record.key },
@@ -616,16 +591,12 @@ export class LedgerTarget {
       (f) => canary[f] === undefined,
     );
     return conditionally(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: this.key(sk.canary),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${['deploymentId', 'stopRequested', 'rollbackDeploymentId', 'firing', ...optional].join(', ')}`,
-          ConditionExpression: 'attribute_not_exists(#status) OR #status = :starting OR #key = :key',
-          ExpressionAttributeNames: { ...names, '#status': 'status', '#key': 'key' },
-          ExpressionAttributeValues: { ...values, ':key': canary.key },
-        }),
-      ),
+      this.updateCanary({
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE ${['deploymentId', 'stopRequested', 'rollbackDeploymentId', 'firing', ...optional].join(', ')}`,
+        ConditionExpression: 'attribute_not_exists(#status) OR #status = :starting OR #key = :key',
+        ExpressionAttributeNames: { ...names, '#status': 'status', '#key': 'key' },
+        ExpressionAttributeValues: { ...values, ':key': canary.key },
+      }),
     );
   }
 
@@ -634,36 +605,28 @@ export class LedgerTarget {
    * and the version it shifts to.
    */
   async canaryRunning(key: string, deploymentId: string, version: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: this.key(sk.canary),
-        UpdateExpression: 'SET #status = :running, deploymentId = :id, version = :version',
-        ConditionExpression: '#key = :key',
-        ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
-        ExpressionAttributeValues: {
-          ':running': 'running',
-          ':id': deploymentId,
-          ':key': key,
-          ':version': version,
-        },
-      }),
-    );
+    await this.updateCanary({
+      UpdateExpression: 'SET #status = :running, deploymentId = :id, version = :version',
+      ConditionExpression: '#key = :key',
+      ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
+      ExpressionAttributeValues: {
+        ':running': 'running',
+        ':id': deploymentId,
+        ':key': key,
+        ':version': version,
+      },
+    });
   }
 
   /** Forgets a `starting` canary of `key` that CodeDeploy refused (nothing was shifted). */
   async abandonCanary(key: string): Promise<void> {
     await conditionally(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: this.key(sk.canary),
-          UpdateExpression: `REMOVE ${ACTIVE_CANARY_FIELDS}`,
-          ConditionExpression: '#key = :key AND #status = :starting',
-          ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
-          ExpressionAttributeValues: { ':starting': 'starting', ':key': key },
-        }),
-      ),
+      this.updateCanary({
+        UpdateExpression: `REMOVE ${ACTIVE_CANARY_FIELDS}`,
+        ConditionExpression: '#key = :key AND #status = :starting',
+        ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
+        ExpressionAttributeValues: { ':starting': 'starting', ':key': key },
+      }),
     );
   }
 
@@ -674,22 +637,18 @@ export class LedgerTarget {
    */
   async queueBehindCanary(next: Delivery): Promise<boolean> {
     return conditionally(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: this.key(sk.canary),
-          UpdateExpression: 'SET #next = :next, stopRequested = :true',
-          ConditionExpression:
-            'attribute_exists(#status) AND (attribute_not_exists(#next) OR #next.publishedAt < :new OR (#next.publishedAt = :new AND #next.#key = :key))',
-          ExpressionAttributeNames: { '#status': 'status', '#next': 'next', '#key': 'key' },
-          ExpressionAttributeValues: {
-            ':next': stripUndefined(next),
-            ':true': true,
-            ':new': next.publishedAt,
-            ':key': next.key,
-          },
-        }),
-      ),
+      this.updateCanary({
+        UpdateExpression: 'SET #next = :next, stopRequested = :true',
+        ConditionExpression:
+          'attribute_exists(#status) AND (attribute_not_exists(#next) OR #next.publishedAt < :new OR (#next.publishedAt = :new AND #next.#key = :key))',
+        ExpressionAttributeNames: { '#status': 'status', '#next': 'next', '#key': 'key' },
+        ExpressionAttributeValues: {
+          ':next': stripUndefined(next),
+          ':true': true,
+          ':new': next.publishedAt,
+          ':key': next.key,
+        },
+      }),
     );
   }
 
@@ -699,15 +658,11 @@ export class LedgerTarget {
     rollbackId: string,
     firing: readonly string[],
   ): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: this.key(sk.canary),
-        UpdateExpression: 'SET rollbackDeploymentId = :rollback, firing = :firing',
-        ConditionExpression: 'deploymentId = :id',
-        ExpressionAttributeValues: { ':id': deploymentId, ':rollback': rollbackId, ':firing': [...firing] },
-      }),
-    );
+    await this.updateCanary({
+      UpdateExpression: 'SET rollbackDeploymentId = :rollback, firing = :firing',
+      ConditionExpression: 'deploymentId = :id',
+      ExpressionAttributeValues: { ':id': deploymentId, ':rollback': rollbackId, ':firing': [...firing] },
+    });
   }
 
   /**
@@ -716,35 +671,27 @@ export class LedgerTarget {
    */
   async endCanary(deploymentId: string, rollbackId?: string): Promise<boolean> {
     return conditionally(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: this.key(sk.canary),
-          UpdateExpression: `SET lastDeploymentId = :id${rollbackId ? ', lastRollbackDeploymentId = :rollback' : ''} REMOVE ${ACTIVE_CANARY_FIELDS}${rollbackId ? '' : ', lastRollbackDeploymentId'}`,
-          ConditionExpression: 'deploymentId = :id',
-          ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
-          ExpressionAttributeValues: {
-            ':id': deploymentId,
-            ...(rollbackId ? { ':rollback': rollbackId } : {}),
-          },
-        }),
-      ),
+      this.updateCanary({
+        UpdateExpression: `SET lastDeploymentId = :id${rollbackId ? ', lastRollbackDeploymentId = :rollback' : ''} REMOVE ${ACTIVE_CANARY_FIELDS}${rollbackId ? '' : ', lastRollbackDeploymentId'}`,
+        ConditionExpression: 'deploymentId = :id',
+        ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
+        ExpressionAttributeValues: {
+          ':id': deploymentId,
+          ...(rollbackId ? { ':rollback': rollbackId } : {}),
+        },
+      }),
     );
   }
 
   /** Drops the waiting `next` once it was delivered again (only that publication, never a newer one). */
   async dropNext(next: Delivery): Promise<void> {
     await conditionally(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: this.key(sk.canary),
-          UpdateExpression: 'REMOVE #next',
-          ConditionExpression: '#next.#key = :key AND #next.publishedAt = :new',
-          ExpressionAttributeNames: { '#next': 'next', '#key': 'key' },
-          ExpressionAttributeValues: { ':key': next.key, ':new': next.publishedAt },
-        }),
-      ),
+      this.updateCanary({
+        UpdateExpression: 'REMOVE #next',
+        ConditionExpression: '#next.#key = :key AND #next.publishedAt = :new',
+        ExpressionAttributeNames: { '#next': 'next', '#key': 'key' },
+        ExpressionAttributeValues: { ':key': next.key, ':new': next.publishedAt },
+      }),
     );
   }
 
@@ -776,26 +723,39 @@ export class LedgerTarget {
    * rollback by alarm. False when something newer went live meanwhile.
    */
   async restoreLive(record: LiveRecord, bakedKey: string): Promise<boolean> {
-    const { biome, kind, name } = this.ref;
     return conditionally(() =>
       this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: {
-            ...this.key(sk.live),
-            biome,
-            kind,
-            name,
-            source: 'pipeline',
-            ...stripUndefined(record),
-            ...liveIndexKeys(biome, kind, name),
-          },
+          Item: this.liveItem(record),
           ConditionExpression: '#key = :baked',
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':baked': bakedKey },
         }),
       ),
     );
+  }
+
+  /**
+   * The live record item: written by the trigger (source `pipeline`); the live index's keys make it
+   * part of the one query of what is live across the environment.
+   */
+  private liveItem(record: LiveRecord): Record<string, unknown> {
+    const { biome, kind, name } = this.ref;
+    return {
+      ...this.key(sk.live),
+      biome,
+      kind,
+      name,
+      source: 'pipeline',
+      ...stripUndefined(record),
+      ...liveIndexKeys(biome, kind, name),
+    };
+  }
+
+  /** One update of the service's canary record (`CANARY#service#<name>`). */
+  private updateCanary(input: Omit<UpdateCommandInput, 'TableName' | 'Key'>): Promise<unknown> {
+    return this.db.send(new UpdateCommand({ TableName: this.table, Key: this.key(sk.canary), ...input }));
   }
 
   /** Appends one outcome of this target to its history (sorted by time under the target's prefix). */
@@ -828,6 +788,35 @@ function deliveryKey(key: string, identity: string): LedgerKey {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Every item of partition `BIOME#<biome>` whose sort key begins with `prefix`, read consistently,
+ * across pages: the one prefix query of the trigger (bakes, canaries) and the sandpit recorder.
+ */
+export async function queryBiomePrefix(
+  db: DynamoDBDocumentClient,
+  table: string,
+  biome: string,
+  prefix: string,
+): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: `${PK} = :pk AND begins_with(${SK}, :prefix)`,
+        ExpressionAttributeNames: { [PK]: LEDGER_PARTITION_KEY, [SK]: LEDGER_SORT_KEY },
+        ExpressionAttributeValues: { ':pk': pk.biome(biome), ':prefix': prefix },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    found.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return found;
 }
 
 /**

@@ -24,14 +24,13 @@
  *
  * Pure orchestration: clients, settings, clock and logger come in as arguments.
  */
-import { readSandpitItem } from '../deploy-trigger/ledger';
+import { queryBiomePrefix, readSandpitItem } from '../deploy-trigger/ledger';
 import { ListTagsCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -310,24 +309,8 @@ const put = (item: Item): WriteRequest => ({ PutRequest: { Item: item } });
 const remove = (key: LedgerKey): WriteRequest => ({ DeleteRequest: { Key: { ...key } } });
 
 /** Every item of partition `BIOME#<biome>` whose sort key begins with `prefix`, read consistently. */
-async function queryPrefix(deps: Deps, biome: string, prefix: string): Promise<Item[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.settings.ledgerTable,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-        ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#sk': LEDGER_SORT_KEY },
-        ExpressionAttributeValues: { ':pk': pk.biome(biome), ':prefix': prefix },
-        ConsistentRead: true,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
+function queryPrefix(deps: Deps, biome: string, prefix: string): Promise<Item[]> {
+  return queryBiomePrefix(deps.db, deps.settings.ledgerTable, biome, prefix);
 }
 
 async function readSandpit(deps: Deps, biome: string): Promise<Item | undefined> {

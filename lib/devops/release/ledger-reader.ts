@@ -4,11 +4,17 @@
  * of that name filtered to one commit.
  */
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY, pk, sk } from '../../../lambda/deploy-trigger/ledger-keys';
+import {
+  LEDGER_PARTITION_KEY,
+  LEDGER_SORT_KEY,
+  OUTCOME_STATUSES,
+  pk,
+  sk,
+} from '../../../lambda/deploy-trigger/ledger-keys';
 import type { ArtifactKind } from '../../../lambda/shared/grammar';
 import type { LedgerReader, LiveView, OutcomeView } from './verify';
 
-const STATUSES = new Set(['deployed', 'skipped', 'rejected', 'failed', 'waiting', 'canary', 'rolled-back']);
+const STATUSES = new Set<string>(OUTCOME_STATUSES);
 
 function str(item: Record<string, unknown>, key: string): string {
   const v = item[key];

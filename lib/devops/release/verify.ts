@@ -8,6 +8,7 @@
  * tests drive every ending (deployed, skipped as older, failed, rejected, superseded, timeout).
  */
 import type { ArtifactKind } from '../../../lambda/shared/grammar';
+import type { OutcomeStatus } from '../../../lambda/deploy-trigger/ledger-keys';
 
 /** The variables the verify project sets for scripts/verify-release.ts. */
 export const VERIFY_ENV = {
@@ -40,7 +41,7 @@ export interface LiveView {
 /** One recorded outcome of an event for the release's commit (the fields verify reads). */
 export interface OutcomeView {
   /** `waiting`: a model that waits for the environment's sleeping inference endpoint. */
-  readonly status: 'deployed' | 'skipped' | 'rejected' | 'failed' | 'waiting' | 'canary' | 'rolled-back';
+  readonly status: OutcomeStatus;
   readonly reason: string;
   readonly recordedAt: string;
   /** A failure the deploy trigger retries (Lambda's retries, then the dead-letter queue). */
