@@ -9,7 +9,9 @@
  *    stack, one bucket, the same aws-cdk-lib, CLI and feature flags, run with `npx tsx` and V8's
  *    defaults. The ratios to it are the targets. For information, the biome synth is also run with
  *    the floor's runner, to show what the app's own runner (cdk.json `app`) saves.
- *  - all bundling of a synth (a fresh `LambdaBundles.prepare` of every function);
+ *  - all bundling of a synth (a fresh `LambdaBundles.prepare` of every function); for information, the
+ *    same esbuild call without minification and source maps (what is left is esbuild reading and
+ *    parsing the sources, most of them the SDK's);
  *  - per Lambda: minified and gzipped bytes, the SDK clients in it, the biggest packages, and the
  *    cold import in a fresh `node` (median of 5, source maps off; and with `--enable-source-maps`,
  *    the input of the decision in bundler.ts);
@@ -21,10 +23,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
 import {
   BUNDLE_FILE,
   bundle,
   discoverEntryPoints,
+  esbuildOptions,
   LAMBDA_ROOT,
   LambdaBundles,
   REPO_ROOT,
@@ -286,7 +290,12 @@ interface LambdaResult {
   readonly importError?: string;
 }
 
-function lambdas(): { bundlingMs: number; bundlingRunsMs: number[]; functions: LambdaResult[] } {
+function lambdas(): {
+  bundlingMs: number;
+  bundlingRunsMs: number[];
+  plainEsbuildMs: number;
+  functions: LambdaResult[];
+} {
   const names = Object.keys(discoverEntryPoints());
   // What a synth does: a fresh cache, one prepare of every function (bundle + write).
   const bundlingRunsMs: number[] = [];
@@ -299,6 +308,19 @@ function lambdas(): { bundlingMs: number; bundlingRunsMs: number[]; functions: L
     } finally {
       fs.rmSync(cacheDir, { recursive: true, force: true });
     }
+  }
+  // The same call with nothing but reading, parsing and linking: the part no option removes.
+  const plainRunsMs: number[] = [];
+  const entries = discoverEntryPoints();
+  for (let i = 0; i < RUNS; i++) {
+    const start = performance.now();
+    esbuild.buildSync({
+      ...esbuildOptions(entries, path.join(WORK, 'plain')),
+      minify: false,
+      sourcemap: false,
+      write: false,
+    });
+    plainRunsMs.push(round(performance.now() - start));
   }
   const dir = path.join(WORK, 'bundles');
   fs.rmSync(dir, { recursive: true, force: true });
@@ -338,7 +360,12 @@ function lambdas(): { bundlingMs: number; bundlingRunsMs: number[]; functions: L
       ...(plain.error ? { importError: plain.error } : {}),
     });
   }
-  return { bundlingMs: round(median(bundlingRunsMs)), bundlingRunsMs, functions };
+  return {
+    bundlingMs: round(median(bundlingRunsMs)),
+    bundlingRunsMs,
+    plainEsbuildMs: round(median(plainRunsMs)),
+    functions,
+  };
 }
 
 function table(r: readonly string[][]): string {
@@ -401,6 +428,7 @@ function main(): number {
       medianMs: bundling.bundlingMs,
       runsMs: bundling.bundlingRunsMs,
       functions: bundling.functions.length,
+      unminifiedWithoutMapsMs: bundling.plainEsbuildMs,
     },
     lambdas: bundling.functions,
     testSuite: tests
@@ -444,6 +472,7 @@ function main(): number {
     `<= ${TARGETS.bundlingMs} ms`,
     mark(bundling.bundlingMs <= TARGETS.bundlingMs),
   ]);
+  rows.push(['  same, unminified, no source maps', ms(bundling.plainEsbuildMs), '', '(information)', '']);
   rows.push([
     'test suite (npx jest, 1 run)',
     tests ? `${ms(tests.ms)}${tests.ok ? '' : ' (FAILED)'}` : 'skipped',
