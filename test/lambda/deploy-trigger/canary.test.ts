@@ -397,7 +397,13 @@ describe('canary of a service', () => {
     const outcome = await endOne('d-1', 'SUCCESS');
     expect(outcome).toMatchObject({ status: 'deployed', sha: SHA, deployedRef: '4', deploymentId: 'd-1' });
     expect(outcome.reason).toContain('took all traffic');
-    expect(await item('LIVE#service#ingest')).toMatchObject({ sha: SHA, deployedRef: '4' });
+    // The SBOM of the commit rides along from the start of the canary to the live record.
+    expect(outcome).toMatchObject({ sbomKey: `main/sbom-${SHA}.cdx.json` });
+    expect(await item('LIVE#service#ingest')).toMatchObject({
+      sha: SHA,
+      deployedRef: '4',
+      sbomKey: `main/sbom-${SHA}.cdx.json`,
+    });
     expect(lambda).toHaveReceivedCommandWith(TagResourceCommand, { Tags: { commit: SHA } });
     const record = await item('CANARY#service#ingest');
     expect(record?.status).toBeUndefined();

@@ -189,9 +189,17 @@ describe('microservice', () => {
       publishedAt: '2025-06-01T09:00:00.000Z',
       deployedRef: '4',
       liveSince: '2025-06-01T10:00:00.000Z',
+      // What was in it: the SBOM the build published beside it (lib/bundling/sbom.ts).
+      sbomKey: `main/sbom-${SHA}.cdx.json`,
     });
     expect(m.table.query('BIOME#main', 'HISTORY#service#ingest#')).toEqual([
-      expect.objectContaining({ status: 'deployed', sha: SHA, key: serviceKey(), objectVersion: 'v1' }),
+      expect.objectContaining({
+        status: 'deployed',
+        sha: SHA,
+        key: serviceKey(),
+        objectVersion: 'v1',
+        sbomKey: `main/sbom-${SHA}.cdx.json`,
+      }),
     ]);
     expect(m.table.get(`OBJECT#${serviceKey()}`, 'DELIVERY#v:v1')).toMatchObject({ status: 'deployed' });
     expect(m.table.get('BIOME#main', 'LOCK#service#ingest')?.owner).toBeUndefined();
@@ -1670,6 +1678,58 @@ describe("a sandpit's failed or rejected deploys reach its owner", () => {
       },
     ]);
     expect(notices[0]!.message).toContain('What is live did not change.');
+  });
+
+  describe("a failed deploy of alice's own service", () => {
+    const alice = settings.scope.biome('alice');
+    beforeEach(() => {
+      m.ssm.on(GetParameterCommand, { Name: alice.serviceRegistration('ingest') }).resolves({
+        Parameter: {
+          Value: JSON.stringify({
+            functionName: 'biomes-dev-alice-ingest',
+            alias: 'live',
+            smokeCheck: { payload: { smoke: true } },
+          }),
+        },
+      });
+      m.ssm
+        .on(GetParametersByPathCommand, { Path: '/biomes/dev/alice' })
+        .resolves({ Parameters: [{ Name: 'x' }] });
+      m.lambda.on(GetFunctionCommand).resolves({
+        Configuration: {
+          FunctionArn: 'arn:aws:lambda:eu-west-1:222222222222:function:biomes-dev-alice-ingest',
+          LastUpdateStatus: 'Successful',
+          RevisionId: 'rev-updated',
+          Environment: { Variables: { BIOMES_APP: 'biomes', BIOMES_DB_NAME: 'biome_alice' } },
+        },
+        Tags: { app: 'biomes', env: 'dev', biome: 'alice', deployable: 'true' },
+      });
+    });
+
+    test('its smoke check failing (final): the owner is told it failed, why, and that live did not change', async () => {
+      m.lambda.on(InvokeCommand).resolves({
+        FunctionError: 'Unhandled',
+        Payload: new TextEncoder().encode('{"errorMessage":"boom"}') as never,
+      });
+      const outcome = await processEvent(withOwners(), s3Event(`alice/ingest-${SHA}.zip`));
+      expect(outcome.status).toBe('failed');
+      expect(notices).toEqual([
+        {
+          biome: 'alice',
+          subject: 'Biomes sandpit alice: service ingest failed',
+          message: expect.stringContaining(`to sandpit alice was failed: ${outcome.reason}`),
+        },
+      ]);
+      expect(notices[0]!.message).toContain('What is live did not change.');
+    });
+
+    test('a failure Lambda retries (throttled) tells nobody yet: only the final outcome does', async () => {
+      m.lambda
+        .on(UpdateFunctionCodeCommand)
+        .rejects(new TooManyRequestsException({ message: 'Rate exceeded', $metadata: {} }));
+      await expect(processEvent(withOwners(), s3Event(`alice/ingest-${SHA}.zip`))).rejects.toThrow();
+      expect(notices).toEqual([]);
+    });
   });
 
   test("main's outcomes go to the team's alarms, not to an owner", async () => {

@@ -177,6 +177,30 @@ describe('a sandpit stack', () => {
     });
   });
 
+  test('deployed from a working tree with changes: recorded dirty, and every service function tagged <sha>-dirty', () => {
+    const sha = 'd'.repeat(40);
+    const tagsOfFunctions = (dirty: boolean) => {
+      const stack = buildApp(testApp(), config, sandpitSelection('alice', 'dev', { ttlDays: 14 }), {
+        sandpitSource: { commit: sha, dirty },
+      }).biomes[0]!;
+      const t = Template.fromStack(stack);
+      t.hasResourceProperties('Custom::SandpitDeploy', { Commit: sha, Dirty: String(dirty) });
+      const services = ofType(t, 'AWS::Lambda::Function').filter((f) =>
+        (f.Properties.Tags as { Key: string; Value: string }[] | undefined)?.some(
+          (tag) => tag.Key === 'deployable',
+        ),
+      );
+      return services.map(
+        (f) => f.Properties.Tags.find((tag: { Key: string }) => tag.Key === 'commit')?.Value,
+      );
+    };
+    const dirty = tagsOfFunctions(true);
+    expect(dirty.length).toBeGreaterThan(0);
+    expect(new Set(dirty)).toEqual(new Set([`${sha}-dirty`]));
+    // The same commit from a clean tree is the commit itself.
+    expect(new Set(tagsOfFunctions(false))).toEqual(new Set([sha]));
+  });
+
   test('its owner is subscribed to the owners topic, filtered on the biome', () => {
     aliceTemplate.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
