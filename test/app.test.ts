@@ -111,6 +111,45 @@ describe('the whole app (placeholders, no -c biome)', () => {
     }
   });
 
+  test('every bucket in every stack is versioned (CT.S3.PR.11), and an overwritten or deleted version of an access-log or pipeline-artifact bucket goes after a day', () => {
+    let logAndArtifactBuckets = 0;
+    for (const stack of built.stacks) {
+      const buckets = Template.fromStack(stack).findResources('AWS::S3::Bucket');
+      for (const [id, bucket] of Object.entries(buckets)) {
+        expect([id, bucket.Properties.VersioningConfiguration]).toEqual([id, { Status: 'Enabled' }]);
+        // Access-log targets (SSE-S3: log delivery cannot write SSE-KMS) and the pipelines' artifact stores.
+        const sseS3 =
+          bucket.Properties.BucketEncryption?.ServerSideEncryptionConfiguration?.[0]
+            ?.ServerSideEncryptionByDefault?.SSEAlgorithm === 'AES256';
+        const artifacts = /Artifacts/.test(id);
+        if (!sseS3 && !artifacts) continue;
+        logAndArtifactBuckets++;
+        const rules = (bucket.Properties.LifecycleConfiguration?.Rules ?? []) as {
+          NoncurrentVersionExpiration?: { NoncurrentDays: number };
+        }[];
+        expect([id, rules.some((r) => r.NoncurrentVersionExpiration?.NoncurrentDays === 1)]).toEqual([
+          id,
+          true,
+        ]);
+      }
+    }
+    // DevOps: its access-log bucket and the two artifact stores (release, sandpit); each of the three
+    // shared stacks: its access-log bucket.
+    expect(logAndArtifactBuckets).toBe(1 + 2 + 3);
+  });
+
+  test('every SQS queue has a dead-letter queue or, being one, a redrive-allow policy (CT.SQS.PR.1)', () => {
+    let queues = 0;
+    for (const stack of built.stacks) {
+      for (const [id, queue] of Object.entries(Template.fromStack(stack).findResources('AWS::SQS::Queue'))) {
+        queues++;
+        const { RedrivePolicy, RedriveAllowPolicy } = queue.Properties as Record<string, unknown>;
+        expect([id, RedrivePolicy !== undefined || RedriveAllowPolicy !== undefined]).toEqual([id, true]);
+      }
+    }
+    expect(queues).toBeGreaterThan(0);
+  });
+
   test('no unacknowledged cdk-nag finding anywhere', () => {
     expect(unacknowledgedFindings(app)).toEqual([]);
   });
