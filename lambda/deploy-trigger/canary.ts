@@ -46,7 +46,7 @@ import { objectCreatedEvent } from './event';
 import { lock } from './lease';
 import type { CanaryRecord, Delivery, Holder, Ledger, LedgerTarget, Outcome } from './ledger';
 import type { Deps } from './deploy';
-import { Retryable, Stop } from './outcome';
+import { optional, Retryable, Stop } from './outcome';
 import { DEPLOYMENT_STATE_CHANGE, ENDED_STATES, SETTLE_CANARIES } from './release-events';
 import { type Prepared, type ServiceTarget, tagCommit } from './service';
 
@@ -274,8 +274,7 @@ export async function startCanary(
     functionArn: prepared.functionArn,
     alarms: canary.alarms,
     since: deps.now().toISOString(),
-    ...(start.previousSha ? { previousSha: start.previousSha } : {}),
-    ...(start.sbomKey ? { sbomKey: start.sbomKey } : {}),
+    ...optional(start, 'previousSha', 'sbomKey'),
   });
   if (!started) {
     throw new Retryable(
@@ -597,8 +596,7 @@ async function settle(
     key,
     sha,
     publishedAt,
-    ...(canary.previousSha ? { previousSha: canary.previousSha } : {}),
-    ...(canary.sbomKey ? { sbomKey: canary.sbomKey } : {}),
+    ...optional(canary, 'previousSha', 'sbomKey'),
   };
   let firing = canary.firing;
   if (view.status !== 'Succeeded') {
@@ -632,8 +630,7 @@ async function settle(
         liveSince: deps.now().toISOString(),
         key,
         deployedRef: version,
-        ...(canary.previousSha ? { previousSha: canary.previousSha } : {}),
-        ...(canary.sbomKey ? { sbomKey: canary.sbomKey } : {}),
+        ...optional(canary, 'previousSha', 'sbomKey'),
       });
       if (!moved) {
         throw new Error(

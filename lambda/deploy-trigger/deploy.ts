@@ -54,7 +54,7 @@ import {
   targetModel,
   validateOnEndpoint,
 } from './model';
-import { type ArtifactTarget, Retryable, Stop } from './outcome';
+import { type ArtifactTarget, optional, Retryable, Stop } from './outcome';
 import { POLL_MS, lock } from './lease';
 import { isAlarmEvent, refuseBake, restorable, rollBackBakes } from './bake';
 import {
@@ -151,13 +151,6 @@ function retraining(valueOf: (field: (typeof RETRAINING_FIELDS)[number]) => stri
       return value ? [[field, value]] : [];
     }),
   );
-}
-
-/** The named fields of `o` that are set. */
-function optional<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
-  return Object.fromEntries(keys.flatMap((k) => (o[k] === undefined ? [] : [[k, o[k]]]))) as Partial<
-    Pick<T, K>
-  >;
 }
 
 /**
@@ -523,9 +516,7 @@ async function deploy(
       liveSince: deps.now().toISOString(),
       key: obj.key,
       deployedRef,
-      ...(facts.previousSha ? { previousSha: facts.previousSha } : {}),
-      ...(facts.metrics ? { metrics: facts.metrics } : {}),
-      ...(facts.sbomKey ? { sbomKey: facts.sbomKey } : {}),
+      ...optional(facts, 'previousSha', 'metrics', 'sbomKey'),
       ...retraining((field) => facts[field]),
     });
     if (!moved) {

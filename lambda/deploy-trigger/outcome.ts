@@ -7,6 +7,13 @@
 import type { BiomeScope } from '../shared/scope';
 import type { Status } from './ledger';
 
+/** The named fields of `o` that are set (for records that must not carry `undefined`). */
+export function optional<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
+  return Object.fromEntries(keys.flatMap((k) => (o[k] === undefined ? [] : [[k, o[k]]]))) as Partial<
+    Pick<T, K>
+  >;
+}
+
 /** One landing object being deployed: whose, what, and where it is. */
 export interface ArtifactTarget {
   /** The biome (of this app and environment) it deploys to; every name of the biome derives from it. */

@@ -8,7 +8,6 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
  * and the trigger reads, the registration, the pointer), SageMaker's endpoint lifecycle (./fakes), and
  * S3 and SageMaker Runtime mocked.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   CopyObjectCommand,
   GetObjectCommand,
@@ -19,20 +18,12 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { type Deps as TriggerDeps, processEvent } from '../../../lambda/deploy-trigger/deploy';
-import type { LedgerOnDynalite } from '../../fixtures/ledger-dynalite';
+import { type LedgerOnDynalite, withTransactionsOneByOne } from '../../fixtures/ledger-dynalite';
 import { handleEvent, handleIsComplete } from '../../../lambda/inference-endpoint/dispatch';
 import { reconcile } from '../../../lambda/inference-endpoint/reconcile';
 import { WAITING_PK, waitingSk } from '../../../lambda/shared/inference-schedule';
@@ -93,80 +84,14 @@ function serveS3() {
   });
 }
 
-/**
- * dynalite 4 has no TransactWriteItems (it answers UnknownOperationException). The trigger's one
- * transaction (Ledger.markPending: a condition check of the live record, then the pending marker's
- * conditional update) is replayed here as its parts, in order, on dynalite: equivalent for these tests,
- * which run one invocation at a time. A condition check becomes a no-op conditional UpdateItem
- * (`REMOVE` of an attribute nobody writes) on an existing item; on a missing item it passes only for a
- * condition that begins with `attribute_not_exists(` (true of an item that does not exist), which is
- * the trigger's forward-only condition.
- */
-async function replayTransaction(input: TransactWriteCommandInput): Promise<object> {
-  const reasons: { Code: string }[] = [];
-  for (const item of input.TransactItems ?? []) {
-    try {
-      if (item.ConditionCheck) {
-        const c = item.ConditionCheck;
-        const existing = await db.send(
-          new GetCommand({ TableName: c.TableName, Key: c.Key, ConsistentRead: true }),
-        );
-        if (existing.Item) {
-          await db.send(
-            new UpdateCommand({
-              TableName: c.TableName,
-              Key: c.Key,
-              UpdateExpression: 'REMOVE transactionProbe',
-              ConditionExpression: c.ConditionExpression,
-              ExpressionAttributeNames: c.ExpressionAttributeNames,
-              ExpressionAttributeValues: c.ExpressionAttributeValues,
-            }),
-          );
-        } else if (!c.ConditionExpression?.startsWith('attribute_not_exists(')) {
-          throw new Error(`replayTransaction: cannot check ${c.ConditionExpression} on a missing item`);
-        }
-      } else if (item.Update) {
-        await db.send(new UpdateCommand(item.Update));
-      } else if (item.Put) {
-        await db.send(new PutCommand(item.Put));
-      } else {
-        throw new Error('replayTransaction: unexpected transaction item');
-      }
-      reasons.push({ Code: 'None' });
-    } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException)) throw e;
-      reasons.push({ Code: 'ConditionalCheckFailed' });
-      throw new TransactionCanceledException({
-        message: 'Transaction cancelled',
-        $metadata: {},
-        CancellationReasons: reasons,
-      });
-    }
-  }
-  return {};
-}
-
-/** The ledger client the trigger gets: dynalite, with transactions replayed. */
-const triggerDb = () =>
-  new Proxy(db, {
-    get(target, property, receiver) {
-      if (property === 'send') {
-        return (command: unknown) =>
-          command instanceof TransactWriteCommand
-            ? replayTransaction(command.input)
-            : target.send(command as GetCommand);
-      }
-      return Reflect.get(target, property, receiver) as unknown;
-    },
-  });
-
 function trigger(owner: string): TriggerDeps {
   return {
     settings: { ...triggerSettings, scope: SCOPE, ledgerTable: TABLE },
     s3: new S3Client({ region: 'eu-west-1' }),
     lambda: w.deps.lambda,
     ssm: w.deps.ssm,
-    db: triggerDb(),
+    // dynalite has no TransactWriteItems: the trigger's one transaction runs as its parts.
+    db: withTransactionsOneByOne(db),
     sagemaker: new SageMakerRuntimeClient({ region: 'eu-west-1' }),
     codedeploy: new CodeDeployClient({ region: 'eu-west-1' }),
     cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),

@@ -179,26 +179,22 @@ describe('a sandpit stack', () => {
 
   test('deployed from a working tree with changes: recorded dirty, and every service function tagged <sha>-dirty', () => {
     const sha = 'd'.repeat(40);
-    const tagsOfFunctions = (dirty: boolean) => {
-      const stack = buildApp(testApp(), config, sandpitSelection('alice', 'dev', { ttlDays: 14 }), {
-        sandpitSource: { commit: sha, dirty },
-      }).biomes[0]!;
-      const t = Template.fromStack(stack);
-      t.hasResourceProperties('Custom::SandpitDeploy', { Commit: sha, Dirty: String(dirty) });
-      const services = ofType(t, 'AWS::Lambda::Function').filter((f) =>
-        (f.Properties.Tags as { Key: string; Value: string }[] | undefined)?.some(
-          (tag) => tag.Key === 'deployable',
-        ),
-      );
-      return services.map(
-        (f) => f.Properties.Tags.find((tag: { Key: string }) => tag.Key === 'commit')?.Value,
-      );
-    };
-    const dirty = tagsOfFunctions(true);
-    expect(dirty.length).toBeGreaterThan(0);
-    expect(new Set(dirty)).toEqual(new Set([`${sha}-dirty`]));
-    // The same commit from a clean tree is the commit itself.
-    expect(new Set(tagsOfFunctions(false))).toEqual(new Set([sha]));
+    const commitTags = (t: Template) =>
+      ofType(t, 'AWS::Lambda::Function')
+        .map((f) => (f.Properties.Tags ?? []) as { Key: string; Value: string }[])
+        .filter((tags) => tags.some((tag) => tag.Key === 'deployable'))
+        .map((tags) => tags.find((tag) => tag.Key === 'commit')?.Value);
+    const dirty = Template.fromStack(
+      buildApp(testApp(), config, sandpitSelection('alice', 'dev', { ttlDays: 14 }), {
+        sandpitSource: { commit: sha, dirty: true },
+      }).biomes[0]!,
+    );
+    dirty.hasResourceProperties('Custom::SandpitDeploy', { Commit: sha, Dirty: 'true' });
+    const tags = commitTags(dirty);
+    expect(tags.length).toBeGreaterThan(0);
+    expect(new Set(tags)).toEqual(new Set([`${sha}-dirty`]));
+    // A clean tree (alice above: Dirty false) tags the commit itself, no suffix.
+    expect(new Set(commitTags(aliceTemplate))).toEqual(new Set(['unknown']));
   });
 
   test('its owner is subscribed to the owners topic, filtered on the biome', () => {
