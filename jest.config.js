@@ -10,6 +10,7 @@ module.exports = {
     ],
   },
   setupFiles: ['<rootDir>/test/setup.ts'],
+  globalSetup: '<rootDir>/test/global-setup.ts',
   // Synth-heavy suites share 2 cores; one worker per core keeps memory and wall time predictable.
   maxWorkers: 2,
   testTimeout: 60_000,

@@ -162,21 +162,22 @@ test('-c biome=alice builds exactly one stack, in dev', () => {
 });
 
 describe('bin/app.ts (what cdk synth runs)', () => {
+  // cdk.json's app command, with this Node.
+  const [node, ...APP_ARGS] = (
+    JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { app: string }
+  ).app.split(' ');
+  expect(node).toBe('node');
   // The CLI hands context to the app in CDK_CONTEXT_JSON; give it cdk.json's context plus -c values.
   function runApp(extra: Record<string, unknown>): { status: number; output: string } {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-app-'));
     const context = { ...featureFlags(), biomes: rawPlaceholderConfig(), ...extra };
     try {
-      const stdout = execFileSync(
-        process.execPath,
-        [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'bin/app.ts'],
-        {
-          cwd: ROOT,
-          env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
-          stdio: 'pipe',
-          encoding: 'utf8',
-        },
-      );
+      const stdout = execFileSync(process.execPath, APP_ARGS, {
+        cwd: ROOT,
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+        stdio: 'pipe',
+        encoding: 'utf8',
+      });
       return { status: 0, output: stdout };
     } catch (e) {
       const err = e as { status: number; stderr: string; stdout: string };

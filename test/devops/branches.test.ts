@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { biomeFromBranch, SANDPIT_BRANCH_GLOB } from '../../lib/devops/branches';
+import { runTs } from '../fixtures/scripts';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
 
 function cli(...args: string[]) {
-  const r = spawnSync(TSX, ['scripts/biome-from-branch.ts', ...args], { cwd: REPO, encoding: 'utf8' });
+  const r = runTs('scripts/biome-from-branch.ts', args, { cwd: REPO });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

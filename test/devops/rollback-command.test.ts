@@ -1,10 +1,8 @@
 /** `npm run rollback`: what it starts (aws-sdk-client-mock), and what it refuses before any AWS call. */
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import { CodePipelineClient, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { REPO_ROOT } from '../../lib/bundling/bundler';
+import { runTs } from '../fixtures/scripts';
 import { RollbackError, rollbackRequest, startRollback } from '../../lib/devops/release/rollback-command';
 import { testConfig } from '../fixtures/config';
 
@@ -84,14 +82,9 @@ test('a refused start says which account and permission', async () => {
 });
 
 test('the CLI exits 1 with the message, before any AWS call, on bad arguments', () => {
-  const r = spawnSync(
-    'npx',
-    ['tsx', path.join(REPO_ROOT, 'scripts', 'rollback.ts'), '--env', 'prod', '--to', SHA],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
-    },
-  );
+  const r = runTs('scripts/rollback.ts', ['--env', 'prod', '--to', SHA], {
+    env: { ...process.env, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+  });
   expect(r.status).toBe(1);
   expect(r.stderr).toContain('name exactly one of --service and --model');
 });

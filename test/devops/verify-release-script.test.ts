@@ -3,11 +3,10 @@
  * it refuses before any AWS call, with exit 2 ("misconfigured") and the variable or file to fix. Its
  * waiting and integration logic is tested against mocked clients in ./verify-release.test.ts.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO_ROOT } from '../../lib/bundling/bundler';
+import { runTs } from '../fixtures/scripts';
 import { VERIFY_ENV } from '../../lib/devops/release/verify';
 
 const SHA = 'a'.repeat(40);
@@ -31,11 +30,7 @@ function run(env: Record<string, string | undefined>, manifest?: unknown) {
     const merged = Object.fromEntries(
       Object.entries({ ...base, ...env }).filter((e): e is [string, string] => e[1] !== undefined),
     );
-    return spawnSync(
-      path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
-      [path.join(REPO_ROOT, 'scripts', 'verify-release.ts')],
-      { cwd: dir, env: merged, encoding: 'utf8' },
-    );
+    return runTs('scripts/verify-release.ts', [], { cwd: dir, env: merged });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

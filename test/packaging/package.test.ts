@@ -1,10 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unzipSync } from 'fflate';
 import * as tar from 'tar';
 import { REPO_ROOT } from '../../lib/bundling/bundler';
+import { runTs } from '../fixtures/scripts';
 import { MANIFEST_FILE, type Manifest, packageArtifacts, PackagingError } from '../../lib/bundling/package';
 import { type FixtureRepo, fixtureRepo, SERVICE_FILES } from '../bundling/fixture-repo';
 
@@ -441,15 +442,7 @@ describe('refuses bad input and writes nothing', () => {
 });
 
 describe('npm run package (the CLI)', () => {
-  const cli = (args: string[]) =>
-    spawnSync(
-      path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
-      [path.join(REPO_ROOT, 'scripts', 'package.ts'), ...args],
-      {
-        encoding: 'utf8',
-        cwd: REPO_ROOT,
-      },
-    );
+  const cli = (args: string[]) => runTs('scripts/package.ts', args, { cwd: REPO_ROOT });
 
   test('packages a fixture repo from its lambda/services.ts, with the SBOM of its lockfile', () => {
     repo.write('lambda/services.ts', 'export const SERVICES = { alpha: {} };\n');

@@ -2,12 +2,12 @@
  * "Adding a microservice is a folder lambda/<name>/ and one registry entry" (README), proven on a
  * copy of the repository with a fixture service `score` added exactly that way.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { SERVICES, type ServiceRegistry } from '../../../lambda/services';
+import { runTs } from '../../fixtures/scripts';
 import { TAGS } from '../../../lambda/shared/contracts';
 import { modelPointerVariable, SERVICE_ENV } from '../../../lambda/shared/settings';
 import { buildApp } from '../../../lib/app';
@@ -152,20 +152,7 @@ test('npm run package emits <name>-<sha>.zip for a service added to lambda/servi
     path.join(root, 'package-lock.json'),
     '{"name": "fixture", "version": "1.0.0", "lockfileVersion": 3, "packages": {"": {"name": "fixture", "version": "1.0.0"}}}\n',
   );
-  const run = spawnSync(
-    process.execPath,
-    [
-      path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'),
-      path.join(REPO_ROOT, 'scripts/package.ts'),
-      '--sha',
-      SHA,
-      '--root',
-      root,
-      '--out',
-      out,
-    ],
-    { cwd: REPO_ROOT, encoding: 'utf8' },
-  );
+  const run = runTs('scripts/package.ts', ['--sha', SHA, '--root', root, '--out', out], { cwd: REPO_ROOT });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   expect(fs.existsSync(path.join(out, `score-${SHA}.zip`))).toBe(true);

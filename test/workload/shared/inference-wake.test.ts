@@ -1,10 +1,9 @@
 /** `npm run wake`: what it invokes, and what it refuses (lib/workload/shared/inference-wake.ts). */
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { REPO_ROOT } from '../../../lib/bundling/bundler';
+import { runTs } from '../../fixtures/scripts';
 import { describeWake, WakeError, wakeInference } from '../../../lib/workload/shared/inference-wake';
 import { testConfig } from '../../fixtures/config';
 
@@ -62,11 +61,7 @@ test('a function error or a refused invoke is told with what to do', async () =>
 });
 
 test('the CLI refuses a missing --env with its usage', () => {
-  const run = spawnSync(
-    path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
-    [path.join(REPO_ROOT, 'scripts', 'wake.ts')],
-    { encoding: 'utf8', cwd: REPO_ROOT },
-  );
+  const run = runTs('scripts/wake.ts', [], { cwd: REPO_ROOT });
   expect(run.status).toBe(2);
   expect(run.stderr).toMatch(/--env is required\nusage: npm run wake -- --env <environment>/);
 });
