@@ -28,6 +28,8 @@ import {
   sandpitExecutionRoleArn,
 } from './naming';
 import { BiomeStack } from './workload/biome/biome-stack';
+import { discoverModels } from './workload/biome/models';
+import { checkServiceRegistry } from './workload/biome/service-registry';
 import { SharedStack } from './workload/shared/shared-stack';
 
 export interface BuiltApp {
@@ -147,14 +149,19 @@ export function buildApp(
     built.stacks.push(stack);
   };
 
+  // A bad registry entry fails here, naming SERVICES.<name> and the rule, before esbuild would look
+  // for its handler (and fail with a bundler error instead).
+  const models = discoverModels();
+  checkServiceRegistry(services, { lambdaRoot: bundles.lambdaRoot, models });
+
   if (selection.kind === 'biome') {
-    bundles.prepare(BiomeStack.functions(services));
+    bundles.prepare(BiomeStack.functions(services, models));
     addBiome(selection.env, selection.biome, selection.sandpit);
     return built;
   }
 
   // Whole app: one esbuild call for every function the stacks below use.
-  bundles.prepare([...SharedStack.FUNCTIONS, ...BiomeStack.functions(services)]);
+  bundles.prepare([...SharedStack.FUNCTIONS, ...BiomeStack.functions(services, models)]);
   const devops = new DevopsStack(app, devopsStackName(config), {
     stackName: devopsStackName(config),
     env: { account: config.devopsAccount, region },

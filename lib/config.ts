@@ -155,7 +155,7 @@ export const DEFAULT_PROTECTED_CANARY = { percent: 10, bakeMinutes: 10 } as cons
 
 export type CanaryConfig = z.infer<typeof canarySchema>;
 
-/** The retention periods CloudWatch Logs accepts (days); lib/common/log-retention.ts maps them to CDK's enum. */
+/** The retention periods CloudWatch Logs accepts (days); lib/common/logs.ts `logRetention` maps them to CDK's enum. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
@@ -550,6 +550,12 @@ export function parseSelection(
   }
   const problem = biomeNameProblem(name);
   if (problem) throw new ConfigError(`-c ${BIOME_CONTEXT_KEY}: ${problem}.`);
+  // The grammar reserves the usual environment names; a configured one (say qa) is reserved here.
+  if (known.includes(name)) {
+    throw new ConfigError(
+      `-c ${BIOME_CONTEXT_KEY}=${name}: "${name}" is an environment of this app (${known.join(', ')}); a sandpit named after one reads as that environment; pick another name.`,
+    );
+  }
   const environment = environmentOf(config, envName);
   if (!hostsSandpits(environment) && name !== MAINLINE_BIOME) {
     const hosts = config.environments.filter(hostsSandpits).map((e) => e.name);

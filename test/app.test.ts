@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -168,24 +168,24 @@ describe('bin/app.ts (what cdk synth runs)', () => {
   ).app.split(' ');
   expect(node).toBe('node');
   // The CLI hands context to the app in CDK_CONTEXT_JSON; give it cdk.json's context plus -c values.
-  function runApp(extra: Record<string, unknown>): { status: number; output: string } {
+  function runApp(extra: Record<string, unknown>): { status: number | null; output: string } {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-app-'));
     const context = { ...featureFlags(), biomes: rawPlaceholderConfig(), ...extra };
     try {
-      const stdout = execFileSync(process.execPath, APP_ARGS, {
+      const run = spawnSync(process.execPath, APP_ARGS, {
         cwd: ROOT,
         env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
-        stdio: 'pipe',
         encoding: 'utf8',
       });
-      return { status: 0, output: stdout };
-    } catch (e) {
-      const err = e as { status: number; stderr: string; stdout: string };
-      return { status: err.status, output: `${err.stdout}${err.stderr}` };
+      return { status: run.status, output: `${run.stdout}${run.stderr}` };
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
   }
+
+  test('a synth that succeeds prints nothing: no deprecation warning, no cdk-nag line (a sandpit)', () => {
+    expect(runApp({ biome: 'alice', owner: 'alice@example.com' })).toEqual({ status: 0, output: '' });
+  });
 
   test('a bad biome fails synth with the rule, not a stack trace', () => {
     const { status, output } = runApp({ biome: 'Alice' });

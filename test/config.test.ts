@@ -296,6 +296,20 @@ describe('selection (-c biome, -c env)', () => {
     },
   );
 
+  test("a sandpit may not take the name of a configured environment, not only the grammar's", () => {
+    const withQa = parseConfig(
+      withChange((r) => {
+        r.promotion.splice(1, 0, { env: 'qa', approvalBefore: true });
+        r.accounts.qa = '555555555555';
+        r.environments.qa = structuredClone(r.environments.staging);
+      }),
+    );
+    expect(() => parseSelection(withQa, 'qa', undefined, {}, tree)).toThrow(
+      /-c biome=qa: "qa" is an environment of this app \(dev, qa, staging, prod\); .*pick another name/,
+    );
+    expect(parseSelection(config, 'qa', undefined, {}, tree)).toMatchObject({ kind: 'biome', biome: 'qa' });
+  });
+
   test('-c commit takes the full commit id and refuses anything else', () => {
     const context: Record<string, unknown> = { biomes: rawPlaceholderConfig(), commit: 'a'.repeat(40) };
     expect(configFromContext((k) => context[k]).commit).toBe('a'.repeat(40));

@@ -3,7 +3,7 @@
  * here. CloudFormation passes every property as a string.
  */
 import * as z from 'zod/mini';
-import { MAINLINE_BIOME } from '../shared/grammar';
+import { protectedProperty } from '../shared/environments';
 import {
   biomeNameSchema,
   booleanPropertySchema,
@@ -82,15 +82,6 @@ export interface BiomeDatabaseProperties {
 }
 
 /** Parses the properties, or throws an error that names each bad property and what to do. */
-/**
- * The property as the construct sets it, or, when absent, `true` for `main`: a resource created before
- * the property existed (or CloudFormation rolling an update back to such properties) must never
- * drop what nobody proved unprotected, and a sandpit was never protected.
- */
-function protectedFlag(value: 'true' | 'false' | undefined, biome: string): boolean {
-  return value === undefined ? biome === MAINLINE_BIOME : value === 'true';
-}
-
 export function parseProperties(raw: unknown): BiomeDatabaseProperties {
   const p = parseResourceProperties(propertiesSchema, raw, RESOURCE_TYPE);
   return {
@@ -99,7 +90,7 @@ export function parseProperties(raw: unknown): BiomeDatabaseProperties {
     biomeSecretArn: p[PROPERTY.biomeSecretArn],
     env: p[PROPERTY.env],
     biome: p[PROPERTY.biome],
-    protected: protectedFlag(p[PROPERTY.protected], p[PROPERTY.biome]),
+    protected: protectedProperty(p[PROPERTY.protected], p[PROPERTY.biome]),
   };
 }
 

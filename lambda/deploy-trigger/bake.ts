@@ -21,28 +21,20 @@ import { type EndOutcome, alarmStates } from './canary';
 import { lock } from './lease';
 import type { BakeRecord, Holder, Ledger, LiveRecord, Outcome } from './ledger';
 import type { Deps } from './deploy';
-import { Stop } from './outcome';
+import { Stop, optional } from './outcome';
 import { ALARM_STATE_CHANGE } from './release-events';
 
 /** The fields of a live record a bake keeps to restore it (not the table's keys or index attributes). */
 export function restorable(live: LiveRecord): LiveRecord {
-  const { sha, publishedAt, liveSince, key, deployedRef, previousSha, metrics, sbomKey } = live;
-  const { retrainedFrom, trainingData, trainingJob } = live;
-  return Object.fromEntries(
-    Object.entries({
-      sha,
-      publishedAt,
-      liveSince,
-      key,
-      deployedRef,
-      previousSha,
-      metrics,
-      sbomKey,
-      retrainedFrom,
-      trainingData,
-      trainingJob,
-    }).filter(([, v]) => v !== undefined),
-  ) as unknown as LiveRecord;
+  const { sha, publishedAt, liveSince, key, deployedRef } = live;
+  return {
+    sha,
+    publishedAt,
+    liveSince,
+    key,
+    deployedRef,
+    ...optional(live, 'previousSha', 'metrics', 'sbomKey', 'retrainedFrom', 'trainingData', 'trainingJob'),
+  };
 }
 
 /**

@@ -264,7 +264,7 @@ export function sandpitOfStack(
   stackName: string,
 ): { readonly biome: string } | { readonly problem: string } {
   // Biome names contain hyphens: take the app and environment prefix off, then check what remains.
-  const prefix = `${settings.scope.app}-${settings.scope.env}-`;
+  const prefix = settings.scope.sandpitFence.prefix;
   if (!stackName.startsWith(prefix)) return { problem: `stack ${stackName} is not of ${prefix}*` };
   const biome = stackName.slice(prefix.length);
   const problem = biomeNameProblem(biome);

@@ -47,6 +47,16 @@ export function isProtectedBiome(env: Pick<EnvironmentDefinition, 'protected'>, 
   return env.protected && biome === MAINLINE_BIOME;
 }
 
+/**
+ * The `protected` property of a biome's custom resource (database, models) as the construct sets it,
+ * or, when absent, `true` for `main`: a resource created before the property existed (or
+ * CloudFormation rolling an update back to such properties) must never drop what nobody proved
+ * unprotected, and a sandpit was never protected.
+ */
+export function protectedProperty(value: 'true' | 'false' | undefined, biome: string): boolean {
+  return value === undefined ? biome === MAINLINE_BIOME : value === 'true';
+}
+
 /** Whether sandpits (biomes other than `main`) may live in the environment. */
 export function hostsSandpits(env: Pick<EnvironmentDefinition, 'protected'>): boolean {
   return !env.protected;

@@ -99,6 +99,16 @@ export class EnvScope {
     return `${this.sharedStackName}-inference-endpoint`;
   }
 
+  /** The log group of the endpoint owner's waiter state machine (vended-logs prefix: see workflowLogGroupName). */
+  get inferenceEndpointWaiterLogGroupName(): string {
+    return `/aws/vendedlogs/states/${this.inferenceEndpointFunctionName}-waiter`;
+  }
+
+  /** Every biome's model pointers (`<root>/<biome>/model-pointers/<model>`): what the deploy trigger moves. */
+  get anyModelPointer(): string {
+    return `${this.parameterRoot}/*/model-pointers/*`;
+  }
+
   get sharedStackName(): string {
     return `${this.app}-${this.env}-shared`;
   }

@@ -4,6 +4,7 @@
  */
 import { Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { acknowledgeWildcards } from './nag';
 
 const RUNTIME_REASON =
   'Every Biomes function pins the runtime in lib/bundling/bundler.ts (Node.js 22) so esbuild targets the same Node version; a runtime bump is one deliberate change for all functions at once.';
@@ -57,9 +58,9 @@ export function acknowledgeProviderFramework(scope: IConstruct): void {
  * CDK grants them on `*` to every traced function's role.
  */
 export function acknowledgeTracingGrant(role: IConstruct): void {
-  Validations.of(role).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason:
-      'X-Ray trace submission (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions.',
-  });
+  acknowledgeWildcards(
+    role,
+    ['Resource::*'],
+    'X-Ray trace submission (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions.',
+  );
 }

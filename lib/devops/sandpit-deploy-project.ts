@@ -28,6 +28,7 @@ import { cdkCliVersion } from './infrastructure-project';
 import { VERIFY_ENV } from './release/verify';
 import { VERIFY_TOOL } from './verify-project';
 import { partitionOf } from '../naming';
+import { EnvScope } from '../../lambda/shared/scope';
 
 /** The owner check's folder in the Tools artifact (scripts/build-tools.ts). */
 export const OWNER_CHECK_TOOL = 'sandpit-owner';
@@ -101,7 +102,8 @@ export class SandpitDeployProject extends Construct {
       }),
     );
     grantOwnerNotices(this.role, props.ownersTopicArn, props.account, stack.region);
-    const stackOf = `${props.appName}-${props.envName}-$BIOME`;
+    // The stack of biome $BIOME: `<app>-<env>-` (the sandpit fence's prefix, lambda/shared/scope.ts) and the name.
+    const stackOf = `${new EnvScope(props.appName, props.envName).sandpitFence.prefix}$BIOME`;
     this.project = new codebuild.PipelineProject(this, 'Project', {
       description: `Biomes: deploy and verify sandpit stacks in ${props.envName} through the sandpit deployer`,
       role: this.role,

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { runTs } from '../fixtures/scripts';
 import { RollbackError, rollbackRequest, startRollback } from '../../lib/devops/release/rollback-command';
+import { SERVICES } from '../../lambda/services';
 import { testConfig } from '../fixtures/config';
 
 const SHA = 'a'.repeat(40);
@@ -53,8 +54,10 @@ test.each([
   ['neither', { env: 'prod', to: SHA }, /exactly one of --service and --model/],
   [
     'an unknown service',
-    { env: 'prod', service: 'score', to: SHA },
-    /--service score: no such service \(lambda\/services\.ts has: ingest, predict\)/,
+    { env: 'prod', service: 'no-such-service', to: SHA },
+    new RegExp(
+      `--service no-such-service: no such service \\(lambda/services\\.ts has: ${Object.keys(SERVICES).join(', ')}\\)`,
+    ),
   ],
   [
     'an unknown model',

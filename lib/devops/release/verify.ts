@@ -7,7 +7,8 @@
  * Pure orchestration: the ledger, the workflow, the clock and the sleep come in as arguments, so the
  * tests drive every ending (deployed, skipped as older, failed, rejected, superseded, timeout).
  */
-import type { ArtifactKind } from '../../../lambda/shared/grammar';
+import { type ArtifactKind, MAINLINE_BIOME } from '../../../lambda/shared/grammar';
+import { EnvScope } from '../../../lambda/shared/scope';
 import type { OutcomeStatus } from '../../../lambda/deploy-trigger/ledger-keys';
 
 /** The variables the verify project sets for scripts/verify-release.ts. */
@@ -270,12 +271,13 @@ export function explainAccessError(
   app: string,
 ): Error {
   const name = e instanceof Error ? e.name : '';
+  const mainline = new EnvScope(app, env).biome(MAINLINE_BIOME).stackName;
   if (
     ['AccessDenied', 'AccessDeniedException', 'ParameterNotFound', 'ResourceNotFoundException'].includes(name)
   ) {
     return new VerifyError(
       `cannot ${what} with ${roleArn} (${name}: ${(e as Error).message}). The role is created by the mainline stack of ${env}: ` +
-        `let this release's Infrastructure stage deploy ${app}-${env}-main (or run \`npx cdk deploy -e ${app}-${env}-main\` with the workload account's bootstrap trust, \`cdk bootstrap --trust <devops>\`), ` +
+        `let this release's Infrastructure stage deploy ${mainline} (or run \`npx cdk deploy -e ${mainline}\` with the workload account's bootstrap trust, \`cdk bootstrap --trust <devops>\`), ` +
         `and check that the role trusts the DevOps verify project's role.`,
     );
   }

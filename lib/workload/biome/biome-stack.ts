@@ -10,7 +10,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { SERVICES, type ServiceDeclaration, type ServiceRegistry } from '../../../lambda/services';
 import { MAINLINE_BIOME, artifactFileName } from '../../../lambda/shared/grammar';
-import { BiomeScope, EnvScope, type SharedParameter } from '../../../lambda/shared/scope';
+import { BiomeScope, type SharedParameter } from '../../../lambda/shared/scope';
 import { SERVICE_ENV, modelPointerVariable } from '../../../lambda/shared/settings';
 import { LambdaBundles } from '../../bundling/bundler';
 import { type LogSettings, logRetention } from '../../common/logs';
@@ -81,8 +81,11 @@ export function modelBakes(
 /** One per biome: cheap, serverless, and destroyed without a trace. */
 export class BiomeStack extends Stack {
   /** Lambda folders (under lambda/) a biome stack with `services` bundles. */
-  static functions(services: ServiceRegistry = SERVICES): string[] {
-    return biomeFunctions(services);
+  static functions(
+    services: ServiceRegistry = SERVICES,
+    models: readonly string[] = discoverModels(),
+  ): string[] {
+    return biomeFunctions(services, models);
   }
 
   readonly names: BiomeScope;
@@ -287,7 +290,7 @@ export class BiomeStack extends Stack {
           this.formatArn({
             service: 'ssm',
             resource: 'parameter',
-            resourceName: new EnvScope(this.names.app, this.names.env).inferenceStateParameter.slice(1),
+            resourceName: this.names.envScope.inferenceStateParameter.slice(1),
           }),
         ],
       }),

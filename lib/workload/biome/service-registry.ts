@@ -9,11 +9,18 @@ import type { ServiceDeclaration, ServiceRegistry } from '../../../lambda/servic
 import { artifactNameProblem } from '../../../lambda/shared/grammar';
 import { MODEL_POINTER_VARIABLE_PREFIX } from '../../../lambda/shared/settings';
 
-/** Folders under lambda/ that are infrastructure functions (or shared code), never services. */
+/**
+ * Folders under lambda/ that are infrastructure functions (or shared code), never services; every other
+ * folder there is a service (test/workload/biome/service-registry.test.ts checks both ways).
+ */
 export const INFRASTRUCTURE_FUNCTIONS = [
-  'deploy-trigger',
   'biome-database',
   'biome-models',
+  'deploy-trigger',
+  'inference-endpoint',
+  'model-retrain',
+  'sandpit-ledger',
+  'sandpit-sweeper',
   'shared',
 ] as const;
 
@@ -102,9 +109,17 @@ export function checkServiceRegistry(services: ServiceRegistry, context: Registr
   if (problems.length > 0) throw new ServiceRegistryError(problems);
 }
 
-/** The Lambda folders a biome stack bundles: every service, then the biome's infrastructure functions. */
-export function biomeFunctions(services: ServiceRegistry): string[] {
-  return [...Object.keys(services), 'biome-database', 'biome-models'];
+/**
+ * The Lambda folders a biome stack bundles: every service, then the biome's infrastructure functions
+ * (model-retrain, its retraining workflow's, when the repository has models).
+ */
+export function biomeFunctions(services: ServiceRegistry, models: readonly string[]): string[] {
+  return [
+    ...Object.keys(services),
+    'biome-database',
+    'biome-models',
+    ...(models.length > 0 ? ['model-retrain'] : []),
+  ];
 }
 
 /** Error names the workflow retries for the services it calls, without duplicates. */

@@ -2,7 +2,7 @@
  * The biome's workflow: process a batch of samples (ingest -> predict -> record the outcome) through
  * the services' `live` aliases, so it always runs what the deploy trigger made live.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -10,6 +10,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { BiomeScope } from '../../../lambda/shared/scope';
 import { type LogSettings, newLogGroup } from '../../common/logs';
+import { acknowledgeWildcards } from '../../common/nag';
 
 /** State names: the tests drive the synthesized definition by them. */
 export const WORKFLOW_STATES = {
@@ -140,10 +141,10 @@ export class BiomeWorkflow extends Construct {
       // ALL for a complete trace of state transitions; no execution data, since samples may be sensitive.
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
-    Validations.of(this.stateMachine.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'CloudWatch Logs vended delivery (logs:*LogDelivery, DescribeLogGroups, resource policies) and X-Ray trace submission support no resource-level permissions; Lambda invocation stays limited to the two live aliases.',
-    });
+    acknowledgeWildcards(
+      this.stateMachine.role,
+      ['Resource::*'],
+      'CloudWatch Logs vended delivery (logs:*LogDelivery, DescribeLogGroups, resource policies) and X-Ray trace submission support no resource-level permissions; Lambda invocation stays limited to the two live aliases.',
+    );
   }
 }

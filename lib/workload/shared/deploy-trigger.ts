@@ -392,7 +392,7 @@ export class DeployTrigger extends Construct {
       new iam.PolicyStatement({
         sid: 'MoveModelPointers',
         actions: ['ssm:PutParameter'],
-        resources: [parameterArn(`${root}/*/model-pointers/*`)],
+        resources: [parameterArn(names.anyModelPointer)],
         conditions: {
           StringEquals: {
             'ssm:Overwrite': 'true',

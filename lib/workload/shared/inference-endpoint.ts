@@ -240,7 +240,7 @@ export class InferenceEndpoint extends Construct {
     const onEventRole = frameworkRole('FrameworkRole');
     const completeRole = frameworkRole('FrameworkCompleteRole');
     const waiterLogs = newLogGroup(this, 'WaiterLogs', props.logs, {
-      logGroupName: `/aws/vendedlogs/states/${names.inferenceEndpointFunctionName}-waiter`,
+      logGroupName: names.inferenceEndpointWaiterLogGroupName,
     });
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.function,

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { acknowledgeWildcards } from '../../common/nag';
 import * as ecr_assets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -202,16 +203,16 @@ export class Inference extends Construct {
     } else {
       this.grantImagePull(this.executionRole, inference.image);
     }
-    Validations.of(this.executionRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${endpointLogGroups}]`,
-      reason:
-        'SageMaker names the endpoint log group after the CloudFormation-generated endpoint name, unknown until the endpoint exists (naming it here would be circular).',
-    });
-    Validations.of(this.executionRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${PINNED_LOGICAL_IDS.modelBucket}.Arn>/${MODEL_PREFIX}*]`,
-      reason:
-        'The endpoint loads any model any biome publishes, so it reads every object under the model prefix and nothing outside it.',
-    });
+    acknowledgeWildcards(
+      this.executionRole,
+      [`Resource::${endpointLogGroups}`],
+      'SageMaker names the endpoint log group after the CloudFormation-generated endpoint name, unknown until the endpoint exists (naming it here would be circular).',
+    );
+    acknowledgeWildcards(
+      this.executionRole,
+      [`Resource::<${PINNED_LOGICAL_IDS.modelBucket}.Arn>/${MODEL_PREFIX}*`],
+      'The endpoint loads any model any biome publishes, so it reads every object under the model prefix and nothing outside it.',
+    );
 
     this.model = new sagemaker.CfnModel(this, 'Model', {
       executionRoleArn: this.executionRole.roleArn,
@@ -286,10 +287,10 @@ export class Inference extends Construct {
   }
 
   private acknowledgeEcrLogin(): void {
-    Validations.of(this.executionRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'ecr:GetAuthorizationToken has no resource-level permissions; the pull itself is scoped to the image repository.',
-    });
+    acknowledgeWildcards(
+      this.executionRole,
+      ['Resource::*'],
+      'ecr:GetAuthorizationToken has no resource-level permissions; the pull itself is scoped to the image repository.',
+    );
   }
 }

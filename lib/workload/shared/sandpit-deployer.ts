@@ -34,6 +34,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { MAINLINE_BIOME } from '../../../lambda/shared/grammar';
 import type { EnvScope } from '../../../lambda/shared/scope';
 import { SANDPIT_ASSET_PREFIX } from '../../naming';
 import { DATA_API_ACTIONS } from '../biome/biome-database';
@@ -288,7 +289,7 @@ export class SandpitDeployer extends Construct {
             ...trainingJobs.deny,
             ...training.deny,
             landing.deny,
-            `${trainingLogs}:log-stream:${names.app}-${names.env}-main-*`,
+            `${trainingLogs}:log-stream:${names.biome(MAINLINE_BIOME).trainingJobPrefix}*`,
             ...roles.deny,
             ...protectedRoles,
           ],
@@ -518,7 +519,7 @@ export class SandpitDeployer extends Construct {
     const deploy = (statement: iam.PolicyStatementProps) =>
       this.deployerRole.addToPolicy(new iam.PolicyStatement(statement));
     const sandpitStacks = [arn('cloudformation', `stack/${prefix}*/*`)];
-    const fencedStacks = [names.sharedStackName, `${names.app}-${names.env}-main`].map((s) =>
+    const fencedStacks = [names.sharedStackName, names.biome(MAINLINE_BIOME).stackName].map((s) =>
       arn('cloudformation', `stack/${s}/*`),
     );
     deploy({

@@ -16,6 +16,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { SWEEPER_ENV } from '../../../lambda/sandpit-sweeper/env';
+import { MAINLINE_BIOME } from '../../../lambda/shared/grammar';
 import type { EnvScope } from '../../../lambda/shared/scope';
 import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
 import { acknowledgeFunctionDecisions, acknowledgeTracingGrant } from '../../common/functions';
@@ -107,7 +108,7 @@ export class SandpitSweeper extends Construct {
         sid: 'NeverMainOrShared',
         effect: iam.Effect.DENY,
         actions: ['cloudformation:DeleteStack'],
-        resources: [names.sharedStackName, `${names.app}-${names.env}-main`].map(
+        resources: [names.sharedStackName, names.biome(MAINLINE_BIOME).stackName].map(
           (s) => `arn:${stack.partition}:cloudformation:${stack.region}:${stack.account}:stack/${s}/*`,
         ),
       }),

@@ -98,8 +98,10 @@ describe('teardown and cost', () => {
 });
 
 describe('microservices', () => {
-  test('the stack bundles every service and the functions of its database and models', () => {
-    expect(BiomeStack.functions()).toEqual([...SERVICES, 'biome-database', 'biome-models']);
+  test('the stack bundles every service and the functions of its database, models and retraining', () => {
+    expect(BiomeStack.functions()).toEqual([...SERVICES, 'biome-database', 'biome-models', 'model-retrain']);
+    // Without models, no retraining workflow and no function for it.
+    expect(BiomeStack.functions(undefined, [])).toEqual([...SERVICES, 'biome-database', 'biome-models']);
   });
 
   test.each(SERVICES)(

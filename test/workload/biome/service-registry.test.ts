@@ -1,6 +1,7 @@
 /**
  * "Adding a microservice is a folder lambda/<name>/ and one registry entry" (README), proven on a
- * copy of the repository with a fixture service `score` added exactly that way.
+ * copy of the repository with a fixture service added exactly that way: its folder and one entry in the
+ * copy's lambda/services.ts, which the app and `npm run package` then read.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,9 +14,12 @@ import { modelPointerVariable, SERVICE_ENV } from '../../../lambda/shared/settin
 import { buildApp } from '../../../lib/app';
 import { LambdaBundles, REPO_ROOT } from '../../../lib/bundling/bundler';
 import { MANIFEST_FILE, type Manifest } from '../../../lib/bundling/package';
+import { BiomeStack } from '../../../lib/workload/biome/biome-stack';
+import { SharedStack } from '../../../lib/workload/shared/shared-stack';
 import {
   biomeFunctions,
   checkServiceRegistry,
+  INFRASTRUCTURE_FUNCTIONS,
   retryableErrors,
   ServiceRegistryError,
 } from '../../../lib/workload/biome/service-registry';
@@ -33,12 +37,12 @@ export const handler = async (event: unknown) => {
 };
 `;
 
-const SCORE: ServiceRegistry[string] = {
-  database: true,
-  models: ['demo-scorer'],
-  environment: { SCORE_THRESHOLD: '0.5' },
-  retryableErrors: ['ScoreBusy'],
-};
+/** Named so that no service a user adds by the README's steps (its example is `score`) collides. */
+const FIXTURE = 'fixture-scorer';
+/** The registry entry, as README "Adding a microservice" step 2 writes it. */
+const ENTRY = `'${FIXTURE}': { database: true, models: ['demo-scorer'], environment: { SCORE_THRESHOLD: '0.5' }, retryableErrors: ['ScoreBusy'] },`;
+/** Construct ids drop the hyphens of `Service-<name>`, logical ids start with them. */
+const LOGICAL_PREFIX = `Service${FIXTURE.replaceAll('-', '')}`;
 
 let root: string;
 beforeAll(() => {
@@ -46,32 +50,42 @@ beforeAll(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-registry-'));
   fs.cpSync(path.join(REPO_ROOT, 'lambda'), path.join(root, 'lambda'), { recursive: true });
   fs.cpSync(path.join(REPO_ROOT, 'models'), path.join(root, 'models'), { recursive: true });
-  fs.mkdirSync(path.join(root, 'lambda', 'score'));
-  fs.writeFileSync(path.join(root, 'lambda', 'score', 'handler.ts'), SCORE_HANDLER);
+  fs.mkdirSync(path.join(root, 'lambda', FIXTURE));
+  fs.writeFileSync(path.join(root, 'lambda', FIXTURE, 'handler.ts'), SCORE_HANDLER);
   const registryFile = path.join(root, 'lambda', 'services.ts');
   const source = fs.readFileSync(registryFile, 'utf8');
-  const entry = 'export const SERVICES = {\n  score: { database: true, models: [PREDICT_MODEL] },';
   expect(source).toContain('export const SERVICES = {');
-  fs.writeFileSync(registryFile, source.replace('export const SERVICES = {', entry));
+  fs.writeFileSync(
+    registryFile,
+    source.replace('export const SERVICES = {', `export const SERVICES = {\n  ${ENTRY}`),
+  );
 });
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
+/** The registry of the copy, as the app would import it. */
+function copiedRegistry(): ServiceRegistry {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the copy's file, loaded as the app loads its own
+  return (require(path.join(root, 'lambda', 'services.ts')) as { SERVICES: ServiceRegistry }).SERVICES;
+}
+
 describe('a fixture service added to the registry', () => {
-  const services: ServiceRegistry = { ...SERVICES, score: SCORE };
+  let services: ServiceRegistry;
   let built: ReturnType<typeof buildApp>;
   let app: ReturnType<typeof testApp>;
   beforeAll(() => {
+    services = copiedRegistry();
+    expect(Object.keys(services)).toEqual([FIXTURE, ...Object.keys(SERVICES)]);
     app = testApp();
     built = buildApp(app, testConfig(), { kind: 'all' }, { services, bundles: new LambdaBundles({ root }) });
   });
 
   test('is bundled with the biome functions', () => {
-    expect(biomeFunctions(services)).toEqual([
-      'ingest',
-      'predict',
-      'score',
+    expect(biomeFunctions(services, ['demo-scorer'])).toEqual([
+      FIXTURE,
+      ...Object.keys(SERVICES),
       'biome-database',
       'biome-models',
+      'model-retrain',
     ]);
   });
 
@@ -87,7 +101,7 @@ describe('a fixture service added to the registry', () => {
       const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
       const ids = (type: string) =>
         Object.entries(resources)
-          .filter(([id, r]) => r.Type === type && id.startsWith('Servicescore'))
+          .filter(([id, r]) => r.Type === type && id.startsWith(LOGICAL_PREFIX))
           .map(([id]) => id);
 
       const [fn] = ids('AWS::Lambda::Function');
@@ -109,7 +123,7 @@ describe('a fixture service added to the registry', () => {
       });
       template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', FunctionName: { Ref: fn } });
       template.hasResourceProperties('AWS::SSM::Parameter', {
-        Name: `/biomes/${env}/${biome}/services/score`,
+        Name: `/biomes/${env}/${biome}/services/${FIXTURE}`,
       });
 
       const [policy] = ids('AWS::IAM::Policy');
@@ -132,15 +146,15 @@ describe('a fixture service added to the registry', () => {
     });
     const template = Template.fromStack(sandpit.biomes[0]!);
     const fns = Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) =>
-      id.startsWith('Servicescore'),
+      id.startsWith(LOGICAL_PREFIX),
     );
     expect(fns).toHaveLength(1);
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/biomes/dev/alice/services/score' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/biomes/dev/alice/services/${FIXTURE}` });
   });
 
   test("the workflow's retry list comes from the registry entries of the services it calls", () => {
     expect(retryableErrors(services, ['ingest', 'predict'])).toEqual(['DatabaseResuming', 'ModelNotReady']);
-    expect(retryableErrors(services, ['ingest', 'score'])).toEqual(['DatabaseResuming', 'ScoreBusy']);
+    expect(retryableErrors(services, ['ingest', FIXTURE])).toEqual(['DatabaseResuming', 'ScoreBusy']);
   });
 });
 
@@ -155,13 +169,34 @@ test('npm run package emits <name>-<sha>.zip for a service added to lambda/servi
   const run = runTs('scripts/package.ts', ['--sha', SHA, '--root', root, '--out', out], { cwd: REPO_ROOT });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
-  expect(fs.existsSync(path.join(out, `score-${SHA}.zip`))).toBe(true);
+  expect(fs.existsSync(path.join(out, `${FIXTURE}-${SHA}.zip`))).toBe(true);
   const manifest = JSON.parse(fs.readFileSync(path.join(out, MANIFEST_FILE), 'utf8')) as Manifest;
-  expect(manifest.artifacts.filter((a) => a.kind === 'service').map((a) => a.name)).toEqual([
-    'ingest',
-    'predict',
-    'score',
-  ]);
+  expect(manifest.artifacts.filter((a) => a.kind === 'service').map((a) => a.name)).toEqual(
+    [FIXTURE, ...Object.keys(SERVICES)].sort(),
+  );
+});
+
+test('a bad entry fails the app build (cdk synth) with the key and the rule, before anything is bundled', () => {
+  const bundles = new LambdaBundles({ root });
+  const prepare = jest.spyOn(bundles, 'prepare');
+  for (const selection of [{ kind: 'all' } as const, sandpitSelection('alice')]) {
+    expect(() =>
+      buildApp(testApp(), testConfig(), selection, { services: { ...SERVICES, ghost: {} }, bundles }),
+    ).toThrow(/SERVICES\.ghost: lambda\/ghost\/handler\.ts does not exist/);
+  }
+  expect(prepare).not.toHaveBeenCalled();
+});
+
+test('every folder under lambda/ is a service of the registry or an infrastructure function', () => {
+  const folders = fs
+    .readdirSync(path.join(REPO_ROOT, 'lambda'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
+  expect(folders.sort()).toEqual([...Object.keys(SERVICES), ...INFRASTRUCTURE_FUNCTIONS].sort());
+  const infrastructure = [...SharedStack.FUNCTIONS, ...BiomeStack.functions()].filter(
+    (f) => !(f in SERVICES),
+  );
+  expect(INFRASTRUCTURE_FUNCTIONS).toEqual(expect.arrayContaining(infrastructure));
 });
 
 describe('a bad registry entry fails synth with the key and the rule', () => {
@@ -191,6 +226,11 @@ describe('a bad registry entry fails synth with the key and the rule', () => {
       'a name off the artifact grammar',
       { Score_1: {} },
       /SERVICES\.Score_1: service name "Score_1" must match/,
+    ],
+    [
+      'an infrastructure function of the shared stack',
+      { 'sandpit-sweeper': {} },
+      /SERVICES\.sandpit-sweeper: lambda\/sandpit-sweeper\/ is an infrastructure function, not a service/,
     ],
     [
       'an infrastructure function',
