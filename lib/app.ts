@@ -101,6 +101,8 @@ export function buildApp(
   const built = { shared, biomes: [] as BiomeStack[], stacks: [] as Stack[] };
   Tags.of(app).add(TAGS.app, config.appName);
   applyCompliance(app);
+  // The repository's models, read once: the registry check, the bundle list and every biome stack.
+  const models = discoverModels();
 
   const addBiome = (envName: string, biome: string, lifetime?: SandpitLifetime) => {
     const environment = environmentOf(config, envName);
@@ -114,6 +116,7 @@ export function buildApp(
       envName,
       biome,
       services,
+      models,
       ...(lifetime
         ? {
             sandpit: { ...lifetime, ...(options.sandpitSource ?? { dirty: false }) },
@@ -151,7 +154,6 @@ export function buildApp(
 
   // A bad registry entry fails here, naming SERVICES.<name> and the rule, before esbuild would look
   // for its handler (and fail with a bundler error instead).
-  const models = discoverModels();
   checkServiceRegistry(services, { lambdaRoot: bundles.lambdaRoot, models });
 
   if (selection.kind === 'biome') {

@@ -16,6 +16,15 @@ function withChange(change: (raw: Raw) => void): Raw {
   return raw;
 }
 
+/** The placeholder config with a fourth environment, qa, between dev and staging (as README "Adding an environment"). */
+function withQa(): Raw {
+  return withChange((r) => {
+    r.promotion.splice(1, 0, { env: 'qa', approvalBefore: true });
+    r.accounts.qa = '555555555555';
+    r.environments.qa = structuredClone(r.environments.staging);
+  });
+}
+
 function configError(raw: unknown): string {
   try {
     parseConfig(raw);
@@ -88,13 +97,7 @@ describe('config', () => {
   });
 
   test('a fourth environment is a promotion entry and its values, nothing else', () => {
-    const config = parseConfig(
-      withChange((r) => {
-        r.promotion.splice(1, 0, { env: 'qa', approvalBefore: true });
-        r.accounts.qa = '555555555555';
-        r.environments.qa = structuredClone(r.environments.staging);
-      }),
-    );
+    const config = parseConfig(withQa());
     expect(config.environments.map((e) => e.name)).toEqual(['dev', 'qa', 'staging', 'prod']);
     expect(environmentOf(config, 'qa')).toMatchObject({
       account: '555555555555',
@@ -297,14 +300,8 @@ describe('selection (-c biome, -c env)', () => {
   );
 
   test("a sandpit may not take the name of a configured environment, not only the grammar's", () => {
-    const withQa = parseConfig(
-      withChange((r) => {
-        r.promotion.splice(1, 0, { env: 'qa', approvalBefore: true });
-        r.accounts.qa = '555555555555';
-        r.environments.qa = structuredClone(r.environments.staging);
-      }),
-    );
-    expect(() => parseSelection(withQa, 'qa', undefined, {}, tree)).toThrow(
+    const withQaConfig = parseConfig(withQa());
+    expect(() => parseSelection(withQaConfig, 'qa', undefined, {}, tree)).toThrow(
       /-c biome=qa: "qa" is an environment of this app \(dev, qa, staging, prod\); .*pick another name/,
     );
     expect(parseSelection(config, 'qa', undefined, {}, tree)).toMatchObject({ kind: 'biome', biome: 'qa' });

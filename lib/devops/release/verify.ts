@@ -271,10 +271,10 @@ export function explainAccessError(
   app: string,
 ): Error {
   const name = e instanceof Error ? e.name : '';
-  const mainline = new EnvScope(app, env).biome(MAINLINE_BIOME).stackName;
   if (
     ['AccessDenied', 'AccessDeniedException', 'ParameterNotFound', 'ResourceNotFoundException'].includes(name)
   ) {
+    const mainline = new EnvScope(app, env).biome(MAINLINE_BIOME).stackName;
     return new VerifyError(
       `cannot ${what} with ${roleArn} (${name}: ${(e as Error).message}). The role is created by the mainline stack of ${env}: ` +
         `let this release's Infrastructure stage deploy ${mainline} (or run \`npx cdk deploy -e ${mainline}\` with the workload account's bootstrap trust, \`cdk bootstrap --trust <devops>\`), ` +

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { ServiceDeclaration, ServiceRegistry } from '../../../lambda/services';
 import { artifactNameProblem } from '../../../lambda/shared/grammar';
 import { MODEL_POINTER_VARIABLE_PREFIX } from '../../../lambda/shared/settings';
+import { MODEL_RETRAIN_FUNCTION } from './train-workflow';
 
 /**
  * Folders under lambda/ that are infrastructure functions (or shared code), never services; every other
@@ -111,14 +112,15 @@ export function checkServiceRegistry(services: ServiceRegistry, context: Registr
 
 /**
  * The Lambda folders a biome stack bundles: every service, then the biome's infrastructure functions
- * (model-retrain, its retraining workflow's, when the repository has models).
+ * (model-retrain, its retraining workflow's, when the repository has models: BiomeStack builds the
+ * workflow on the same condition).
  */
 export function biomeFunctions(services: ServiceRegistry, models: readonly string[]): string[] {
   return [
     ...Object.keys(services),
     'biome-database',
     'biome-models',
-    ...(models.length > 0 ? ['model-retrain'] : []),
+    ...(models.length > 0 ? [MODEL_RETRAIN_FUNCTION] : []),
   ];
 }
 

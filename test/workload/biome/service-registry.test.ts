@@ -41,7 +41,7 @@ export const handler = async (event: unknown) => {
 const FIXTURE = 'fixture-scorer';
 /** The registry entry, as README "Adding a microservice" step 2 writes it. */
 const ENTRY = `'${FIXTURE}': { database: true, models: ['demo-scorer'], environment: { SCORE_THRESHOLD: '0.5' }, retryableErrors: ['ScoreBusy'] },`;
-/** Construct ids drop the hyphens of `Service-<name>`, logical ids start with them. */
+/** Its resources' logical ids: the construct id `Service-<name>` without its hyphens. */
 const LOGICAL_PREFIX = `Service${FIXTURE.replaceAll('-', '')}`;
 
 let root: string;
