@@ -12,30 +12,16 @@ if (!P.withResolvers) {
   };
 }
 
-// Stack traces of plain objects, the way aws-cdk-lib captures them (`Error.captureStackTrace({})`):
-// one per resource for its creation stack and one per acknowledgement (`Validations.acknowledge`),
-// about 1,700 per build of the whole app, which no test reads. Jest maps every frame of every stack
-// through its source maps (jest-runner installs its source-map support in the worker, with
-// `Error.stackTraceLimit = 100`), which made these captures about a fifth of a whole-app build and
-// synth in a test (2.4 s against 3.0 s, 4 interleaved builds each way; 40-42 s against 45-46 s for
-// five synthesizing test files run together). Here they get V8's own frame text (unmapped) and 10
-// frames; errors (Error instances: test failures, thrown validation errors) keep jest's mapped stacks.
-const capture = Error.captureStackTrace.bind(Error);
-const plainFrames = (_target: unknown, frames: NodeJS.CallSite[]): string =>
-  ['Error', ...frames.map((frame) => `    at ${(frame as { toString(): string }).toString()}`)].join('\n');
-type Below = Parameters<typeof Error.captureStackTrace>[1];
-Error.captureStackTrace = function captureStackTrace(target: object, below?: Below): void {
-  if (target instanceof Error) return capture(target, below ?? captureStackTrace);
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, never called here
-  const prepareStackTrace = Error.prepareStackTrace;
-  const stackTraceLimit = Error.stackTraceLimit;
-  Error.prepareStackTrace = plainFrames;
-  Error.stackTraceLimit = 10;
-  try {
-    capture(target, below ?? captureStackTrace);
-    void (target as { stack?: unknown }).stack; // V8 formats on first read: read it while ours is set
-  } finally {
-    Error.prepareStackTrace = prepareStackTrace;
-    Error.stackTraceLimit = stackTraceLimit;
-  }
-};
+import { plainStackCaptures } from './stack-captures';
+import { SHARED_MODULES } from './shared-modules';
+
+// This file's realm (test/environment.ts does the worker's, where the CDK libraries run).
+plainStackCaptures(Error);
+
+// The CDK libraries from the worker's one copy (test/environment.ts): each entry point a module
+// factory returning what the worker's own `require` loaded. Absent only in a file that names another
+// environment in a docblock; it then loads its own copy, as jest does by default.
+const sharedRequire = (globalThis as { __biomesSharedRequire?: NodeJS.Require }).__biomesSharedRequire;
+if (sharedRequire) {
+  for (const specifier of SHARED_MODULES) jest.mock(specifier, () => sharedRequire(specifier));
+}
