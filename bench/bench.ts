@@ -31,11 +31,11 @@ import {
   esbuildOptions,
   LAMBDA_ROOT,
   LambdaBundles,
-  REPO_ROOT,
   SOURCE_MAP_FILE,
   writeBundle,
 } from '../lib/bundling/bundler';
 import { DEFAULT_GUARD_CACHE } from '../lib/common/control-tower';
+import { REPO_ROOT } from '../lib/repo';
 
 const WORK = path.join(REPO_ROOT, 'bench', '.work');
 const RESULTS = path.join(REPO_ROOT, 'bench', 'results.json');

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
-import { BUNDLE_FILE, esbuildOptions, REPO_ROOT } from '../lib/bundling/bundler';
+import { BUNDLE_FILE, esbuildOptions } from '../lib/bundling/bundler';
+import { REPO_ROOT } from '../lib/repo';
 import { VERIFY_TOOL } from '../lib/devops/verify-project';
 import { OWNER_CHECK_TOOL } from '../lib/devops/sandpit-deploy-project';
 

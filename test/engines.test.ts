@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as semver from 'semver';
-import { REPO_ROOT } from '../lib/bundling/bundler';
+import { REPO_ROOT } from '../lib/repo';
 
 interface PackageJson {
   readonly engines?: { readonly node?: string };

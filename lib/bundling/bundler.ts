@@ -13,9 +13,8 @@ import { AssetHashType } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import * as esbuild from 'esbuild';
+import { REPO_ROOT } from '../repo';
 
-/** Repository root (this file is lib/bundling/bundler.ts). */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const LAMBDA_ROOT = path.join(REPO_ROOT, 'lambda');
 /** Folders under lambda/ that hold shared modules, not functions. */
 const NOT_FUNCTIONS = new Set(['shared']);

@@ -23,7 +23,7 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { REPO_ROOT } from '../bundling/bundler';
+import { REPO_ROOT } from '../repo';
 import { type LogSettings, newLogGroup } from '../common/logs';
 import { controlTowerRule } from '../common/control-tower';
 import { acknowledgeWildcards, codeBuildDefaultFindings } from '../common/nag';

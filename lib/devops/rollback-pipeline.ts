@@ -40,13 +40,11 @@ import {
 } from '../common/nag';
 import type { BiomesConfig } from '../config';
 import { repositorySource } from './pipelines';
+import { ROLLBACK_VARIABLES, rollbackPipelineName } from './rollback-contract';
 import { plainVariables, publishContractVariables, scriptCommands } from './publish-project';
 
 /** The script both rollback steps run; kept as a file so it can be read, linted and tested. */
 export const ROLLBACK_SCRIPT = path.join(__dirname, 'buildspec', 'rollback.sh');
-
-/** The pipeline variables `npm run rollback` sets. */
-export const ROLLBACK_VARIABLES = { env: 'env', biome: 'biome', name: 'name', sha: 'sha' } as const;
 
 /** Names of the variables the rollback script reads. */
 export const ROLLBACK_ENV = {
@@ -57,11 +55,6 @@ export const ROLLBACK_ENV = {
   sha: 'ROLLBACK_SHA',
   pipelineExecutionId: 'PIPELINE_EXECUTION_ID',
 } as const;
-
-/** `<app>-rollback-<env>`: `npm run rollback` starts it by this name. */
-export function rollbackPipelineName(appName: string, envName: string): string {
-  return `${appName}-rollback-${envName}`;
-}
 
 export interface RollbackPipelineProps {
   readonly appName: string;

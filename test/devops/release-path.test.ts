@@ -13,7 +13,7 @@ import { BUILD_SPEC_PATH } from '../../lib/devops/build-project';
 import { bootstrapRoleName, cdkCliVersion } from '../../lib/devops/infrastructure-project';
 import { BUILD_ARTIFACTS, stageName } from '../../lib/devops/pipelines';
 import { releaseVerifyRoleArn, verifyProjectRoleArn, verifyProjectRoleName } from '../../lib/naming';
-import { REPO_ROOT } from '../../lib/bundling/bundler';
+import { REPO_ROOT } from '../../lib/repo';
 import { testApp, testConfig, sandpitSelection } from '../fixtures/config';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

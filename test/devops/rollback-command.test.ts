@@ -2,7 +2,7 @@
 import { CodePipelineClient, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { runTs } from '../fixtures/scripts';
+import { packagesLoadedBy, runTs } from '../fixtures/scripts';
 import { RollbackError, rollbackRequest, startRollback } from '../../lib/devops/release/rollback-command';
 import { SERVICES } from '../../lambda/services';
 import { testConfig } from '../fixtures/config';
@@ -90,4 +90,10 @@ test('the CLI exits 1 with the message, before any AWS call, on bad arguments', 
   });
   expect(r.status).toBe(1);
   expect(r.stderr).toContain('name exactly one of --service and --model');
+});
+
+test('npm run rollback loads no CDK library: it starts in about half a second, not one', () => {
+  const packages = packagesLoadedBy('scripts/rollback.ts');
+  expect(packages).toContain('@aws-sdk/client-codepipeline');
+  expect(packages.filter((p) => /^(aws-cdk-lib|constructs|cdk-nag|@cdklabs\/|esbuild$)/.test(p))).toEqual([]);
 });

@@ -7,7 +7,7 @@
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
-import { rollbackPipelineName } from '../../lib/devops/rollback-pipeline';
+import { rollbackPipelineName } from '../../lib/devops/rollback-contract';
 import { testApp, testConfig } from '../fixtures/config';
 import { type Decision, PolicyWorld } from '../iam/policies';
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO_ROOT } from '../../lib/bundling/bundler';
+import { REPO_ROOT } from '../../lib/repo';
 import { makeSbom } from '../../lib/bundling/sbom';
 import { describeAudit, evaluateAudit, parseAllowlist } from '../../lib/devops/supply-chain/audit';
 

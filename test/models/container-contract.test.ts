@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tar from 'tar';
-import { REPO_ROOT } from '../../lib/bundling/bundler';
+import { REPO_ROOT } from '../../lib/repo';
 import { packageArtifacts } from '../../lib/bundling/package';
 import {
   describeMismatch,

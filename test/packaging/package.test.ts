@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unzipSync } from 'fflate';
 import * as tar from 'tar';
-import { REPO_ROOT } from '../../lib/bundling/bundler';
+import { REPO_ROOT } from '../../lib/repo';
 import { runTs } from '../fixtures/scripts';
 import { MANIFEST_FILE, type Manifest, packageArtifacts, PackagingError } from '../../lib/bundling/package';
 import { type FixtureRepo, fixtureRepo, SERVICE_FILES } from '../bundling/fixture-repo';

@@ -17,7 +17,7 @@ import {
 import { EnvScope } from '../../../lambda/shared/scope';
 import { type BiomesConfig, environmentOf } from '../../config';
 import { discoverModels } from '../../workload/biome/models';
-import { ROLLBACK_VARIABLES, rollbackPipelineName } from '../rollback-pipeline';
+import { ROLLBACK_VARIABLES, rollbackPipelineName } from '../rollback-contract';
 
 export const ROLLBACK_USAGE =
   'usage: npm run rollback -- --env <environment> (--service <name> | --model <name>) --to <40-hex sha> [--biome <biome>]';

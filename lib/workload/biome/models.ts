@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { artifactNameProblem } from '../../../lambda/shared/grammar';
-import { REPO_ROOT } from '../../bundling/bundler';
+import { REPO_ROOT } from '../../repo';
 
 export const MODELS_ROOT = path.join(REPO_ROOT, 'models');
 

@@ -2,8 +2,8 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { REPO_ROOT } from '../../../lib/bundling/bundler';
-import { runTs } from '../../fixtures/scripts';
+import { REPO_ROOT } from '../../../lib/repo';
+import { packagesLoadedBy, runTs } from '../../fixtures/scripts';
 import { describeWake, WakeError, wakeInference } from '../../../lib/workload/shared/inference-wake';
 import { testConfig } from '../../fixtures/config';
 
@@ -64,4 +64,10 @@ test('the CLI refuses a missing --env with its usage', () => {
   const run = runTs('scripts/wake.ts', [], { cwd: REPO_ROOT });
   expect(run.status).toBe(2);
   expect(run.stderr).toMatch(/--env is required\nusage: npm run wake -- --env <environment>/);
+});
+
+test('npm run wake loads no CDK library', () => {
+  const packages = packagesLoadedBy('scripts/wake.ts');
+  expect(packages).toContain('@aws-sdk/client-lambda');
+  expect(packages.filter((p) => /^(aws-cdk-lib|constructs|cdk-nag|@cdklabs\/|esbuild$)/.test(p))).toEqual([]);
 });
