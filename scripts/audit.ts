@@ -7,13 +7,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeAudit, evaluateAudit, parseAllowlist } from '../lib/devops/supply-chain/audit';
+import { REPO_ROOT } from '../lib/repo';
 
-const root = path.join(__dirname, '..');
-const file = path.join(root, 'audit-allowlist.json');
+const file = path.join(REPO_ROOT, 'audit-allowlist.json');
 const allowlist = parseAllowlist(JSON.parse(fs.readFileSync(file, 'utf8')) as unknown);
 // npm audit exits non-zero when it finds anything: the JSON on stdout is what counts.
 const run = spawnSync('npm', ['audit', '--omit=dev', '--json'], {
-  cwd: root,
+  cwd: REPO_ROOT,
   encoding: 'utf8',
   maxBuffer: 64 * 1024 * 1024,
 });

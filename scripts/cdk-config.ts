@@ -5,8 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type BiomesConfig, CONFIG_CONTEXT_KEY, parseConfig } from '../lib/config';
+import { REPO_ROOT } from '../lib/repo';
 
-export function cdkJsonConfig(root: string = path.join(__dirname, '..')): BiomesConfig {
+export function cdkJsonConfig(root: string = REPO_ROOT): BiomesConfig {
   const cdkJson = JSON.parse(fs.readFileSync(path.join(root, 'cdk.json'), 'utf8')) as {
     context: Record<string, unknown>;
   };

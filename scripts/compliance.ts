@@ -14,9 +14,9 @@ import { buildApp } from '../lib/app';
 import { ControlTowerChecks } from '../lib/common/control-tower';
 import { findingsPerRule, formatReport, readValidationReport } from '../lib/compliance/report';
 import { configFromContext } from '../lib/config';
+import { REPO_ROOT } from '../lib/repo';
 
-const ROOT = path.join(__dirname, '..');
-const cdkJson = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as {
+const cdkJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
   context: Record<string, unknown>;
 };
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-compliance-'));

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { packageArtifacts, PackagingError } from '../lib/bundling/package';
+import { REPO_ROOT } from '../lib/repo';
 
 const USAGE = 'usage: npm run package -- --sha <40-hex commit id> [--out dist] [--root <repo dir>]';
 
@@ -25,7 +26,7 @@ async function main(): Promise<number> {
     console.error(`--sha is required (the full commit id, e.g. --sha "$(git rev-parse HEAD)")\n${USAGE}`);
     return 2;
   }
-  const root = path.resolve(values.root ?? path.join(__dirname, '..'));
+  const root = path.resolve(values.root ?? REPO_ROOT);
   const out = path.resolve(values.out ?? path.join(root, 'dist'));
   const servicesFile = path.join(root, 'lambda', 'services.ts');
   let services: readonly string[];

@@ -10,10 +10,16 @@ function exportsOf(pkg: string): string[] {
     .map((key) => (key === '.' ? pkg : `${pkg}/${key.slice(2)}`));
 }
 
-export const SHARED_MODULES: readonly string[] = [
-  ...exportsOf('aws-cdk-lib'),
-  ...exportsOf('constructs'),
+/** The CDK libraries: what the worker shares, and what a command people run must not load. */
+export const CDK_PACKAGES: readonly string[] = [
+  'aws-cdk-lib',
+  'constructs',
   'cdk-nag',
+  '@cdklabs/cdk-validator-cfnguard',
+];
+
+export const SHARED_MODULES: readonly string[] = [
+  ...CDK_PACKAGES.flatMap(exportsOf),
+  // Imported by path (lib/common/nag.ts); cdk-nag has no exports map to list it.
   'cdk-nag/lib/utils/flatten-cfn-reference',
-  ...exportsOf('@cdklabs/cdk-validator-cfnguard'),
 ];
