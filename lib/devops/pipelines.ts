@@ -72,10 +72,24 @@ class ConnectionSourceAction extends actions.CodeStarConnectionsSourceAction {
     options: codepipeline.ActionBindOptions,
   ): codepipeline.ActionConfig {
     const config = super.bound(scope, stage, options);
-    options.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['codeconnections:UseConnection'], resources: [this.connection] }),
-    );
+    options.role.addToPrincipalPolicy(this.useConnection());
     return config;
+  }
+
+  /**
+   * With `codeBuildCloneOutput`, the CodeBuild project that takes the output clones the repository with
+   * its own role (CDK's CodeBuildAction grants it `codestar-connections:UseConnection` only): the same
+   * grant under the new prefix.
+   */
+  grantClone(project: codebuild.IProject): void {
+    project.addToRolePolicy(this.useConnection());
+  }
+
+  private useConnection(): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      actions: ['codeconnections:UseConnection'],
+      resources: [this.connection],
+    });
   }
 }
 
@@ -181,6 +195,7 @@ export class Pipelines extends Construct {
       [PUBLISH_ENV.branch]: { value: source.variables.branchName },
     };
 
+    if (kind === 'sandpit') source.grantClone(buildProject);
     const build = new actions.CodeBuildAction({
       actionName: 'TestAndPackage',
       project: buildProject,

@@ -133,8 +133,10 @@ export class SandpitDeployProject extends Construct {
               `export SANDPIT_STACK="${stackOf}" ${VERIFY_ENV.biome}="$BIOME"`,
               [
                 `if [ "$${SANDPIT_PROJECT_ENV.step}" = "deploy" ]; then`,
-                // The primary input is the cloud assembly: no synth here.
-                `  node "$CODEBUILD_SRC_DIR_Tools/${OWNER_CHECK_TOOL}/index.mjs"`,
+                // The primary input is the cloud assembly: no synth here. CodeBuild runs a
+                // multi-line command as one script without `set -e`, so its status is the last
+                // line's: a refused owner check must end the step itself, or cdk deploy runs anyway.
+                `  node "$CODEBUILD_SRC_DIR_Tools/${OWNER_CHECK_TOOL}/index.mjs" || exit 1`,
                 `  npx --yes aws-cdk@${version} deploy --app "$CODEBUILD_SRC_DIR" --exclusively --require-approval never --ci --progress events "$SANDPIT_STACK"`,
                 `elif [ "$${SANDPIT_PROJECT_ENV.step}" = "verify" ]; then`,
                 // The primary input is the Packages artifact (manifest.json), the working directory.

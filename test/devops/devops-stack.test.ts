@@ -118,6 +118,18 @@ describe('pipelines', () => {
     }
   });
 
+  test("the sandpit build clones the repository (full clone: the author is the sandpit's owner) with its own role, under both prefixes too", () => {
+    expect(stagesOf('sandpit')[0]!.Actions[0]!.Configuration.OutputArtifactFormat).toBe(
+      'CODEBUILD_CLONE_REF',
+    );
+    const projectId = (stagesOf('sandpit')[1]!.Actions[0]!.Configuration.ProjectName as { Ref: string }).Ref;
+    const roleId = resourceAt(projectId).Properties.ServiceRole['Fn::GetAtt'][0] as string;
+    const granted = grants(statementsOfRole(roleId));
+    for (const action of ['codeconnections:UseConnection', 'codestar-connections:UseConnection']) {
+      expect(granted).toContainEqual({ action, resource: config.source.connectionArn });
+    }
+  });
+
   test('release: build -> dev -> approval -> staging -> approval -> prod, each Infrastructure -> Publish -> Verify, triggered by pushes to the release branch', () => {
     expect(stagesOf('release').map((s) => s.Name)).toEqual([
       'Source',
@@ -828,6 +840,58 @@ describe('the sandpit deploy project', () => {
     // A failed step tells the owner (the owners topic filters on the biome attribute).
     expect(spec).toContain('CODEBUILD_BUILD_SUCCEEDING');
     expect(spec).toContain('arn:aws:sns:eu-west-1:222222222222:biomes-dev-sandpit-owners');
+  });
+
+  // The build phase as CodeBuild runs it (buildspec 0.2: the commands in one shell, in order; the
+  // first whose status is not 0 fails the phase), with `node` and `npx` stubbed: the owner check
+  // answers `checkStatus`; every call is recorded.
+  function runDeployStep(checkStatus: number): { status: number | null; calls: string[]; stderr: string } {
+    const commands = (JSON.parse(spec) as { phases: { build: { commands: string[] } } }).phases.build
+      .commands;
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'biomes-sandpit-step-'));
+    try {
+      const bin = path.join(work, 'bin');
+      fs.mkdirSync(bin);
+      const calls = path.join(work, 'calls');
+      const stub = (name: string, status: number) =>
+        fs.writeFileSync(
+          path.join(bin, name),
+          `#!/bin/bash\necho "${name} $*" >> "${calls}"\nexit ${status}\n`,
+          {
+            mode: 0o755,
+          },
+        );
+      stub('node', checkStatus);
+      stub('npx', 0);
+      const phase = commands
+        .map((c) => `${c}\nstatus=$?; if [ "$status" != 0 ]; then exit "$status"; fi`)
+        .join('\n');
+      const r = spawnSync('bash', ['--norc', '--noprofile', '-c', phase], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${bin}:/usr/bin:/bin`,
+          BRANCH: 'sandpit/alice',
+          SANDPIT_STEP: 'deploy',
+          CODEBUILD_SRC_DIR: work,
+          CODEBUILD_SRC_DIR_Tools: path.join(work, 'tools'),
+        },
+      });
+      const recorded = fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n') : [];
+      return { status: r.status, calls: recorded, stderr: r.stderr };
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  test('a refused owner check fails the deploy step, and cdk deploy never runs', () => {
+    const refused = runDeployStep(1);
+    expect(refused.status).not.toBe(0);
+    expect(refused.calls).toHaveLength(1);
+    expect(refused.calls[0]).toMatch(/^node .*sandpit-owner\/index\.mjs$/);
+    // Not vacuous: with the check passing, the same commands run cdk deploy of the biome's stack.
+    const allowed = runDeployStep(0);
+    expect(allowed).toMatchObject({ status: 0, stderr: '' });
+    expect(allowed.calls[1]).toMatch(/^npx --yes aws-cdk@\S+ deploy --app .* biomes-dev-alice$/);
   });
 
   test('its role may assume the dev sandpit deployer and nothing else of the workload account', () => {
