@@ -150,6 +150,19 @@ const canarySchema = z.strictObject({
   bakeMinutes: z.number().int().min(1).max(2880),
 });
 
+/**
+ * The longest a CodeBuild build may run (TimeoutInMinutes: "from 5 to 2160 (36 hours)", CodeBuild API
+ * reference, CreateProject) and what the verify project adds to the release's wait for the integration
+ * test and its own start (lib/devops/verify-project.ts).
+ */
+export const CODEBUILD_MAX_TIMEOUT_MINUTES = 2160;
+export const VERIFY_MARGIN_MINUTES = 15;
+
+/** How long an environment's verify step waits for its ledger: the deploy, then a canary's bake. */
+export function releaseWaitMinutes(env: Pick<EnvironmentConfig, 'verifyTimeoutMinutes' | 'canary'>): number {
+  return env.verifyTimeoutMinutes + (env.canary ? env.canary.bakeMinutes : 0);
+}
+
 /** The canary a protected environment gets when its config says nothing (`"canary": false` turns it off). */
 export const DEFAULT_PROTECTED_CANARY = { percent: 10, bakeMinutes: 10 } as const;
 
@@ -414,6 +427,18 @@ export function parseConfig(raw: unknown): BiomesConfig {
     }
     const { canary, ...rest } = values.data;
     const resolvedCanary = canary ?? (p.protected ? DEFAULT_PROTECTED_CANARY : false);
+    const wait = releaseWaitMinutes({
+      verifyTimeoutMinutes: rest.verifyTimeoutMinutes,
+      canary: resolvedCanary || undefined,
+    });
+    if (wait + VERIFY_MARGIN_MINUTES > CODEBUILD_MAX_TIMEOUT_MINUTES) {
+      issues.push({
+        code: 'custom',
+        input: wait,
+        path: ['environments', p.env, resolvedCanary ? 'canary' : 'verifyTimeoutMinutes'],
+        message: `verifyTimeoutMinutes plus canary.bakeMinutes is ${wait}; it must be at most ${CODEBUILD_MAX_TIMEOUT_MINUTES - VERIFY_MARGIN_MINUTES}: the verify step waits both in one CodeBuild build, which runs at most ${CODEBUILD_MAX_TIMEOUT_MINUTES} minutes (36 hours)`,
+      });
+    }
     environments.push({
       name: p.env,
       approvalBefore: p.approvalBefore,

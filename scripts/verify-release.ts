@@ -13,13 +13,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PREDICT_MODEL } from '../lambda/predict/model';
 import { biomeNameProblem, MAINLINE_BIOME, shaProblem } from '../lambda/shared/grammar';
 import { BiomeScope } from '../lambda/shared/scope';
 import { inferenceWaker } from '../lib/devops/release/inference-waker';
 import { dynamoLedgerReader } from '../lib/devops/release/ledger-reader';
+import { assumedRoleCredentials } from '../lib/devops/release/role-credentials';
 import {
   explainAccessError as explain,
   type ReleaseArtifact,
@@ -81,18 +82,14 @@ async function main(): Promise<number> {
   const biomeProblem = biomeNameProblem(biome, { allowMainline: true });
   if (biomeProblem) throw new UsageError(`${VERIFY_ENV.biome}: ${biomeProblem}`);
 
-  let credentials;
+  // Assumed again before each session ends: a wait may outlast a chained role session (one hour).
+  const credentials = assumedRoleCredentials(
+    new STSClient({}),
+    roleArn,
+    `release-verify-${sha.slice(0, 12)}`,
+  );
   try {
-    const out = await new STSClient({}).send(
-      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `release-verify-${sha.slice(0, 12)}` }),
-    );
-    const c = out.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole returned no credentials');
-    credentials = {
-      accessKeyId: c.AccessKeyId,
-      secretAccessKey: c.SecretAccessKey,
-      sessionToken: c.SessionToken,
-    };
+    await credentials();
   } catch (e) {
     throw explain(e, 'assume the read-and-verify role', roleArn, env, app);
   }

@@ -1,10 +1,13 @@
 import {
+  CODEBUILD_MAX_TIMEOUT_MINUTES,
   ConfigError,
   configFromContext,
   environmentOf,
   firstEnvironment,
   parseConfig,
   parseSelection,
+  releaseWaitMinutes,
+  VERIFY_MARGIN_MINUTES,
 } from '../lib/config';
 import { rawPlaceholderConfig, testConfig } from './fixtures/config';
 
@@ -78,6 +81,26 @@ describe('config', () => {
     ).toMatch(/environments\.dev\.canary\.bakeMinutes/);
     expect(configError(withChange((raw) => (raw.environments.dev.canary = { percent: 10 })))).toMatch(
       /environments\.dev\.canary/,
+    );
+  });
+
+  test("a verify wait plus a canary's bake beyond one CodeBuild build (36 hours) is refused with the key and the bound", () => {
+    const long = (raw: Raw) => {
+      raw.environments.prod.verifyTimeoutMinutes = 480;
+      raw.environments.prod.canary = { percent: 10, bakeMinutes: 1666 };
+    };
+    expect(configError(withChange(long))).toMatch(
+      /environments\.prod\.canary: verifyTimeoutMinutes plus canary\.bakeMinutes is 2146; it must be at most 2145: .*2160 minutes/,
+    );
+    // At the bound it is accepted, and the verify project's build may run exactly CodeBuild's longest.
+    const atBound = parseConfig(
+      withChange((raw) => {
+        long(raw);
+        raw.environments.prod.canary.bakeMinutes = 1665;
+      }),
+    );
+    expect(releaseWaitMinutes(environmentOf(atBound, 'prod')) + VERIFY_MARGIN_MINUTES).toBe(
+      CODEBUILD_MAX_TIMEOUT_MINUTES,
     );
   });
 

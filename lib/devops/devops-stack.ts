@@ -6,7 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { type LogSettings, LogsKey, logRetention as toRetention } from '../common/logs';
 import { NotificationTopic, PUBLISHERS } from '../common/notification-topic';
-import { type BiomesConfig, firstEnvironment } from '../config';
+import { type BiomesConfig, firstEnvironment, releaseWaitMinutes } from '../config';
 import { MAINLINE_BIOME } from '../../lambda/shared/grammar';
 import { EnvScope } from '../../lambda/shared/scope';
 import {
@@ -174,7 +174,7 @@ export class DevopsStack extends Stack {
         roleName: verifyProjectRoleName(config, env),
         verifyRoleArn: releaseVerifyRoleArn(config, env),
         // A canary's bake comes on top of replication and the deploy (README "When a release goes wrong").
-        timeout: Duration.minutes(env.verifyTimeoutMinutes + (env.canary?.bakeMinutes ?? 0)),
+        timeout: Duration.minutes(releaseWaitMinutes(env)),
         artifactsKey: release.key,
         logs,
       }).project;

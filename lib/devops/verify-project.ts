@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { VERIFY_ENV } from './release/verify';
 import { acknowledgeWildcards, codeBuildDefaultFindings } from '../common/nag';
 import { type LogSettings, newLogGroup } from '../common/logs';
+import { VERIFY_MARGIN_MINUTES } from '../config';
 
 /** Name of the verify tool's bundle in the Tools artifact (scripts/build-tools.ts writes it). */
 export const VERIFY_TOOL = 'verify-release';
@@ -60,7 +61,7 @@ export class VerifyProject extends Construct {
       encryptionKey: props.artifactsKey,
       logging: { cloudWatch: { logGroup } },
       // The ledger wait plus the integration test plus CodeBuild's own start.
-      timeout: props.timeout.plus(Duration.minutes(15)),
+      timeout: props.timeout.plus(Duration.minutes(VERIFY_MARGIN_MINUTES)),
       environmentVariables: {
         [VERIFY_ENV.env]: { value: props.envName },
         [VERIFY_ENV.roleArn]: { value: props.verifyRoleArn },
