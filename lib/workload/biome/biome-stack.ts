@@ -280,7 +280,7 @@ export class BiomeStack extends Stack {
     if (declaration.database) this.database.grantDataAccess(service.function);
     const models = declaration.models ?? [];
     if (models.length === 0) return;
-    for (const model of models) this.models.pointerParameter(model).grantRead(service.function);
+    for (const model of models) this.models.grantReadPointer(model, service.function);
     // While the endpoint sleeps the service tells its callers until when (lambda/predict/predict.ts):
     // it reads the state the endpoint's owner keeps, that one parameter only.
     service.function.addToRolePolicy(

@@ -152,6 +152,18 @@ export class ModelNamespace extends Construct {
 
   /** Lets `grantee` read every model pointer of this biome (and nothing else). */
   grantReadPointers(grantee: iam.IGrantable): void {
-    for (const pointer of this.pointers.values()) pointer.grantRead(grantee);
+    for (const model of this.pointers.keys()) this.grantReadPointer(model, grantee);
+  }
+
+  /**
+   * Lets `grantee` read the pointer of `model`: `ssm:GetParameter` on it, which is all the readers
+   * call (CDK's `grantRead` adds DescribeParameters, which takes no resource, and GetParameterHistory).
+   */
+  grantReadPointer(model: string, grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:GetParameter'],
+      resourceArns: [this.pointerParameter(model).parameterArn],
+    });
   }
 }

@@ -589,7 +589,15 @@ export class TrainWorkflow extends Construct {
     acknowledgeFunctionDecisions(fn, 'synchronous');
     acknowledgeTracingGrant(role);
 
-    for (const model of props.models) props.pointers[model]!.grantRead(role);
+    // GetParameter only: what Prepare calls (CDK's grantRead adds DescribeParameters, which takes no
+    // resource, and GetParameterHistory).
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadPointers',
+        actions: ['ssm:GetParameter'],
+        resources: props.models.map((model) => props.pointers[model]!.parameterArn),
+      }),
+    );
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadLiveArchivesAndOutput',

@@ -179,7 +179,9 @@ export class SandpitDeployer extends Construct {
         }),
         new iam.PolicyStatement({
           sid: 'InvokeSandpitFunctions',
-          actions: ['lambda:InvokeFunction'],
+          // GetFunction: CDK's custom-resource framework waits with it for a function that is not
+          // yet Active before invoking it (the biome database and model cleanup providers).
+          actions: ['lambda:InvokeFunction', 'lambda:GetFunction'],
           resources: functions.allow.flatMap((f) => [f, `${f}:*`]),
         }),
         new iam.PolicyStatement({
@@ -199,12 +201,14 @@ export class SandpitDeployer extends Construct {
         }),
         new iam.PolicyStatement({
           sid: 'SandpitModels',
-          actions: ['s3:GetObject', 's3:DeleteObject'],
+          // The versions too: the model bucket is versioned, and a sandpit's deletion removes every
+          // version of its objects (lib/workload/biome/model-namespace.ts, the cleanup).
+          actions: ['s3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
           resources: [models.allow],
         }),
         new iam.PolicyStatement({
           sid: 'ListModelLocation',
-          actions: ['s3:ListBucket'],
+          actions: ['s3:ListBucket', 's3:ListBucketVersions'],
           resources: [props.modelBucket.bucketArn],
         }),
         new iam.PolicyStatement({
@@ -283,7 +287,7 @@ export class SandpitDeployer extends Construct {
           resources: [
             ...functions.deny.flatMap((f) => [f, `${f}:*`]),
             ...secrets.deny,
-            ...parameters.deny,
+            ...parameters.deny.filter((p) => p !== parameters.shared),
             ...logGroups.deny.map((g) => `${g}:*`),
             models.deny,
             ...trainingJobs.deny,
@@ -293,6 +297,14 @@ export class SandpitDeployer extends Construct {
             ...roles.deny,
             ...protectedRoles,
           ],
+        }),
+        new iam.PolicyStatement({
+          sid: 'SharedParametersReadOnly',
+          // The shared stack's parameters are read by sandpits (predict reads the endpoint's sleep
+          // state there, lambda/predict/handler.ts), never changed.
+          effect: iam.Effect.DENY,
+          notActions: ['ssm:GetParameter', 'ssm:GetParameters'],
+          resources: [parameters.shared],
         }),
         new iam.PolicyStatement({
           sid: 'NotMainModels',
