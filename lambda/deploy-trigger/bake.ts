@@ -121,7 +121,7 @@ export async function rollBackBakes(
       const baking = live?.key === bake.key || live?.key === bake.previous.key;
       if (bake.until < firedAt || !baking) {
         // Over: baked long enough, or a newer publication is live (with its own bake, if any).
-        await entry.endBake(bake.key);
+        await entry.endBake(bake.key, deps.now().toISOString());
         deps.logger.info('alarm after the bake ended; nothing rolled back', { model: bake.name, alarm });
         continue;
       }
@@ -164,6 +164,6 @@ async function rollBack(
     deployedRef: previous.deployedRef,
     reason: `alarm ${alarm} fired during the bake of model "${bake.name}" (commit ${bake.sha}, baking until ${bake.until}): its pointer is back on ${previous.deployedRef} (commit ${previous.sha}), and that is the live record again`,
   });
-  await entry.endBake(bake.key);
+  await entry.endBake(bake.key, deps.now().toISOString());
   return outcome;
 }

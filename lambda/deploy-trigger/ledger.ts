@@ -5,7 +5,6 @@
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -175,6 +174,8 @@ export interface BakeRecord {
   readonly pointerParameter: string;
   /** The live record it replaced: what a rollback restores (pointer and record). */
   readonly previous: LiveRecord;
+  /** When it ended (a rollback, or an alarm after `until`): an ended bake is kept, never acted on. */
+  readonly endedAt?: string;
 }
 
 /** One name's recorded live record, and a move of live that was started but not recorded yet. */
@@ -263,10 +264,11 @@ export class Ledger {
     return new LedgerTarget(this.db, this.table, ref);
   }
 
-  /** Every bake of `biome`'s models (the alarm handler's one query). */
+  /** Every bake of `biome`'s models that has not ended (the alarm handler's one query). */
   async bakes(biome: string): Promise<BakeRecord[]> {
     // Items of this table, written by LedgerTarget.startBake.
-    return (await this.itemsUnder(biome, sk.bakePrefix)) as unknown as BakeRecord[];
+    const items = (await this.itemsUnder(biome, sk.bakePrefix)) as unknown as BakeRecord[];
+    return items.filter((bake) => bake.endedAt === undefined);
   }
 
   /** Every canary record of `biome`'s services, with the service's name (the sweep's one query). */
@@ -702,16 +704,21 @@ export class LedgerTarget {
     );
   }
 
-  /** Ends the bake of `key` (a rollback, or a newer publication live); a newer bake is left alone. */
-  async endBake(key: string): Promise<void> {
+  /**
+   * Ends the bake of `key` (a rollback, or a newer publication live); a newer bake is left alone. The
+   * item stays, marked ended (the next bake of the model replaces it): the trigger never deletes from
+   * the ledger, and its role has no dynamodb:DeleteItem.
+   */
+  async endBake(key: string, endedAt: string): Promise<void> {
     await conditionally(() =>
       this.db.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.table,
           Key: this.key(sk.bake),
-          ConditionExpression: '#key = :key',
-          ExpressionAttributeNames: { '#key': 'key' },
-          ExpressionAttributeValues: { ':key': key },
+          UpdateExpression: 'SET #endedAt = :endedAt',
+          ConditionExpression: '#key = :key AND attribute_not_exists(#endedAt)',
+          ExpressionAttributeNames: { '#key': 'key', '#endedAt': 'endedAt' },
+          ExpressionAttributeValues: { ':key': key, ':endedAt': endedAt },
         }),
       ),
     );

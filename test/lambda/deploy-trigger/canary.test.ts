@@ -755,8 +755,9 @@ describe('bake of a model', () => {
       sha: SHA,
       deployedRef: `main/ranker-${SHA}.tar.gz`,
     });
-    expect(await item('BAKE#model#ranker')).toBeUndefined();
-    // Once: a duplicate alarm event finds no bake.
+    // Ended, not deleted (the trigger never deletes from the ledger; its role has no DeleteItem).
+    expect(await item('BAKE#model#ranker')).toMatchObject({ sha: SHA2, endedAt: expect.any(String) });
+    // Once: a duplicate alarm event finds no open bake.
     expect(await handleEvent(triggerDeps('request-alarm-2'), alarmFired(PREDICT_ERRORS))).toEqual([]);
   });
 
@@ -783,7 +784,7 @@ describe('bake of a model', () => {
       alarmFired(PREDICT_ERRORS),
     )) as Outcome[];
     expect(retried).toEqual([expect.objectContaining({ status: 'rolled-back', alarms: [PREDICT_ERRORS] })]);
-    expect(await item('BAKE#model#ranker')).toBeUndefined();
+    expect(await item('BAKE#model#ranker')).toMatchObject({ endedAt: expect.any(String) });
   });
 
   test('an alarm after the bake ended rolls nothing back', async () => {
@@ -793,6 +794,23 @@ describe('bake of a model', () => {
     expect(await handleEvent(triggerDeps('request-alarm'), alarmFired(PREDICT_ERRORS))).toEqual([]);
     expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
     expect(await item('LIVE#model#ranker')).toMatchObject({ sha: SHA2 });
+    expect(await item('BAKE#model#ranker')).toMatchObject({ sha: SHA2, endedAt: expect.any(String) });
+  });
+
+  test("a bake that ended does not hold back the next one: a new release's bake is open again", async () => {
+    await twoReleases();
+    clock.advance(11 * 60_000);
+    expect(await handleEvent(triggerDeps('request-alarm'), alarmFired(PREDICT_ERRORS))).toEqual([]);
+    published.set(modelKey(SHA3), '2025-06-01T09:45:00Z');
+    expect((await deliver(modelKey(SHA3), { id: 'event-3', versionId: 'v3' })).status).toBe('deployed');
+    const bake = await item('BAKE#model#ranker');
+    expect(bake).toMatchObject({ sha: SHA3 });
+    expect(bake).not.toHaveProperty('endedAt');
+    const outcomes = (await handleEvent(
+      triggerDeps('request-alarm-3'),
+      alarmFired(PREDICT_ERRORS),
+    )) as Outcome[];
+    expect(outcomes).toEqual([expect.objectContaining({ status: 'rolled-back', sha: SHA3 })]);
   });
 
   test('another alarm of main (not one the bake watches) rolls nothing back', async () => {

@@ -17,6 +17,7 @@ import { DeployTrigger, type DeployTriggerProps } from '../../../lib/workload/sh
 import { EnvScope } from '../../../lambda/shared/scope';
 import { environmentOf } from '../../../lib/config';
 import { testApp, testConfig, unacknowledgedFindings } from '../../fixtures/config';
+import { actionMatches, sdkCalls } from '../../fixtures/sdk-calls';
 
 function build(overrides: Partial<DeployTriggerProps> & { retention?: logs.RetentionDays } = {}) {
   const app = testApp();
@@ -181,6 +182,33 @@ function statement(sid: string): Record<string, unknown> {
   if (!found) throw new Error(`no statement ${sid}`);
   return found;
 }
+
+test("every AWS call of the trigger's code is an action its role is granted (the local DynamoDB and mocks run as admin)", () => {
+  const calls = sdkCalls('lambda/deploy-trigger/handler.ts');
+  expect(calls.map((c) => c.action)).toEqual(
+    expect.arrayContaining(['dynamodb:UpdateItem', 'lambda:PublishVersion', 'codedeploy:CreateDeployment']),
+  );
+  // Every feature on: canaries (CodeDeploy, alarms) and an owners topic (sandpit notices).
+  const owners = sns.Topic.fromTopicArn(
+    new Stack(testApp(), 'Scratch'),
+    'Owners',
+    'arn:aws:sns:eu-west-1:222222222222:biomes-dev-sandpit-owners',
+  );
+  const { template: full } = build({ canary: true, ownersTopic: owners });
+  const [roleId, ...others] = Object.keys(full.findResources('AWS::IAM::Role')).filter((id) =>
+    /^TriggerRole[0-9A-F]{8}$/.test(id),
+  );
+  expect(others).toEqual([]);
+  const granted = Object.values(full.findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Array<{ Effect: string; Action: string | string[] }>,
+    )
+    .filter((st) => st.Effect === 'Allow')
+    .flatMap((st) => [st.Action].flat());
+  expect(granted.length).toBeGreaterThan(10);
+  expect(calls.filter((c) => !granted.some((g) => actionMatches(g, c.action)))).toEqual([]);
+});
 
 test('Lambda actions are fenced by the deployable/env/app tags, not a name pattern CloudFormation may truncate', () => {
   const s = statement('DeployBiomeFunctions');
