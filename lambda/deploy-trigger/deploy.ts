@@ -433,7 +433,12 @@ async function deploy(
         maxWaitSeconds: UPDATE_WAIT_SECONDS,
         budget,
       });
-      if (releasesByCanary(reg)) {
+      // The live version published again (the live commit re-published: a pipeline re-run, a rollback
+      // to what is live; Lambda's PublishVersion returns the latest version when neither code nor
+      // configuration changed): nothing to shift, and CodeDeploy fails a Lambda deployment whose
+      // CurrentVersion and TargetVersion are the same. It goes live by the plain path below (the alias
+      // is already there), and the ledger records the new publication.
+      if (releasesByCanary(reg) && version !== prepared.previousVersion) {
         // CodeDeploy moves the alias; its end event records deployed or rolled-back (./canary).
         throw await startCanary(
           deps,

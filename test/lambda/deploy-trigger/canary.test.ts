@@ -676,6 +676,17 @@ describe('canary of a service', () => {
     ]);
   });
 
+  test('the live commit published again (same version from PublishVersion): deployed without a canary, since CodeDeploy refuses a shift from a version to itself', async () => {
+    lambda.on(PublishVersionCommand).resolves({ Version: '3' });
+    published.set(serviceKey(), '2025-06-01T09:30:00Z');
+    const outcome = await deliver(serviceKey());
+    expect(outcome).toMatchObject({ status: 'deployed', deployedRef: '3', sha: SHA });
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(lambda).toHaveReceivedCommandWith(UpdateAliasCommand, { Name: 'live', FunctionVersion: '3' });
+    expect(await item('LIVE#service#ingest')).toMatchObject({ sha: SHA, deployedRef: '3' });
+    expect(await item('CANARY#service#ingest')).toBeUndefined();
+  });
+
   test('an alias left split between two versions: refused with the command that fixes it', async () => {
     alias = { version: '3', split: { '2': 0.5 } };
     const outcome = await deliver(serviceKey());
