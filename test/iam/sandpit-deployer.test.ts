@@ -313,13 +313,17 @@ describe('the boundary: every role of a sandpit stack stays in the sandpit domai
         for (const statement of policy.Statement) {
           if (statement.Effect !== 'Allow') continue;
           // A condition of the grant is what the request carries (StringEquals/StringLike values).
-          const context: Record<string, string> = {};
+          const context: Record<string, string | string[]> = {};
           for (const [operator, keys] of Object.entries(
             (statement.Condition ?? {}) as Record<string, object>,
           )) {
-            if (!/^String(Equals|Like)$/.test(operator)) continue;
+            // (`ForAllValues:` keys are lists; `Null` asks for presence, which the others give.)
+            const list = operator.startsWith('ForAllValues:');
+            const base = operator.replace(/^ForAllValues:/, '');
+            if (!/^(String(Equals|Like)|ArnEquals|Bool|NumericLessThanEquals)$/.test(base)) continue;
             for (const [key, value] of Object.entries(keys as Record<string, string | string[]>)) {
-              context[key] = String([value].flat()[0]).replace(/\*/g, 'x');
+              const one = String([value].flat()[0]).replace(/\*/g, 'x');
+              context[key] = list ? [one] : one;
             }
           }
           for (const action of await expandActions([statement.Action].flat() as string[])) {
@@ -383,9 +387,12 @@ describe('the boundary: every role of a sandpit stack stays in the sandpit domai
       'sagemaker:NetworkIsolation': 'true',
       'sagemaker:OutputKmsKeyArn': modelKey,
       'sagemaker:VolumeKmsKeyArn': modelKey,
+      // The environment's training instance type (cdk.json), at most an hour.
+      'sagemaker:InstanceTypes': [testConfig().environments[0]!.training.instanceType],
+      'sagemaker:MaxRuntimeInSeconds': '3600',
     };
     const live = `${models}/models/alice/demo-scorer-${SHA}.tar.gz`;
-    const allowed: [Principal, string, string, Record<string, string>?][] = [
+    const allowed: [Principal, string, string, Record<string, string | string[]>?][] = [
       [machine, 'sagemaker:CreateTrainingJob', job('alice'), isolated],
       [machine, 'sagemaker:DescribeTrainingJob', job('alice')],
       [
@@ -410,8 +417,25 @@ describe('the boundary: every role of a sandpit stack stays in the sandpit domai
     }
     // Capped by the boundary even if granted everything: main's jobs, data and landing prefix.
     const everything = { ...PolicyWorld.unrestricted(machine), boundary: machine.boundary };
-    const refused: [string, string, Record<string, string>?][] = [
+    const refused: [string, string, Record<string, string | string[]>?][] = [
       ['sagemaker:CreateTrainingJob', job('main'), isolated],
+      // Its own job, but bigger, longer or with network access than its workflow's.
+      [
+        'sagemaker:CreateTrainingJob',
+        job('alice'),
+        { ...isolated, 'sagemaker:InstanceTypes': ['ml.p4d.24xlarge'] },
+      ],
+      [
+        'sagemaker:CreateTrainingJob',
+        job('alice'),
+        { ...isolated, 'sagemaker:InstanceTypes': ['ml.m5.large', 'ml.p4d.24xlarge'] },
+      ],
+      [
+        'sagemaker:CreateTrainingJob',
+        job('alice'),
+        { ...isolated, 'sagemaker:MaxRuntimeInSeconds': '86400' },
+      ],
+      ['sagemaker:CreateTrainingJob', job('alice'), { ...isolated, 'sagemaker:NetworkIsolation': 'false' }],
       ['sagemaker:StopTrainingJob', job('main')],
       ['s3:PutObject', `${landing}/main/demo-scorer-${'b'.repeat(40)}.tar.gz`],
       ['s3:GetObject', `${models}/training-data/main/demo-scorer/customers.csv`],

@@ -522,6 +522,10 @@ describe('template', () => {
       Condition: {
         Bool: { 'sagemaker:NetworkIsolation': 'true' },
         ArnEquals: { 'sagemaker:OutputKmsKeyArn': MODEL_KEY_ARN, 'sagemaker:VolumeKmsKeyArn': MODEL_KEY_ARN },
+        // Only the environment's instance type, at most the job's stopping condition (an hour).
+        'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.m5.large'] },
+        Null: { 'sagemaker:InstanceTypes': 'false' },
+        NumericLessThanEquals: { 'sagemaker:MaxRuntimeInSeconds': 3600 },
       },
     });
     expect(s.FollowJobs).toMatchObject({

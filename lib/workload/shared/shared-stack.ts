@@ -136,6 +136,7 @@ export class SharedStack extends Stack {
           landingBucket: landing.bucket,
           modelPrefix: inference.modelPrefix,
           endpointName: inference.endpointName,
+          trainingInstanceType: environment.training.instanceType,
           email: config.notifications.email,
           removalPolicy: policy.removalPolicy,
           alarmAction: new cw_actions.SnsAction(alerts.topic),
