@@ -191,7 +191,7 @@ const environmentSchema = z.object({
   canary: z.union([canarySchema, z.literal(false)]).optional(),
   /** S3 Replication Time Control on the release -> landing rule (99.99% within 15 minutes, extra cost). */
   replicationTimeControl: z.boolean().default(false),
-  /** Days that landing objects and old pipeline artifacts are kept. */
+  /** Days that landing objects, release objects (after their last publication: what a rollback can re-publish) and old pipeline artifacts are kept. */
   artifactRetentionDays: z.number().int().min(1).max(3650).default(90),
   /** Days the logs of functions and workflows are kept: a period CloudWatch Logs accepts. */
   logRetentionDays: z

@@ -99,7 +99,7 @@ export class DevopsStack extends Stack {
         replicationRole: this.replicationRole,
         serverAccessLogsBucket: accessLogs,
         replicationTimeControl: env.replicationTimeControl,
-        noncurrentVersionExpiration: Duration.days(env.artifactRetentionDays),
+        retention: Duration.days(env.artifactRetentionDays),
       });
     }
     this.releaseBuckets = releaseBuckets;

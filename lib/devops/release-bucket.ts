@@ -30,10 +30,13 @@ export interface ReleaseBucketProps {
    */
   readonly replicationTimeControl?: boolean;
   /**
-   * How long superseded versions of a release object are kept (a republished key leaves one).
+   * How long a release object is kept after its last publication (`environments.<env>.artifactRetentionDays`):
+   * what the rollback pipeline can re-publish, which re-publishing renews. Its superseded versions go
+   * the same time later. Replication does not carry the expiry's delete marker, so the landing bucket
+   * keeps what a workload account deployed from by its own lifecycle.
    * @default Duration.days(90)
    */
-  readonly noncurrentVersionExpiration?: Duration;
+  readonly retention?: Duration;
 }
 
 /**
@@ -75,7 +78,8 @@ export class ReleaseBucket extends Construct {
       serverAccessLogsPrefix: `release-${props.envName}/`,
       lifecycleRules: [
         {
-          noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(90),
+          expiration: props.retention ?? Duration.days(90),
+          noncurrentVersionExpiration: props.retention ?? Duration.days(90),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
       ],

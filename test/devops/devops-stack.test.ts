@@ -659,6 +659,20 @@ describe('security by default', () => {
     for (const [, key] of ofType('AWS::KMS::Key')) expect(key.Properties.EnableKeyRotation).toBe(true);
   });
 
+  test("a release object expires artifactRetentionDays after its last publication, as the rollback's refusal says", () => {
+    for (const env of ENV_NAMES) {
+      const days = environmentOf(config, env).artifactRetentionDays;
+      expect(
+        resourceAt(logicalId(releaseBucketOf(env).bucket)).Properties.LifecycleConfiguration.Rules,
+      ).toEqual([
+        expect.objectContaining({
+          ExpirationInDays: days,
+          NoncurrentVersionExpiration: { NoncurrentDays: days },
+        }),
+      ]);
+    }
+  });
+
   test('pipeline artifacts expire after the dev artifact retention', () => {
     for (const which of ['release', 'sandpit'] as const) {
       const props = resourceAt(logicalId(stack.artifactBuckets[which])).Properties;
