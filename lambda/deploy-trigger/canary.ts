@@ -386,7 +386,18 @@ interface DeploymentView {
   /** A rollback: the deployment it rolls back. */
   readonly triggeredBy?: string;
   readonly error?: string;
+  /** When it ended (GetDeployment's completeTime). */
+  readonly completedAt?: Date;
 }
+
+/**
+ * How long after a failed or stopped canary ended its rollback deployment may take to appear in its
+ * rollbackInfo. Every deployment group rolls back automatically on failure, stop and alarm
+ * (lib/workload/biome/service-canary.ts), but CodeDeploy creates the rollback as a deployment of its
+ * own, and its state-change event for the canary is not ordered with it: until then the alias is still
+ * split, which is not yet a failure to report.
+ */
+export const ROLLBACK_APPEARS_MS = 15 * 60_000;
 
 async function deploymentView(deps: CanaryDeps, id: string): Promise<DeploymentView> {
   const info = (await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo;
@@ -409,6 +420,7 @@ async function deploymentView(deps: CanaryDeps, id: string): Promise<DeploymentV
       ? { triggeredBy: info.rollbackInfo.rollbackTriggeringDeploymentId }
       : {}),
     ...(error ? { error: `${error.code ?? 'no code'}: ${error.message ?? 'no message'}` } : {}),
+    ...(info?.completeTime ? { completedAt: info.completeTime } : {}),
   };
 }
 
@@ -615,6 +627,17 @@ async function settle(
   const serving = alias.FunctionVersion;
   const weights = Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {});
   const split = weights.length > 0 ? ` with traffic split to version ${weights.join(', ')}` : '';
+  const back = serving === previous && !split;
+  if (
+    view.status !== 'Succeeded' &&
+    !view.rollbackId &&
+    !back &&
+    view.completedAt !== undefined &&
+    deps.now().getTime() - view.completedAt.getTime() < ROLLBACK_APPEARS_MS
+  ) {
+    // Its rollback is not visible yet: its end event, or the sweep, settles it.
+    return undefined;
+  }
   let outcome: EndOutcome;
   if (view.status === 'Succeeded') {
     if (serving !== version || split) {
@@ -656,7 +679,6 @@ async function settle(
         : canary.stopRequested
           ? `a newer publication superseded it`
           : `CodeDeploy ended it ${view.status}${view.error ? ` (${view.error})` : ''}`;
-    const back = serving === previous && !split;
     outcome = {
       ...facts,
       status: back ? 'rolled-back' : 'failed',

@@ -37,6 +37,7 @@ import {
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { ROLLBACK_APPEARS_MS } from '../../../lambda/deploy-trigger/canary';
 import { type Deps, handleEvent } from '../../../lambda/deploy-trigger/deploy';
 import type { Outcome } from '../../../lambda/deploy-trigger/ledger';
 import {
@@ -199,6 +200,7 @@ beforeEach(async () => {
         ...(d.status === 'Failed'
           ? { errorInformation: { code: 'ALARM_ACTIVE', message: 'One or more alarms have been activated' } }
           : {}),
+        ...(d.completedAt ? { completeTime: d.completedAt } : {}),
       },
     };
   });
@@ -213,6 +215,8 @@ interface FakeDeployment {
   description?: string;
   rollbackId?: string;
   triggeredBy?: string;
+  /** When it ended (completeTime). */
+  completedAt?: Date;
 }
 const ACTIVE = new Set(['Created', 'Queued', 'InProgress', 'Baking', 'Ready']);
 let deployments: Map<string, FakeDeployment>;
@@ -224,6 +228,7 @@ function rollBack(id: string, status: 'Failed' | 'Stopped'): string {
   if (!canary) throw new Error(`fake CodeDeploy: no deployment ${id}`);
   const rollbackId = `r-${++rollbacks}`;
   canary.status = status;
+  canary.completedAt = clock.now();
   canary.rollbackId = rollbackId;
   deployments.set(rollbackId, { status: 'InProgress', triggeredBy: id });
   return rollbackId;
@@ -233,6 +238,17 @@ function setStatus(id: string, status: string): void {
   const d = deployments.get(id);
   if (!d) throw new Error(`fake CodeDeploy: no deployment ${id}`);
   d.status = status;
+  if (!ACTIVE.has(status)) d.completedAt = clock.now();
+}
+
+/** CodeDeploy's rollback of the failed or stopped canary `id` appears (its rollbackInfo names it). */
+function rollbackAppears(id: string): string {
+  const canary = deployments.get(id);
+  if (!canary) throw new Error(`fake CodeDeploy: no deployment ${id}`);
+  const rollbackId = `r-${++rollbacks}`;
+  canary.rollbackId = rollbackId;
+  deployments.set(rollbackId, { status: 'InProgress', triggeredBy: id });
+  return rollbackId;
 }
 
 afterEach(async () => {
@@ -456,13 +472,31 @@ describe('canary of a service', () => {
     expect(late.reason).toContain('already recorded');
   });
 
-  test('a canary that ended without the alias back on the old version is failed, naming what to do', async () => {
+  test("a canary's end seen before its rollback appears: nothing recorded yet; the rollback's end records rolled-back", async () => {
+    await startFirstCanary();
+    setStatus('d-1', 'Failed');
+    alias = { version: '4', split: { '3': 0.9 } };
+    expect(await end('d-1', 'FAILURE')).toEqual([]);
+    expect(await sweep()).toEqual([]);
+    expect(await item('CANARY#service#ingest')).toMatchObject({ status: 'running', deploymentId: 'd-1' });
+    clock.advance(2 * 60_000);
+    const rollback = rollbackAppears('d-1');
+    setStatus(rollback, 'Succeeded');
+    alias = { version: '3' };
+    expect(await endOne(rollback, 'SUCCESS')).toMatchObject({ status: 'rolled-back', deployedRef: '3' });
+    expect((await history('service', 'ingest')).filter((h) => h.status === 'failed')).toEqual([]);
+  });
+
+  test('a canary that ended without the alias back on the old version, and no rollback within 15 minutes, is failed, naming what to do', async () => {
     await startFirstCanary();
     setStatus('d-1', 'Stopped');
     alias = { version: '4', split: { '3': 0.9 } };
-    const outcome = await endOne('d-1', 'STOP');
-    expect(outcome.status).toBe('failed');
-    expect(outcome.reason).toContain('npm run rollback');
+    expect(await end('d-1', 'STOP')).toEqual([]);
+    clock.advance(ROLLBACK_APPEARS_MS);
+    const outcomes = await sweep();
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]!.status).toBe('failed');
+    expect(outcomes[0]!.reason).toContain('npm run rollback');
   });
 
   test('duplicate delivery during a canary: skipped by the claim, no second deployment', async () => {
