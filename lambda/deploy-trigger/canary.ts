@@ -38,8 +38,16 @@ import {
 import { GetAliasCommand } from '@aws-sdk/client-lambda';
 import * as z from 'zod/mini';
 import { issueLines } from '../shared/issues';
-import { type CanaryRegistration, LIVE_ALIAS, type ServiceRegistration } from '../shared/contracts';
-import { MAINLINE_BIOME } from '../shared/grammar';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import {
+  ARTIFACT_METADATA,
+  type CanaryRegistration,
+  LIVE_ALIAS,
+  normalisedPublishedAt,
+  sbomKey,
+  type ServiceRegistration,
+} from '../shared/contracts';
+import { MAINLINE_BIOME, parseArtifactKey } from '../shared/grammar';
 import type { Budget } from './budget';
 import { accessDeniedReason, messageOf, nameOf } from './errors';
 import { objectCreatedEvent } from './event';
@@ -54,7 +62,7 @@ import { type Prepared, type ServiceTarget, tagCommit } from './service';
 /** What the canary steps need of the trigger's {@link Deps}. */
 export type CanaryDeps = Pick<
   Deps,
-  'settings' | 'lambda' | 'codedeploy' | 'cloudwatch' | 'now' | 'sleep' | 'logger'
+  'settings' | 's3' | 'lambda' | 'codedeploy' | 'cloudwatch' | 'now' | 'sleep' | 'logger'
 >;
 
 /** The alarms of `names` in ALARM, and the names no alarm has. */
@@ -307,15 +315,21 @@ export async function startCanary(
       return Stop.failed(reason, start.previousSha);
     };
     if (nameOf(e) === 'DeploymentLimitExceededException') {
-      // The group has an active deployment: ours, accepted before an invocation died (adopt it); a
-      // rollback still shifting traffic back (retry); or one the ledger does not know (final).
+      // The group has an active deployment: a rollback still shifting traffic back (retry); ours,
+      // accepted before an invocation died (adopt it); an earlier publication's, whose invocation died
+      // the same way and whose `starting` record this start replaced (restore it, then supersede it);
+      // or one the ledger does not know (final).
       const active = await activeDeployment(deps, canary);
-      if (active?.key === target.key) {
-        deploymentId = active.id;
-        adoptedVersion = active.version;
-      } else if (active?.triggeredBy) {
+      if (active?.triggeredBy) {
         throw new Retryable(
           `rollback ${active.id} of canary ${active.triggeredBy} of service "${service}" is still shifting traffic back; retried when it has ended`,
+        );
+      } else if (active?.key === target.key) {
+        deploymentId = active.id;
+        adoptedVersion = active.version;
+      } else if (active && (await restoreEarlierCanary(deps, entry, start, active))) {
+        throw new Retryable(
+          `canary ${active.id} of an earlier publication (${active.key}) was running without a ledger record (its invocation died after CodeDeploy accepted it): recorded again as the running canary; this publication supersedes it when retried`,
         );
       } else {
         return refused(
@@ -424,6 +438,57 @@ async function deploymentView(deps: CanaryDeps, id: string): Promise<DeploymentV
   };
 }
 
+/**
+ * Records `active` again as the running canary of its own publication, when its description names an
+ * earlier publication of this service (read from its landing object: same biome and name, published
+ * before this one). Returns whether it did.
+ */
+async function restoreEarlierCanary(
+  deps: CanaryDeps,
+  entry: LedgerTarget,
+  start: CanaryStart,
+  active: DeploymentView,
+): Promise<boolean> {
+  const { target, prepared, registration } = start;
+  if (active.key === undefined || active.version === undefined) return false;
+  const parsed = parseArtifactKey(active.key);
+  if (
+    !parsed.ok ||
+    parsed.value.kind !== 'service' ||
+    parsed.value.biome !== target.scope.biome ||
+    parsed.value.name !== target.name
+  ) {
+    return false;
+  }
+  let publishedAt: string | undefined;
+  try {
+    const head = await deps.s3.send(new HeadObjectCommand({ Bucket: target.bucket, Key: active.key }));
+    publishedAt = normalisedPublishedAt(head.Metadata?.[ARTIFACT_METADATA.publishedAt]);
+  } catch (e) {
+    deps.logger.warn('cannot read the earlier publication of an unrecorded canary', {
+      key: active.key,
+      error: `${nameOf(e)}: ${messageOf(e)}`,
+    });
+  }
+  if (publishedAt === undefined || publishedAt >= start.publishedAt) return false;
+  const { sha } = parsed.value;
+  const restored = await entry.startCanary({
+    key: active.key,
+    sha,
+    publishedAt,
+    version: active.version,
+    ...(prepared.previousVersion !== undefined ? { previousVersion: prepared.previousVersion } : {}),
+    functionArn: prepared.functionArn,
+    alarms: registration.canary.alarms,
+    since: deps.now().toISOString(),
+    ...optional(start, 'previousSha'),
+    sbomKey: sbomKey(target.scope.biome, sha),
+  });
+  if (!restored) return false;
+  await entry.canaryRunning(active.key, active.id, active.version);
+  return true;
+}
+
 /** The group's active deployment, if any (ListDeployments of the statuses that have not ended). */
 async function activeDeployment(
   deps: CanaryDeps,
@@ -518,7 +583,12 @@ async function relationOf(
     if (view.triggeredBy === canary.deploymentId) return 'mine';
     if (view.triggeredBy === canary.lastDeploymentId) return 'ended';
   }
-  if (canary.status === 'starting' && canary.key !== undefined && view.key === canary.key) {
+  if (
+    canary.status === 'starting' &&
+    canary.key !== undefined &&
+    view.triggeredBy === undefined &&
+    view.key === canary.key
+  ) {
     // The start died after CodeDeploy accepted it: this is its deployment.
     await entry.canaryRunning(canary.key, id, view.version ?? canary.version ?? '');
     return 'mine';

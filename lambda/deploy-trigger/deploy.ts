@@ -28,7 +28,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { ARTIFACT_METADATA, sbomKey } from '../shared/contracts';
+import { ARTIFACT_METADATA, normalisedPublishedAt, sbomKey } from '../shared/contracts';
 import { type ArtifactKey, MAINLINE_BIOME, parseArtifactKey } from '../shared/grammar';
 import { Budget, MIN_STEP_MS, UPDATE_WAIT_SECONDS } from './budget';
 import { accessDeniedReason, httpStatusOf, messageOf, nameOf } from './errors';
@@ -112,8 +112,6 @@ export function concernsOwner(outcome: Outcome): outcome is Outcome & { biome: s
 
 /** InvokeEndpoint attempts of the validation while the endpoint answers ModelNotReadyException. */
 export const VALIDATION_ATTEMPTS = 6;
-
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
 /** What a deploy learnt so far; every outcome it records carries it, whatever ends the deploy. */
 interface Facts {
@@ -665,14 +663,13 @@ async function inspect(
     );
   }
   const published = meta[ARTIFACT_METADATA.publishedAt];
-  const time = published && ISO_UTC.test(published) ? Date.parse(published) : NaN;
-  if (Number.isNaN(time)) {
+  const publishedAt = normalisedPublishedAt(published);
+  if (publishedAt === undefined) {
     throw Stop.rejected(
       `object ${obj.key} has ${published ? `an invalid x-amz-meta-${ARTIFACT_METADATA.publishedAt} "${published}"` : `no x-amz-meta-${ARTIFACT_METADATA.publishedAt}`}; it must be an ISO-8601 UTC time such as 2025-01-31T12:00:00Z, set by the pipeline`,
     );
   }
-  // One fixed format, so string order in the ledger's condition equals time order.
-  return { publishedAt: new Date(time).toISOString(), size, metadata: meta };
+  return { publishedAt, size, metadata: meta };
 }
 
 function liveNote(facts: Facts): string {

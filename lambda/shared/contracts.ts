@@ -103,6 +103,17 @@ export function sbomFileName(sha: string): string {
   return `sbom-${sha}${SBOM_SUFFIX}`;
 }
 
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/**
+ * A `published-at` value in one fixed format (so string order in the ledger's conditions is time
+ * order), or undefined when it is not an ISO-8601 UTC time such as 2025-01-31T12:00:00Z.
+ */
+export function normalisedPublishedAt(raw: string | undefined): string | undefined {
+  const time = raw && ISO_UTC.test(raw) ? Date.parse(raw) : NaN;
+  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+}
+
 /** Where a commit's SBOM is under a biome's prefix, in the release and landing buckets alike. */
 export function sbomKey(biome: string, sha: string): string {
   return `${biome}/${sbomFileName(sha)}`;

@@ -682,6 +682,45 @@ describe('canary of a service', () => {
     expect(await endOne('d-1', 'SUCCESS')).toMatchObject({ status: 'deployed', sha: SHA });
   });
 
+  test("an earlier publication's canary CodeDeploy accepted but the ledger lost, whose `starting` record a newer start replaced: restored, superseded, and both recorded", async () => {
+    await startDyingAfterCodeDeployAccepted();
+    // The newer publication arrives before the earlier one's retry; CodeDeploy refuses its canary
+    // (d-1 is active), and d-1 is recorded again as the running canary of the earlier publication.
+    published.set(serviceKey(SHA2), '2025-06-01T09:30:00Z');
+    await expect(deliver(serviceKey(SHA2), { id: 'event-2', versionId: 'v2' })).rejects.toThrow(
+      'was running without a ledger record',
+    );
+    expect(await item('CANARY#service#ingest')).toMatchObject({
+      status: 'running',
+      deploymentId: 'd-1',
+      key: serviceKey(),
+      sha: SHA,
+      publishedAt: '2025-06-01T09:00:00.000Z',
+      version: '4',
+      previousVersion: '3',
+    });
+    // Lambda retries the newer publication: it supersedes the restored canary like any newer one.
+    const retried = await deliver(serviceKey(SHA2), { id: 'event-2', versionId: 'v2' });
+    expect(retried.status).toBe('waiting');
+    expect(codedeploy).toHaveReceivedCommandWith(StopDeploymentCommand, {
+      deploymentId: 'd-1',
+      autoRollbackEnabled: true,
+    });
+    // The earlier publication's own retry is older than what waits: skipped, nothing started.
+    expect((await deliver(serviceKey())).status).toBe('skipped');
+    // d-1's rollback ends: the earlier canary is recorded rolled back, and the newer one starts its own.
+    const rollback = deployments.get('d-1')?.rollbackId ?? '';
+    setStatus(rollback, 'Succeeded');
+    alias = { version: '3' };
+    expect(await endOne(rollback, 'SUCCESS')).toMatchObject({ status: 'rolled-back', sha: SHA });
+    expect(await item('CANARY#service#ingest')).toMatchObject({ status: 'running', sha: SHA2 });
+    const statuses = (await history('service', 'ingest')).map(
+      (h) => `${String(h.sha).slice(0, 1)}:${String(h.status)}`,
+    );
+    expect(statuses).toEqual(expect.arrayContaining(['b:waiting', 'a:rolled-back', 'b:canary']));
+    expect(statuses).not.toContain('b:failed');
+  });
+
   test("the end of an accepted deployment whose start was never recorded is matched by its description's key", async () => {
     await startDyingAfterCodeDeployAccepted();
     setStatus('d-1', 'Succeeded');
