@@ -236,6 +236,59 @@ describe('the execution role: what a biome stack contains, roles only with the b
     );
   });
 
+  test("CloudFormation's handlers can read back what they create in a sandpit (the registry schemas' create and read handlers)", async () => {
+    // Actions the registry resource schemas' create and read handlers list for the types a biome
+    // stack holds, beyond the create calls themselves (aws-cloudformation/cfn-lint's copies of the
+    // schemas, src/cfnlint/data/schemas/providers/us_east_1/, before it dropped their handlers in
+    // 2024-09; AWS::SNS::Subscription: aws-cloudformation-resource-providers-sns). Those of
+    // properties a biome stack does not set (VPC, layers, code signing, KMS on the function) are left out.
+    const fn = fnArn('biomes-dev-alice-ServiceingestFunction-X');
+    const log = `arn:aws:logs:${REGION}:${DEV}:log-group:biomes-dev-alice-ServiceingestLogs-X`;
+    const secret = `arn:aws:secretsmanager:${REGION}:${DEV}:secret:biomes-dev-alice-database-AbCdEf`;
+    const owners = `arn:aws:sns:${REGION}:${DEV}:biomes-dev-sandpit-owners`;
+    const reads: [string, string][] = [
+      ['lambda:GetFunction', fn],
+      ['lambda:GetFunctionCodeSigningConfig', fn],
+      ['lambda:GetFunctionRecursionConfig', fn],
+      ['lambda:GetRuntimeManagementConfig', fn],
+      ['lambda:ListTags', fn],
+      ['lambda:GetFunctionConfiguration', `${fn}:3`],
+      ['lambda:GetAlias', `${fn}:live`],
+      ['logs:GetDataProtectionPolicy', log],
+      ['logs:ListTagsForResource', log],
+      ['secretsmanager:DescribeSecret', secret],
+      ['secretsmanager:GetSecretValue', secret],
+      ['ssm:GetParameters', parameterArn('/biomes/dev/alice/services/ingest')],
+      [
+        'states:DescribeStateMachine',
+        `arn:aws:states:${REGION}:${DEV}:stateMachine:biomes-dev-alice-workflow`,
+      ],
+      ['iam:GetRole', roleArn('biomes-dev-alice-ServiceingestRole-X')],
+      ['iam:GetRolePolicy', roleArn('biomes-dev-alice-ServiceingestRole-X')],
+      ['sns:GetTopicAttributes', owners],
+      ['sns:GetSubscriptionAttributes', owners],
+    ];
+    for (const [action, resource] of reads) {
+      expect([action, resource, await world.can(execution(), action, resource)]).toEqual([
+        action,
+        resource,
+        'Allowed',
+      ]);
+    }
+    // The version's and the alias's read handlers: on `function:<name>:<qualifier>`, which the
+    // evaluator cannot tell apart (two resource types, one ARN shape), so read from the policy.
+    const grants = execution().identityPolicies.flatMap(
+      (p) => p.policy.Statement as Record<string, unknown>[],
+    );
+    expect(grants).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: expect.arrayContaining(['lambda:GetProvisionedConcurrencyConfig']),
+        Resource: expect.arrayContaining([`arn:aws:lambda:${REGION}:${DEV}:function:biomes-dev-*:*`]),
+      }),
+    );
+  });
+
   test('it passes sandpit roles to Lambda and Step Functions only, never a main or deployer role', async () => {
     expect(
       await world.can(execution(), 'iam:PassRole', aliceRole, {

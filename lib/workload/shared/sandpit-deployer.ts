@@ -13,7 +13,10 @@
  *   Trusted by the principals of `biomes.sandpits.deployers` and the sandpit pipeline's deploy project.
  * - **execution role** (`<app>-<env>-sandpit-execution`): the CloudFormation service role of every
  *   sandpit stack. It can create exactly the resource types a biome stack holds, named inside the fence
- *   (EnvScope.sandpitFence), and every role it creates must carry the boundary.
+ *   (EnvScope.sandpitFence), and every role it creates must carry the boundary. Its actions are what the
+ *   CloudFormation registry schemas' handlers list for those types (create, read, update, delete; the
+ *   read handler runs after every create), less those of properties a biome stack never sets (VPC,
+ *   layers, code signing, provisioned concurrency settings, replica regions).
  * - **boundary** (`<app>-<env>-sandpit-boundary`): caps every role of a sandpit stack to the biome domain
  *   of the environment: sandpit functions, workflows, secrets, parameters and log groups, the shared
  *   cluster through the Data API, the sandpit model prefixes, the endpoint for non-`main` models. No IAM.
@@ -388,6 +391,12 @@ export class SandpitDeployer extends Construct {
         'lambda:TagResource',
         'lambda:UntagResource',
         'lambda:ListTags',
+        // What CloudFormation's handlers read back after creating a function, a version and an alias
+        // (the registry schemas' read handlers, AWS::Lambda::Function, ::Version and ::Alias).
+        'lambda:GetFunctionCodeSigningConfig',
+        'lambda:GetFunctionRecursionConfig',
+        'lambda:GetRuntimeManagementConfig',
+        'lambda:GetProvisionedConcurrencyConfig',
         // The stack's own custom resources (the Provider framework's function).
         'lambda:InvokeFunction',
       ],
@@ -408,6 +417,8 @@ export class SandpitDeployer extends Construct {
         'logs:UntagLogGroup',
         'logs:ListTagsForResource',
         'logs:ListTagsLogGroup',
+        // AWS::Logs::LogGroup's create and read handlers.
+        'logs:GetDataProtectionPolicy',
       ],
       resources: logGroups.allow.flatMap((g) => [g, `${g}:*`]),
     });
@@ -445,6 +456,8 @@ export class SandpitDeployer extends Construct {
         'secretsmanager:UpdateSecret',
         'secretsmanager:TagResource',
         'secretsmanager:UntagResource',
+        // AWS::SecretsManager::Secret's read and update handlers.
+        'secretsmanager:GetSecretValue',
       ],
       resources: secrets.allow,
     });
@@ -468,6 +481,8 @@ export class SandpitDeployer extends Construct {
         'sns:Unsubscribe',
         'sns:GetSubscriptionAttributes',
         'sns:SetSubscriptionAttributes',
+        // AWS::SNS::Subscription's handlers read the topic first (aws-cloudformation-resource-providers-sns).
+        'sns:GetTopicAttributes',
       ],
       resources: [props.ownersTopic.topicArn, `${props.ownersTopic.topicArn}:*`],
     });
