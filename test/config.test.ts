@@ -420,6 +420,20 @@ describe('sandpit owner and lifetime (-c owner, -c ttl, -c keep)', () => {
     expect(() => select({})).toThrow(/-c owner: a sandpit needs an owner; pass -c owner=<your email>/);
   });
 
+  test.each(["o'neil@example.com", 'a!b@example.com', 'team#1@example.com'])(
+    'owner %s is refused: a tag value cannot hold it (the owner tags every resource)',
+    (owner) => {
+      expect(() => select({ owner })).toThrow(/-c owner: .* has characters an AWS tag value cannot hold/);
+    },
+  );
+
+  test.each(['Alice.Smith+biomes@Example.com', 'a_b-c@sub.example.co.uk'])(
+    'owner %s is accepted',
+    (owner) => {
+      expect(sandpit(select({ owner }))?.owner).toBe(owner);
+    },
+  );
+
   test.each(['alice', 'alice@', '@example.com', 'alice@example', 'a b@example.com'])(
     'owner %s is refused: not an email address',
     (owner) => {

@@ -34,10 +34,20 @@ export function expiryOf(lastDeployAt: Date, ttlDays: number): Date {
  */
 export const OWNER_PATTERN = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
+/**
+ * What a tag value may hold: the owner is a stack tag, which CloudFormation copies onto every taggable
+ * resource, and IAM, Lambda, SSM and Step Functions accept `^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$` only (their
+ * API references, `Tag` value). An address with `'`, `!`, `#`, ... would pass synth and fail the deploy.
+ */
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
 /** Why `owner` is not a usable owner, or undefined. */
 export function ownerProblem(owner: string): string | undefined {
   if (owner.length > 254 || !OWNER_PATTERN.test(owner)) {
     return `"${owner}" is not an email address (name@example.com): the owner receives expiry notices and failed deploys`;
+  }
+  if (!TAG_VALUE.test(owner)) {
+    return `"${owner}" has characters an AWS tag value cannot hold (only letters, digits, spaces and _ . : / = + - @): the owner is a tag of the sandpit's resources; pass -c owner=<an address without them>`;
   }
   return undefined;
 }
