@@ -39,6 +39,7 @@ import {
   type Delivery,
   type Holder,
   Ledger,
+  type LiveRecord,
   type Outcome,
   type Retraining,
 } from './ledger';
@@ -359,7 +360,9 @@ async function deploy(
   holder: Holder,
 ): Promise<void> {
   const { settings } = deps;
-  const { publishedAt, size, metadata } = await inspect(deps.s3, settings, obj, artifact);
+  const inspected = await inspect(deps.s3, settings, obj, artifact);
+  const { size, metadata } = inspected;
+  let { publishedAt } = inspected;
   facts.publishedAt = publishedAt;
   // A retrained model's key id is its commit-sha (the retraining id), which inspect checked.
   if (artifact.kind === 'model') {
@@ -375,6 +378,10 @@ async function deploy(
   await lock(deps, entry, budget, holder);
   try {
     const { live, pending } = await entry.live();
+    if (facts.retrainedFrom !== undefined) {
+      publishedAt = retrainedOrder(artifact, facts.retrainedFrom, live, publishedAt);
+      facts.publishedAt = publishedAt;
+    }
     const delivery = {
       bucket: obj.bucket,
       key: obj.key,
@@ -602,6 +609,35 @@ async function waitForEndpoint(
     `${why}: the model is copied and waits; it is validated and its pointer moves once the endpoint is in service again (${unavailableNotice(state, deps.settings.scope.env) ?? 'its owner checks every 5 minutes and creates it when it should be awake'})`,
     previousSha,
   );
+}
+
+/**
+ * Where a model retrained in its environment goes in the order of publications. Its own published-at
+ * is when its training finished, later than a pipeline run that started before and is still on its
+ * way (waiting for an approval, say): ordered by that, it would win, and the run's own model would be
+ * skipped as older and its release fail. It replaces exactly the live model whose training code made
+ * it, so it is ordered right after that model's publication (1 ms later): a pipeline run started since
+ * still wins. One retrained from other code than the live model's is skipped: it would put an older
+ * commit's model back. Throws the skip; returns the published-at to order by.
+ */
+function retrainedOrder(
+  artifact: ArtifactKey,
+  retrainedFrom: string,
+  live: LiveRecord | undefined,
+  publishedAt: string,
+): string {
+  if (!live) return publishedAt;
+  if (live.sha === artifact.sha) {
+    throw Stop.skipped(`already live: retrained model ${artifact.sha}`, live.sha);
+  }
+  const liveCode = live.retrainedFrom ?? live.sha;
+  if (liveCode !== retrainedFrom) {
+    throw Stop.skipped(
+      `retrained from the training code of commit ${retrainedFrom}, but the live model is of commit ${liveCode}; putting it live would bring older code's model back: start the train workflow again`,
+      live.sha,
+    );
+  }
+  return new Date(Date.parse(live.publishedAt) + 1).toISOString();
 }
 
 /** What {@link inspect} found out about a landing object. */

@@ -81,6 +81,8 @@ let ledger: LedgerOnDynalite;
 let clock: Clock;
 /** Published-at of each landing object, by key. */
 let published: Map<string, string>;
+/** A model retrained in the environment: the commit whose training code made it, by key. */
+let retrainedFrom: Map<string, string>;
 /** The version alias `live` serves, and its traffic split, as GetAlias answers. */
 let alias: { version: string; split?: Record<string, number> };
 let nextVersion: number;
@@ -99,6 +101,7 @@ beforeEach(async () => {
   ledger = await startLedgerOnDynalite(settings.ledgerTable);
   clock = new Clock();
   published = new Map([[serviceKey(), '2025-06-01T09:00:00Z']]);
+  retrainedFrom = new Map();
   alias = { version: '3' };
   nextVersion = 4;
   deploymentIds = 0;
@@ -107,7 +110,13 @@ beforeEach(async () => {
     const sha = /-([0-9a-f]{40})\./.exec(input.Key)?.[1] ?? '';
     return {
       ContentLength: input.Key.endsWith('.tar.gz') ? ARCHIVE.bytes.length : 1024,
-      Metadata: { 'commit-sha': sha, 'published-at': published.get(input.Key) ?? '2025-06-01T09:00:00Z' },
+      Metadata: {
+        'commit-sha': sha,
+        'published-at': published.get(input.Key) ?? '2025-06-01T09:00:00Z',
+        ...(retrainedFrom.has(input.Key)
+          ? { 'retrained-from': retrainedFrom.get(input.Key)!, branch: 'retrained' }
+          : {}),
+      },
     };
   });
   s3.on(GetObjectCommand).callsFake((input: { Range?: string }) => ({
@@ -794,6 +803,52 @@ describe('canary of a service', () => {
     const [outcome] = (await handleEvent(triggerDeps(), event)) as Outcome[];
     expect(outcome?.status).toBe('rejected');
     expect(await item('LIVE#service#ingest')).toBeUndefined();
+  });
+});
+
+describe('order of a model retrained in its environment', () => {
+  const RETRAINED = 'd'.repeat(40);
+
+  test('ordered right after the live model it was trained from: a pipeline run started before its training ended still goes live after it', async () => {
+    expect((await deliver(modelKey())).status).toBe('deployed');
+    // Retrained from the live model's code; its own published-at is when training ended (10:00).
+    published.set(modelKey(RETRAINED), '2025-06-01T10:00:00Z');
+    retrainedFrom.set(modelKey(RETRAINED), SHA);
+    const retrained = await deliver(modelKey(RETRAINED), { id: 'event-r', versionId: 'vr' });
+    expect(retrained.status).toBe('deployed');
+    expect(await item('LIVE#model#ranker')).toMatchObject({
+      sha: RETRAINED,
+      retrainedFrom: SHA,
+      publishedAt: '2025-06-01T09:00:00.001Z',
+    });
+    // A release that started at 09:30 (an approval held it) publishes now: newer, so it goes live.
+    published.set(modelKey(SHA2), '2025-06-01T09:30:00Z');
+    expect((await deliver(modelKey(SHA2), { id: 'event-2', versionId: 'v2' })).status).toBe('deployed');
+    expect(await item('LIVE#model#ranker')).toMatchObject({ sha: SHA2 });
+  });
+
+  test('retrained from code that is no longer live: skipped, the newer model stays live', async () => {
+    await deliver(modelKey());
+    published.set(modelKey(SHA2), '2025-06-01T09:30:00Z');
+    await deliver(modelKey(SHA2), { id: 'event-2', versionId: 'v2' });
+    published.set(modelKey(RETRAINED), '2025-06-01T10:00:00Z');
+    retrainedFrom.set(modelKey(RETRAINED), SHA);
+    const stale = await deliver(modelKey(RETRAINED), { id: 'event-r', versionId: 'vr' });
+    expect(stale.status).toBe('skipped');
+    expect(stale.reason).toContain(
+      `retrained from the training code of commit ${SHA}, but the live model is of commit ${SHA2}`,
+    );
+    expect(await item('LIVE#model#ranker')).toMatchObject({ sha: SHA2 });
+  });
+
+  test('the same retrained model delivered again once live: skipped as already live', async () => {
+    await deliver(modelKey());
+    published.set(modelKey(RETRAINED), '2025-06-01T10:00:00Z');
+    retrainedFrom.set(modelKey(RETRAINED), SHA);
+    await deliver(modelKey(RETRAINED), { id: 'event-r', versionId: 'vr' });
+    const again = await deliver(modelKey(RETRAINED), { id: 'event-r2', versionId: 'vr2' });
+    expect(again).toMatchObject({ status: 'skipped' });
+    expect(again.reason).toContain('already live');
   });
 });
 
