@@ -63,16 +63,22 @@ export async function createEndpoint(
   name: string,
   endpointConfigName: string,
 ): Promise<void> {
-  await sagemaker.send(
-    new CreateEndpointCommand({
-      EndpointName: name,
-      EndpointConfigName: endpointConfigName,
-      Tags: [
-        { Key: TAGS.app, Value: scope.app },
-        { Key: TAGS.env, Value: scope.env },
-      ],
-    }),
-  );
+  try {
+    await sagemaker.send(
+      new CreateEndpointCommand({
+        EndpointName: name,
+        EndpointConfigName: endpointConfigName,
+        Tags: [
+          { Key: TAGS.app, Value: scope.app },
+          { Key: TAGS.env, Value: scope.env },
+        ],
+      }),
+    );
+  } catch (e) {
+    // Created meanwhile by a concurrent wake (npm run wake, the schedule's next run, a retried
+    // delivery): SageMaker answers ValidationException "Cannot create already existing endpoint".
+    if (!isEndpointAlreadyExisting(e)) throw e;
+  }
 }
 
 export async function updateEndpoint(
@@ -82,6 +88,31 @@ export async function updateEndpoint(
 ): Promise<void> {
   await sagemaker.send(
     new UpdateEndpointCommand({ EndpointName: name, EndpointConfigName: endpointConfigName }),
+  );
+}
+
+/**
+ * Statuses DeleteEndpoint accepts (SageMaker API reference, EndpointStatus): the others are changing.
+ * `UpdateRollbackFailed` is "in service with a mix of the old and new endpoint configurations", so it
+ * runs (and bills) instances like `InService`.
+ */
+export const DELETABLE_STATUSES: readonly string[] = [
+  'InService',
+  'Failed',
+  'OutOfService',
+  'UpdateRollbackFailed',
+];
+
+/**
+ * Statuses of an endpoint that should serve and cannot: `Failed` ("DeleteEndpoint is the only operation
+ * that can be performed on a failed endpoint"), `OutOfService`, `UpdateRollbackFailed`. It is deleted
+ * and created again from the current endpoint configuration.
+ */
+export const BROKEN_STATUSES: readonly string[] = ['Failed', 'OutOfService', 'UpdateRollbackFailed'];
+
+export function isEndpointAlreadyExisting(e: unknown): boolean {
+  return (
+    e instanceof Error && e.name === 'ValidationException' && /already existing endpoint/i.test(e.message)
   );
 }
 

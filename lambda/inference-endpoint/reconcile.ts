@@ -22,7 +22,15 @@
 import type { InferenceState } from '../shared/inference-schedule';
 import { desiredAt } from '../shared/inference-schedule';
 import type { Deps } from './deps';
-import { ABSENT, createEndpoint, deleteEndpoint, describeEndpoint, failureMessage } from './endpoint';
+import {
+  ABSENT,
+  BROKEN_STATUSES,
+  createEndpoint,
+  deleteEndpoint,
+  DELETABLE_STATUSES,
+  describeEndpoint,
+  failureMessage,
+} from './endpoint';
 import { changeState, readState, writeState, nextState } from './state';
 import { deliverWaiting } from './waiting';
 
@@ -100,11 +108,21 @@ export async function reconcile(deps: Deps, known?: InferenceState): Promise<Rec
       const { delivered } = await deliverWaiting(deps);
       return report(next, marked ? 'marked-awake' : delivered > 0 ? 'delivered' : 'none', delivered);
     }
-    if (endpoint.status === 'Failed') {
-      logger.error('inference endpoint failed: left for the next sleep to delete', {
-        reason: failureMessage(name, endpoint),
+    if (BROKEN_STATUSES.includes(endpoint.status)) {
+      // Where nothing puts it to sleep (prod) it would stay broken for good, elsewhere until the next
+      // sleep: deleted now, and created again by the next run (5 minutes later) from the current
+      // endpoint configuration.
+      await deleteEndpoint(deps.sagemaker, name);
+      logger.error('inference endpoint broken while it should serve: deleted, to be created again', {
+        reason: failureMessage(name, endpoint, endpoint.status === 'Failed' ? 'failed' : 'cannot serve'),
       });
-      return report(state, 'failed');
+      const next = await changeState(
+        deps,
+        state,
+        { ...base, state: 'waking' },
+        'endpoint broken, re-creating',
+      );
+      return report(next, 'failed');
     }
     return report(state, 'busy');
   }
@@ -121,7 +139,7 @@ export async function reconcile(deps: Deps, known?: InferenceState): Promise<Rec
       next.state === state.state && next.wakesAt === state.wakesAt ? 'none' : 'marked-asleep',
     );
   }
-  if (endpoint.status === 'InService' || endpoint.status === 'Failed') {
+  if (DELETABLE_STATUSES.includes(endpoint.status)) {
     await deleteEndpoint(deps.sagemaker, name);
     logger.info('inference endpoint going to sleep: DeleteEndpoint', {
       endpoint: name,

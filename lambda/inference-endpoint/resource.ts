@@ -30,6 +30,7 @@ import {
   type EndpointView,
   createEndpoint,
   deleteEndpoint,
+  DELETABLE_STATUSES,
   describeEndpoint,
   failureMessage,
   updateEndpoint,
@@ -224,8 +225,7 @@ async function remove(deps: Deps, name: string): Promise<OnEventResponse> {
 }
 
 /** Statuses DeleteEndpoint accepts; a busy endpoint is deleted by isComplete once it settles. */
-const deletable = (view: EndpointView) =>
-  ['InService', 'Failed', 'OutOfService', 'UpdateRollbackFailed'].includes(view.status);
+const deletable = (view: EndpointView) => DELETABLE_STATUSES.includes(view.status);
 
 /** The Provider framework's onEvent. */
 export async function onEvent(deps: Deps, raw: unknown): Promise<OnEventResponse> {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
-import { acknowledgeWildcards } from '../../common/nag';
+import { acknowledgeWildcards, allowWildcard } from '../../common/nag';
 import * as ecr_assets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -196,6 +196,19 @@ export class Inference extends Construct {
         ],
         resources: [endpointLogGroups],
       }),
+    );
+    // The endpoint's instance metrics (CPU, memory, disk: namespace /aws/sagemaker/Endpoints), which
+    // SageMaker publishes with the execution role ("CreateModel API: Execution Role Permissions" in
+    // the SageMaker Developer Guide lists cloudwatch:PutMetricData first).
+    allowWildcard(
+      this.executionRole,
+      new iam.PolicyStatement({
+        sid: 'EndpointMetrics',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } },
+      }),
+      'PutMetricData has no resource-level permission; the condition keeps it to SageMaker namespaces.',
     );
     if (this.imageAsset) {
       this.imageAsset.repository.grantPull(this.executionRole);

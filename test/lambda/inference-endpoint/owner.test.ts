@@ -6,6 +6,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LedgerOnDynalite } from '../../fixtures/ledger-dynalite';
 import { handleEvent, handleIsComplete } from '../../../lambda/inference-endpoint/dispatch';
+import { createEndpoint } from '../../../lambda/inference-endpoint/endpoint';
 import { reconcile, status, wake } from '../../../lambda/inference-endpoint/reconcile';
 import { settingsFromEnv } from '../../../lambda/inference-endpoint/settings';
 import { INFERENCE_ENDPOINT_ENV as ENV } from '../../../lambda/inference-endpoint/env';
@@ -215,14 +216,47 @@ describe('the schedule (reconcile every 5 minutes)', () => {
     expect((await reconcile(w.deps)).action).toBe('deleted');
   });
 
-  test('a failed endpoint is left alone in the hours (logged) and deleted at sleep time', async () => {
+  test('a failed endpoint in the hours is deleted (the only thing SageMaker allows on it) and created again by the next run', async () => {
     w = world(db, FRIDAY_NOON);
     await deploy('Create');
     endpoint()!.status = 'Failed';
-    expect((await reconcile(w.deps)).action).toBe('failed');
-    expect(endpoint()?.status).toBe('Failed');
-    at(FRIDAY_1900);
-    expect((await reconcile(w.deps)).action).toBe('deleted');
+    expect(await reconcile(w.deps)).toMatchObject({ action: 'failed', state: 'waking' });
+    expect(endpoint()?.status).toBe('Deleting');
+    w.sagemaker.settle();
+    at('2026-12-04T12:05:00.000Z');
+    expect((await reconcile(w.deps)).action).toBe('created');
+    w.sagemaker.settle();
+    at('2026-12-04T12:10:00.000Z');
+    expect(await reconcile(w.deps)).toMatchObject({ action: 'marked-awake', state: 'awake' });
+  });
+
+  test.each(['OutOfService', 'UpdateRollbackFailed'])(
+    'an endpoint %s: re-created in the hours, deleted at sleep time (it still runs instances)',
+    async (status) => {
+      w = world(db, FRIDAY_NOON);
+      await deploy('Create');
+      endpoint()!.status = status;
+      expect((await reconcile(w.deps)).action).toBe('failed');
+      expect(endpoint()?.status).toBe('Deleting');
+      w = world(db, FRIDAY_NOON);
+      await deploy('Create');
+      endpoint()!.status = status;
+      at(FRIDAY_1900);
+      expect((await reconcile(w.deps)).action).toBe('deleted');
+    },
+  );
+
+  test('a wake racing another (npm run wake and the schedule): a CreateEndpoint that finds it created is not an error', async () => {
+    w = world(db, SATURDAY_0300);
+    await deploy('Create');
+    const config = w.ssm.state()!.endpointConfigName;
+    const scope = w.deps.settings.scope;
+    await createEndpoint(w.deps.sagemaker, scope, scope.endpointName, config);
+    // The other run had read "absent" before the first create landed.
+    await expect(
+      createEndpoint(w.deps.sagemaker, scope, scope.endpointName, config),
+    ).resolves.toBeUndefined();
+    expect(endpoint()?.status).toBe('Creating');
   });
 
   test('npm run wake at night: awake for manualWakeHours, then asleep again', async () => {
