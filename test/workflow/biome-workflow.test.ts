@@ -128,6 +128,32 @@ test('success: every sample is ingested, scored and its outcome recorded', async
   expect(calls.predict).toEqual(samples);
 });
 
+test('a batch of 1,400 samples: no state after the Map carries more than Step Functions allows (256 KB)', async () => {
+  // States.DataLimitExceeded is not caught by States.ALL; the local interpreter does not enforce the
+  // limit, so the test measures: the Map's result replaces the samples (no ResultPath), and the
+  // largest state, the outcomes, stays under 256 KB with a realistic model key.
+  const model = `main/demo-scorer-${'0'.repeat(40)}.tar.gz`;
+  const many = Array.from({ length: 1400 }, (_, i) => ({ sampleId: `s-${i}`, features: [42, 55000, 3] }));
+  const { handlers } = services({
+    predict: (input) =>
+      Promise.resolve({
+        sampleId: input.sampleId,
+        model,
+        prediction: 0.73,
+        predictionId: 100000 + sampleIndex(input),
+      }),
+  });
+  const output = await run({ samples: many }, handlers);
+  expect(output.outcomes).toHaveLength(1400);
+  expect(Buffer.byteLength(JSON.stringify(output))).toBeLessThan(256 * 1024);
+  const map = Object.values(definition.States as Record<string, Json>).find((st) => st.Type === 'Map');
+  expect(map).not.toHaveProperty('ResultPath');
+});
+
+function sampleIndex(input: Json): number {
+  return Number(String(input.sampleId).slice(2));
+}
+
 test('a retryable task error is retried, then the batch succeeds', async () => {
   let failures = 0;
   const { calls, handlers } = services({

@@ -112,7 +112,10 @@ export class BiomeWorkflow extends Construct {
       itemsPath: '$.samples',
       itemSelector: { 'sample.$': '$$.Map.Item.Value' },
       maxConcurrency: props.maxConcurrency ?? 4,
-      resultPath: '$.outcomes',
+      // No resultPath: the outcomes replace the state, samples and all. A state carries at most 256 KB,
+      // and States.DataLimitExceeded is not caught by States.ALL (Step Functions Developer Guide, "Error
+      // names"), so keeping the samples beside their outcomes would fail a batch of some 1,200 samples
+      // after all of them were processed. Outcomes alone (about 165 bytes each) allow some 1,500.
     });
     map.itemProcessor(ingest.next(predict).next(record));
 
@@ -124,7 +127,7 @@ export class BiomeWorkflow extends Construct {
     map.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
 
     const done = new sfn.Pass(this, WORKFLOW_STATES.done, {
-      parameters: { 'outcomes.$': '$.outcomes' },
+      parameters: { 'outcomes.$': '$' },
     });
 
     // Named under /aws/vendedlogs/ (BiomeScope.workflowLogGroupName says why), derived from app, env
