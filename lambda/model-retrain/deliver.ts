@@ -58,7 +58,7 @@ function checkPrepared(prepared: Prepared, settings: Settings): void {
   const problems: string[] = [];
   if (!settings.models.includes(prepared.model))
     problems.push(`model "${prepared.model}" is not one biome ${scope.biome} serves`);
-  if (!prepared.jobName.startsWith(scope.trainingJobPrefix))
+  if (!scope.isTrainingJobName(prepared.jobName))
     problems.push(`training job "${prepared.jobName}" is not one of biome ${scope.biome}'s`);
   if (!prepared.liveKey.startsWith(`${scope.modelPrefix(settings.modelPrefix)}${prepared.model}-`))
     problems.push(`"${prepared.liveKey}" is not a live archive of model ${prepared.model} in ${scope.biome}`);

@@ -48,6 +48,9 @@ export type SandpitParameter = (typeof SANDPIT_PARAMETERS)[number];
 export const TRAINING_DATA_PREFIX = 'training-data/';
 export const TRAINING_OUTPUT_PREFIX = 'training-output/';
 
+/** A training job name's time: `yyyymmddhhmmss`, UTC. */
+const TRAINING_JOB_TIME_LENGTH = 14;
+
 /** The database every PostgreSQL cluster has; role and database DDL run connected to it. */
 export const MAINTENANCE_DATABASE = 'postgres';
 /** Prefix of every biome database and role, so they never clash with system or admin names. */
@@ -318,12 +321,30 @@ export class BiomeScope {
   }
 
   /**
+   * The biome's training job names, exactly, as an IAM pattern: {@link trainingJobPrefix} and 14
+   * single-character wildcards (`?`) for the time. `<prefix>*` would also match the jobs of a biome
+   * whose name starts with this one's and a hyphen (`alice-b`'s for `alice`).
+   */
+  get trainingJobPattern(): string {
+    return `${this.trainingJobPrefix}${'?'.repeat(TRAINING_JOB_TIME_LENGTH)}`;
+  }
+
+  /** Whether `name` is one of this biome's training job names (what {@link trainingJobPattern} matches). */
+  isTrainingJobName(name: string): boolean {
+    return (
+      name.startsWith(this.trainingJobPrefix) &&
+      /^\d+$/.test(name.slice(this.trainingJobPrefix.length)) &&
+      name.length === this.trainingJobPrefix.length + TRAINING_JOB_TIME_LENGTH
+    );
+  }
+
+  /**
    * A training job's name at `now`: {@link trainingJobPrefix} and the UTC time to the second. A
    * prefix too long for SageMaker's 63 characters is cut and given an 8-hex hash of the whole, so
    * two biomes never share names; the time keeps one biome's jobs apart (one start per second).
    */
   trainingJobName(now: Date): string {
-    const time = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+    const time = now.toISOString().replace(/[-:T]/g, '').slice(0, TRAINING_JOB_TIME_LENGTH);
     const prefix = this.trainingJobPrefix;
     if (prefix.length + time.length <= 63) return `${prefix}${time}`;
     let h = 0x811c9dc5; // FNV-1a: short, stable, no crypto import in this pure module

@@ -12,6 +12,7 @@ import { ExecutionError } from 'aws-local-stepfunctions';
 import type * as HandlerModule from '../../lambda/model-retrain/handler';
 import { RETRAIN_ERRORS } from '../../lambda/model-retrain/errors';
 import { retrainingId } from '../../lambda/shared/model-archive';
+import { BiomeScope } from '../../lambda/shared/scope';
 import {
   TRAIN_STATES,
   TrainWorkflow,
@@ -501,7 +502,7 @@ describe('template', () => {
         Sid: 'OwnLogStreams',
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        Resource: `${logs}:log-stream:biomes-dev-alice-*`,
+        Resource: `${logs}:log-stream:biomes-dev-alice-??????????????/*`,
       },
       {
         Effect: 'Allow',
@@ -513,7 +514,8 @@ describe('template', () => {
 
   test("the state machine may run only the biome's jobs, pass only its training role, to SageMaker only", () => {
     const s = bySid(statementsOf(template, 'TrainStateMachineRole'));
-    const jobs = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/biomes-dev-alice-*`;
+    // Exactly the biome's names (prefix and 14 digits of time): not alice-b's jobs.
+    const jobs = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/biomes-dev-alice-??????????????`;
     expect(s.CreateIsolatedEncryptedJobs).toEqual({
       Sid: 'CreateIsolatedEncryptedJobs',
       Effect: 'Allow',
@@ -613,8 +615,27 @@ describe('template', () => {
   test("another biome's workflow names nothing of alice's", () => {
     const bob = JSON.stringify(build('bob').template.toJSON());
     expect(bob).not.toMatch(/alice/);
-    expect(bob).toContain('training-job/biomes-dev-bob-*');
+    expect(bob).toContain('training-job/biomes-dev-bob-??????????????');
     expect(bob).toContain(`arn:aws:s3:::${MODEL_BUCKET}/models/bob/*`);
+  });
+
+  test("a biome whose name extends another's (alice-b) shares no job or log stream with it", () => {
+    const alice = new BiomeScope('biomes', 'dev', 'alice');
+    const aliceB = new BiomeScope('biomes', 'dev', 'alice-b');
+    const theirs = aliceB.trainingJobName(new Date('2026-12-03T10:15:00Z'));
+    expect(theirs.startsWith(alice.trainingJobPrefix)).toBe(true);
+    const iamMatches = (pattern: string, name: string) =>
+      new RegExp(
+        `^${pattern
+          .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.')}$`,
+      ).test(name);
+    expect(iamMatches(alice.trainingJobPattern, theirs)).toBe(false);
+    expect(alice.isTrainingJobName(theirs)).toBe(false);
+    const own = alice.trainingJobName(new Date('2026-12-03T10:15:00Z'));
+    expect(iamMatches(alice.trainingJobPattern, own)).toBe(true);
+    expect(alice.isTrainingJobName(own)).toBe(true);
   });
 
   test('no check finds anything unacknowledged', () => {

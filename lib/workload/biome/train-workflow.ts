@@ -200,7 +200,7 @@ export class TrainWorkflow extends Construct {
     const jobArn = stack.formatArn({
       service: 'sagemaker',
       resource: 'training-job',
-      resourceName: `${names.trainingJobPrefix}*`,
+      resourceName: names.trainingJobPattern,
     });
     const modelKey = kms.Key.fromKeyArn(this, 'ModelKey', props.modelKeyArn);
     const viaS3 = { StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` } };
@@ -503,7 +503,8 @@ export class TrainWorkflow extends Construct {
       new iam.PolicyStatement({
         sid: 'OwnLogStreams',
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup(`:log-stream:${names.trainingJobPrefix}*`)],
+        // A job's streams are `<job name>/algo-1-<epoch>`.
+        resources: [logGroup(`:log-stream:${names.trainingJobPattern}/*`)],
       }),
     );
     return role;
