@@ -117,7 +117,9 @@ export interface SweepReport {
 }
 
 /** Stack statuses that end `_IN_PROGRESS` belong to someone else's operation: not touched this run. */
-const IN_PROGRESS = /_IN_PROGRESS$/;
+// REVIEW_IN_PROGRESS is not busy: a stack created for a change set nobody executed, with nothing in
+// it; it stays so until deleted, so it expires like any other.
+const IN_PROGRESS = /^(?!REVIEW_IN_PROGRESS$).*_IN_PROGRESS$/;
 /** A delete that failed (the sweeper's, or anyone's): it is retried. */
 const DELETE_FAILED = 'DELETE_FAILED';
 
@@ -215,6 +217,17 @@ export function decide(
   if (IN_PROGRESS.test(stack.status)) {
     return { ...base, ...nothing, action: 'busy', detail: `stack is ${stack.status}: left for the next run` };
   }
+  const leftMs = expiresAt.getTime() - now.getTime();
+  const sweepersDelete = record?.status === 'expired' || record?.status === 'expiry-failed';
+  if (stack.status === DELETE_FAILED && !sweepersDelete && (keep || leftMs > 0)) {
+    // Its owner's own delete (cdk destroy) failed, not an expiry: theirs to finish.
+    return {
+      ...base,
+      ...nothing,
+      action: 'busy',
+      detail: `stack is ${DELETE_FAILED} (${stack.statusReason ?? 'CloudFormation gave no reason'}) after a delete the sweeper did not start, and it has not expired or is kept: left to its owner`,
+    };
+  }
   if (stack.status === DELETE_FAILED) {
     const reason = stack.statusReason ?? 'CloudFormation gave no reason';
     return {
@@ -227,7 +240,6 @@ export function decide(
       detail: `stack is ${DELETE_FAILED} (${reason}): delete retried once`,
     };
   }
-  const leftMs = expiresAt.getTime() - now.getTime();
   if (leftMs <= 0 && keep) {
     const recorded = record?.status === 'kept' && record.expiresAt === expiry;
     return {

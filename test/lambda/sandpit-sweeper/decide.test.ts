@@ -83,15 +83,36 @@ describe('decide', () => {
   });
 
   test.each([
-    'DELETE_IN_PROGRESS',
-    'UPDATE_IN_PROGRESS',
-    'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
-    'REVIEW_IN_PROGRESS',
-  ])('a stack %s is busy: left alone even past its expiry', (status) => {
-    const d = decide(expiringIn(-DAY_MS, { status }), undefined, settings, NOW);
-    expect(effects(d)).toEqual({ action: 'busy', record: false, notify: false, deleteStack: false });
-    expect(d.detail).toContain(status);
+    ['a kept sandpit', { keepTag: 'true' }, -DAY_MS],
+    ['an unexpired sandpit', {}, DAY_MS],
+  ])(
+    "DELETE_FAILED after its owner's own delete (%s): left to the owner, no expiry notice, no delete",
+    (_what, tags, inMs) => {
+      const d = decide(
+        expiringIn(inMs, { status: 'DELETE_FAILED', statusReason: 'bucket not empty', ...tags }),
+        { status: 'active' },
+        settings,
+        NOW,
+      );
+      expect(effects(d)).toEqual({ action: 'busy', record: false, notify: false, deleteStack: false });
+      expect(d.detail).toContain('a delete the sweeper did not start');
+    },
+  );
+
+  test('a stack REVIEW_IN_PROGRESS (a change set never executed) past its expiry expires: it would stay so for ever', () => {
+    expect(decide(expiringIn(-1, { status: 'REVIEW_IN_PROGRESS' }), undefined, settings, NOW).action).toBe(
+      'expired',
+    );
   });
+
+  test.each(['DELETE_IN_PROGRESS', 'UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'])(
+    'a stack %s is busy: left alone even past its expiry',
+    (status) => {
+      const d = decide(expiringIn(-DAY_MS, { status }), undefined, settings, NOW);
+      expect(effects(d)).toEqual({ action: 'busy', record: false, notify: false, deleteStack: false });
+      expect(d.detail).toContain(status);
+    },
+  );
 
   test('a stack in ROLLBACK_COMPLETE (failed first deploy) still expires', () => {
     expect(decide(expiringIn(-1, { status: 'ROLLBACK_COMPLETE' }), undefined, settings, NOW).action).toBe(
