@@ -165,11 +165,16 @@ export function dataApi(target: DataApiTarget, options: DataApiOptions = {}): Da
     }
   };
 
+  const DATABASE_DDL = /^\s*(CREATE|DROP|ALTER)\s+DATABASE\b/i;
   const send = (
     sql: string,
     params: SqlParams | undefined,
     database: string | undefined,
-    extra: { readonly transactionId?: string; readonly formatRecordsAs?: 'JSON' },
+    extra: {
+      readonly transactionId?: string;
+      readonly formatRecordsAs?: 'JSON';
+      readonly continueAfterTimeout?: boolean;
+    },
   ) =>
     call(
       () =>
@@ -193,7 +198,17 @@ export function dataApi(target: DataApiTarget, options: DataApiOptions = {}): Da
     transactionId?: string,
   ) =>
     parseRows(
-      (await send(sql, params, database, { transactionId, formatRecordsAs: 'JSON' })).formattedRecords,
+      (
+        await send(sql, params, database, {
+          transactionId,
+          formatRecordsAs: 'JSON',
+          // "By default, the statement stops running when the call times out. For DDL statements, we
+          // recommend continuing to run the statement after the call times out" (RDS Data API
+          // reference, ExecuteStatement continueAfterTimeout): a CREATE DATABASE cut off half-way on a
+          // cluster just resumed would leave the retry to race it.
+          ...(transactionId === undefined && DATABASE_DDL.test(sql) ? { continueAfterTimeout: true } : {}),
+        })
+      ).formattedRecords,
     );
 
   return {

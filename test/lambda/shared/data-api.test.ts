@@ -170,6 +170,15 @@ describe('statements', () => {
     await api().execute('SELECT 1', undefined, 'postgres');
     expect(rds).toHaveReceivedCommandWith(ExecuteStatementCommand, { database: 'postgres' });
   });
+
+  test('database DDL goes on after the call times out (as the Data API reference recommends); other statements do not', async () => {
+    rds.on(ExecuteStatementCommand).resolves({});
+    await api().execute('CREATE DATABASE "biome_alice"', undefined, 'postgres');
+    await api().execute('  drop database if exists "biome_alice" WITH (FORCE)', undefined, 'postgres');
+    await api().execute('SELECT 1 FROM pg_database', undefined, 'postgres');
+    const inputs = rds.commandCalls(ExecuteStatementCommand).map((c) => c.args[0].input.continueAfterTimeout);
+    expect(inputs).toEqual([true, true, undefined]);
+  });
 });
 
 describe('transactions', () => {
