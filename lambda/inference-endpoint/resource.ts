@@ -125,9 +125,12 @@ async function converge(
   const view = await describeEndpoint(deps.sagemaker, name);
   const waking = { endpointConfigName: config, manualUntil: previous?.manualUntil };
   if (view.status === ABSENT) {
+    // The state first: if writing it fails, nothing was created. The other way round, a failed write
+    // after CreateEndpoint fails the Create, and the Provider framework skips the rollback's Delete of
+    // a resource whose Create failed, so the endpoint would run outside any stack, billing.
+    await changeState(deps, previous, { ...waking, state: 'waking' }, why);
     await createEndpoint(deps.sagemaker, deps.settings.scope, name, config);
     deps.logger.info('CreateEndpoint', { endpoint: name, endpointConfigName: config, why });
-    await changeState(deps, previous, { ...waking, state: 'waking' }, why);
     return respond(name, AWAITS.inService);
   }
   if (view.status === 'Failed') {

@@ -71,6 +71,15 @@ describe('CloudFormation', () => {
     expect(w.ssm.state()).toMatchObject({ state: 'awake', endpointConfigName: CONFIG });
   });
 
+  test('Create whose state cannot be written creates no endpoint (a failed Create is never deleted by the rollback)', async () => {
+    w = world(db, FRIDAY_NOON);
+    w.ssm.put = () => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    };
+    await expect(handleEvent(w.deps, request('Create', CONFIG, {}))).rejects.toThrow('Rate exceeded');
+    expect(endpoint()).toBeUndefined();
+  });
+
   test('Create outside the hours creates no endpoint: state asleep, awake at the next wake', async () => {
     w = world(db, SATURDAY_0300);
     const response = await deploy('Create');
