@@ -68,7 +68,7 @@ export function inferenceBaseImage(region: string, envName: string): string {
  * with local NVMe storage (a `d` in the family, and the GPU/Trainium families below) encrypt it in
  * hardware and reject a `KmsKeyId` (CreateEndpointConfig API reference).
  */
-const LOCAL_STORAGE_FAMILIES = new Set(['g5', 'g6', 'g6e', 'p5', 'p5e', 'p5en', 'trn1', 'trn1n']);
+const LOCAL_STORAGE_FAMILIES = new Set(['g5', 'g6', 'g6e', 'p5', 'p5e', 'p5en', 'trn1', 'trn1n', 'trn2']);
 
 export function supportsVolumeKmsKey(instanceType: string): boolean {
   const family = instanceType.split('.')[1] ?? '';

@@ -98,5 +98,6 @@ describe('supportsVolumeKmsKey', () => {
     'ml.m6id.large',
     'ml.g5.xlarge',
     'ml.p5.48xlarge',
+    'ml.trn2.48xlarge',
   ])('%s (local NVMe storage) does not', (type) => expect(supportsVolumeKmsKey(type)).toBe(false));
 });
