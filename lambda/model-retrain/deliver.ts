@@ -44,6 +44,15 @@ export const RETRAINED_BRANCH = 'retrained';
 const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
 const decoder = new TextDecoder();
 
+/**
+ * A metadata value S3 can carry: user metadata travels as HTTP headers, and Step Functions accepts
+ * execution names that are not ASCII, which Node refuses in a header (after the whole training run).
+ * Anything outside printable ASCII is percent-encoded.
+ */
+export function headerSafe(value: string): string {
+  return value.replace(/[^\x20-\x7e]/gu, (c) => encodeURIComponent(c));
+}
+
 /** ISO-8601 UTC to the second, `Z`: the form the deploy trigger orders publications by. */
 export function publicationTime(now: Date): string {
   return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -211,7 +220,7 @@ export async function deliver(
           [ARTIFACT_METADATA.commitSha]: id,
           [ARTIFACT_METADATA.branch]: RETRAINED_BRANCH,
           [ARTIFACT_METADATA.publishedAt]: publicationTime(now),
-          [ARTIFACT_METADATA.pipelineExecutionId]: execution,
+          [ARTIFACT_METADATA.pipelineExecutionId]: headerSafe(execution),
           [ARTIFACT_METADATA.retrainedFrom]: commit,
           [ARTIFACT_METADATA.trainingData]: s3Uri(modelBucket, scope.trainingDataPrefix(model)),
           [ARTIFACT_METADATA.trainingJob]: jobName,

@@ -2,7 +2,8 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import 'aws-sdk-client-mock-jest';
 import type { Prepared } from '../../../lambda/model-retrain/contract';
-import { deliver, outputTree, publicationTime } from '../../../lambda/model-retrain/deliver';
+import { validateHeaderValue } from 'node:http';
+import { deliver, headerSafe, outputTree, publicationTime } from '../../../lambda/model-retrain/deliver';
 import { RETRAIN_ERRORS } from '../../../lambda/model-retrain/errors';
 import { assembleModelArchive, readTarGz, retrainingId, tarGz } from '../../../lambda/shared/model-archive';
 import {
@@ -84,6 +85,15 @@ test('puts the retrained archive in the landing bucket under its retraining id, 
       'training-job': JOB_NAME,
     },
   });
+});
+
+test('an execution name that is not ASCII (Step Functions accepts one) is percent-encoded in the metadata, which travels as a header', () => {
+  const name = 'retrain-ünïcode-名前';
+  expect(() => validateHeaderValue('x-amz-meta-pipeline-execution-id', name)).toThrow();
+  const safe = headerSafe(name);
+  expect(() => validateHeaderValue('x-amz-meta-pipeline-execution-id', safe)).not.toThrow();
+  expect(decodeURIComponent(safe)).toBe(name);
+  expect(headerSafe('retrain-exec-1')).toBe('retrain-exec-1');
 });
 
 test("the archive is the build's: the live code and bar with the job's outputs, the same bytes", async () => {
