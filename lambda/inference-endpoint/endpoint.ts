@@ -108,7 +108,7 @@ export const DELETABLE_STATUSES: readonly string[] = [
  * that can be performed on a failed endpoint"), `OutOfService`, `UpdateRollbackFailed`. It is deleted
  * and created again from the current endpoint configuration.
  */
-export const BROKEN_STATUSES: readonly string[] = ['Failed', 'OutOfService', 'UpdateRollbackFailed'];
+export const BROKEN_STATUSES: readonly string[] = DELETABLE_STATUSES.filter((s) => s !== 'InService');
 
 export function isEndpointAlreadyExisting(e: unknown): boolean {
   return (

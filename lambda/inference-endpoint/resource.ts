@@ -28,6 +28,7 @@ import type { Deps } from './deps';
 import {
   ABSENT,
   type EndpointView,
+  BROKEN_STATUSES,
   createEndpoint,
   deleteEndpoint,
   DELETABLE_STATUSES,
@@ -133,10 +134,12 @@ async function converge(
     deps.logger.info('CreateEndpoint', { endpoint: name, endpointConfigName: config, why });
     return respond(name, AWAITS.inService);
   }
-  if (view.status === 'Failed') {
+  if (BROKEN_STATUSES.includes(view.status)) {
+    // Failed, OutOfService, UpdateRollbackFailed: the reconcile's rule (./endpoint BROKEN_STATUSES).
     await deleteEndpoint(deps.sagemaker, name);
-    deps.logger.warn('replacing a failed endpoint: DeleteEndpoint, then CreateEndpoint once gone', {
+    deps.logger.warn('replacing a broken endpoint: DeleteEndpoint, then CreateEndpoint once gone', {
       endpoint: name,
+      status: view.status,
       reason: view.failureReason,
     });
     await changeState(deps, previous, { ...waking, state: 'waking' }, `${why}, replacing a failed endpoint`);

@@ -141,6 +141,9 @@ function parseRows(formattedRecords: string | undefined): Row[] {
   return parsed.data;
 }
 
+/** Statements on a whole database: run outside a transaction, and let go on after a call times out. */
+const DATABASE_DDL = /^\s*(CREATE|DROP|ALTER)\s+DATABASE\b/i;
+
 /**
  * The Data API as `target`'s user. Every call, transactional ones and BeginTransaction included,
  * is retried while the database resumes ({@link isResuming}); other errors are thrown at once.
@@ -165,7 +168,6 @@ export function dataApi(target: DataApiTarget, options: DataApiOptions = {}): Da
     }
   };
 
-  const DATABASE_DDL = /^\s*(CREATE|DROP|ALTER)\s+DATABASE\b/i;
   const send = (
     sql: string,
     params: SqlParams | undefined,

@@ -331,10 +331,9 @@ export class BiomeScope {
 
   /** Whether `name` is one of this biome's training job names (what {@link trainingJobPattern} matches). */
   isTrainingJobName(name: string): boolean {
+    const time = name.slice(this.trainingJobPrefix.length);
     return (
-      name.startsWith(this.trainingJobPrefix) &&
-      /^\d+$/.test(name.slice(this.trainingJobPrefix.length)) &&
-      name.length === this.trainingJobPrefix.length + TRAINING_JOB_TIME_LENGTH
+      name.startsWith(this.trainingJobPrefix) && new RegExp(`^\\d{${TRAINING_JOB_TIME_LENGTH}}$`).test(time)
     );
   }
 

@@ -13,6 +13,7 @@ import type * as HandlerModule from '../../lambda/model-retrain/handler';
 import { RETRAIN_ERRORS } from '../../lambda/model-retrain/errors';
 import { retrainingId } from '../../lambda/shared/model-archive';
 import { BiomeScope } from '../../lambda/shared/scope';
+import { wildcardMatches } from '../fixtures/sdk-calls';
 import {
   TRAIN_STATES,
   TrainWorkflow,
@@ -624,17 +625,10 @@ describe('template', () => {
     const aliceB = new BiomeScope('biomes', 'dev', 'alice-b');
     const theirs = aliceB.trainingJobName(new Date('2026-12-03T10:15:00Z'));
     expect(theirs.startsWith(alice.trainingJobPrefix)).toBe(true);
-    const iamMatches = (pattern: string, name: string) =>
-      new RegExp(
-        `^${pattern
-          .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
-          .replace(/\*/g, '.*')
-          .replace(/\?/g, '.')}$`,
-      ).test(name);
-    expect(iamMatches(alice.trainingJobPattern, theirs)).toBe(false);
+    expect(wildcardMatches(alice.trainingJobPattern, theirs)).toBe(false);
     expect(alice.isTrainingJobName(theirs)).toBe(false);
     const own = alice.trainingJobName(new Date('2026-12-03T10:15:00Z'));
-    expect(iamMatches(alice.trainingJobPattern, own)).toBe(true);
+    expect(wildcardMatches(alice.trainingJobPattern, own)).toBe(true);
     expect(alice.isTrainingJobName(own)).toBe(true);
   });
 

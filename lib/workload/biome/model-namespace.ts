@@ -155,15 +155,20 @@ export class ModelNamespace extends Construct {
     for (const model of this.pointers.keys()) this.grantReadPointer(model, grantee);
   }
 
-  /**
-   * Lets `grantee` read the pointer of `model`: `ssm:GetParameter` on it, which is all the readers
-   * call (CDK's `grantRead` adds DescribeParameters, which takes no resource, and GetParameterHistory).
-   */
+  /** Lets `grantee` read the pointer of `model` ({@link grantPointerReads}). */
   grantReadPointer(model: string, grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['ssm:GetParameter'],
-      resourceArns: [this.pointerParameter(model).parameterArn],
-    });
+    grantPointerReads(grantee, [this.pointerParameter(model)]);
   }
+}
+
+/**
+ * Lets `grantee` read model pointers: `ssm:GetParameter` on them, which is all their readers call
+ * (CDK's `grantRead` adds DescribeParameters, which takes no resource, and GetParameterHistory).
+ */
+export function grantPointerReads(grantee: iam.IGrantable, pointers: readonly ssm.IStringParameter[]): void {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['ssm:GetParameter'],
+    resourceArns: pointers.map((p) => p.parameterArn),
+  });
 }

@@ -59,6 +59,7 @@ import { TAGS } from '../../../lambda/shared/contracts';
 import { artifactNameProblem } from '../../../lambda/shared/grammar';
 import type { BiomeScope } from '../../../lambda/shared/scope';
 import { HANDLER, LAMBDA_RUNTIME, LambdaBundles } from '../../bundling/bundler';
+import { grantPointerReads } from './model-namespace';
 import { acknowledgeFunctionDecisions, acknowledgeTracingGrant } from '../../common/functions';
 import { type LogSettings, newLogGroup } from '../../common/logs';
 import { acknowledgePolicyWildcards } from '../../common/nag';
@@ -608,14 +609,9 @@ export class TrainWorkflow extends Construct {
     acknowledgeFunctionDecisions(fn, 'synchronous');
     acknowledgeTracingGrant(role);
 
-    // GetParameter only: what Prepare calls (CDK's grantRead adds DescribeParameters, which takes no
-    // resource, and GetParameterHistory).
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadPointers',
-        actions: ['ssm:GetParameter'],
-        resources: props.models.map((model) => props.pointers[model]!.parameterArn),
-      }),
+    grantPointerReads(
+      role,
+      props.models.map((model) => props.pointers[model]!),
     );
     role.addToPolicy(
       new iam.PolicyStatement({

@@ -123,7 +123,8 @@ export class SandpitDeployer extends Construct {
     const root = names.parameterRoot;
     const parameters = {
       allow: [arn('ssm', `parameter${root}/*`)],
-      deny: [arn('ssm', `parameter${root}/main/*`), arn('ssm', `parameter${root}/shared/*`)],
+      // `main`'s: never touched; the shared stack's: read only (a Deny of everything else).
+      main: arn('ssm', `parameter${root}/main/*`),
       shared: arn('ssm', `parameter${root}/shared/*`),
     };
     const bootstrapVersion = arn('ssm', `parameter/cdk-bootstrap/${props.qualifier}/version`);
@@ -297,7 +298,7 @@ export class SandpitDeployer extends Construct {
           resources: [
             ...functions.deny.flatMap((f) => [f, `${f}:*`]),
             ...secrets.deny,
-            ...parameters.deny.filter((p) => p !== parameters.shared),
+            parameters.main,
             ...logGroups.deny.map((g) => `${g}:*`),
             models.deny,
             ...trainingJobs.deny,
@@ -519,7 +520,7 @@ export class SandpitDeployer extends Construct {
         ...logGroups.deny.flatMap((g) => [g, `${g}:*`]),
         ...stateMachines.deny,
         ...secrets.deny,
-        ...parameters.deny.filter((p) => p !== parameters.shared),
+        parameters.main,
         ...roles.deny,
         ...protectedRoles,
         boundaryArn,
